@@ -1,0 +1,53 @@
+# The README's commands. Each target sets up what it needs on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEV    := $(VENV)/.installed-dev
+BENCH  := $(VENV)/.installed-bench
+
+.PHONY: demo test bench lint typecheck unit services sandbox-image postgres clean
+
+$(DEV): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(BENCH): $(DEV)
+	$(BIN)/pip install -q -e '.[bench]'
+	touch $@
+
+## the example copilot; offline against the scripted model unless XAI_API_KEY is set
+demo: $(DEV) sandbox-image
+	$(BIN)/python -m examples.ops_copilot
+
+## the whole suite: lint, types, unit and integration tests with real services
+test: $(DEV) services
+	$(BIN)/ruff check agentkit tests tools examples
+	$(BIN)/mypy
+	AGENTKIT_REQUIRE_SERVICES=1 $(BIN)/pytest -q
+
+lint: $(DEV)
+	$(BIN)/ruff check agentkit tests tools examples
+
+typecheck: $(DEV)
+	$(BIN)/mypy
+
+unit: $(DEV)
+	$(BIN)/pytest -q tests/unit
+
+services: sandbox-image postgres
+
+## builds the sandbox image locally (no registry needed) when it is missing
+sandbox-image: $(DEV)
+	tools/ci/sandbox-image.sh
+
+## installs Debian's PostgreSQL server when missing (tests start their own on loopback)
+postgres:
+	tools/ci/install-postgres.sh
+
+bench: $(BENCH) sandbox-image
+	$(BIN)/python -m tools.bench.run_all
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .agentkit

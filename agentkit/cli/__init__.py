@@ -1,0 +1,58 @@
+"""The `agentkit` command line.
+
+Each subcommand group lives in its own module with a ``register(subparsers)`` function;
+modules are imported lazily so `agentkit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from agentkit.errors import AgentkitError
+
+# subcommand -> module that registers it
+_COMMAND_MODULES: tuple[str, ...] = (
+    "agentkit.cli.run",
+    "agentkit.cli.fake_xai",
+    "agentkit.cli.policy",
+    "agentkit.cli.approvals",
+    "agentkit.cli.audit",
+    "agentkit.cli.sandbox",
+    "agentkit.cli.db",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentkit", description="Tool-using agents on the xAI API, with a safety layer."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # subcommand not part of this build
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except AgentkitError as exc:
+        print(f"agentkit: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

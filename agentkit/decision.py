@@ -1,0 +1,131 @@
+"""The inputs and output of authorisation: who asks, what is asked, what happened before.
+
+These are the types of the one decision function every call passes through::
+
+    decide(principal, call, history) -> Decision
+
+They are plain frozen data so that a decision is reproducible from the run state alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Action = Literal["allow", "deny", "confirm"]
+SideEffect = Literal["read", "write", "destructive", "external_send", "financial"]
+SIDE_EFFECTS: tuple[SideEffect, ...] = ("read", "write", "destructive", "external_send", "financial")
+
+
+class Principal(BaseModel):
+    """Who is asking. Set by the embedding application; the model can never change it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    user_id: str = "anonymous"
+    """Stable id of the person on whose behalf the agent acts."""
+    roles: tuple[str, ...] = ()
+    """Roles the policy grants tools to."""
+    workspace: str | None = None
+    """Tenant or workspace, for policies that differ between them."""
+
+
+class ToolInfo(BaseModel):
+    """What the policy may know about a tool: never its code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    side_effect: SideEffect = "read"
+    untrusted_output: bool = False
+    """Output comes from outside (web pages, messages, user-written rows): data, not instructions."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """The tool's strict JSON Schema."""
+
+    @property
+    def destructive(self) -> bool:
+        return self.side_effect == "destructive"
+
+
+class ProposedCall(BaseModel):
+    """A tool call the model asked for, after its arguments parsed and validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    call_id: str
+    tool: ToolInfo
+    arguments: dict[str, Any]
+
+
+class PastCall(BaseModel):
+    """One earlier call of the run, as the policy sees it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    call_id: str
+    tool: str
+    side_effect: SideEffect
+    arguments: dict[str, Any]
+    action: Action
+    """What the decision was."""
+    executed: bool
+    """Whether the tool body ran (allowed, or confirmed and approved)."""
+    untrusted_output: bool = False
+    output: str | None = None
+    """The output text sent back to the model, when the tool ran."""
+    at: float = 0.0
+    """Unix time of the decision."""
+
+
+class History(BaseModel):
+    """Everything before the current call that a decision may depend on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str = ""
+    turn: int = 0
+    """Model turns completed so far, counting the one that proposed this call."""
+    calls: tuple[PastCall, ...] = ()
+    user_messages: tuple[str, ...] = ()
+    """Text the principal wrote: the trusted source of argument values."""
+    cost_usd: float = 0.0
+    """Estimated model cost of the run so far."""
+    now: float = 0.0
+    """Unix time of this decision (injected so decide() stays pure)."""
+    principal_recent_calls: dict[str, tuple[float, ...]] = Field(default_factory=dict)
+    """Per tool, unix times of this principal's calls in the last minute, across runs."""
+
+    @property
+    def untrusted_seen(self) -> bool:
+        """True once any untrusted tool output has entered the run."""
+        return any(c.executed and c.untrusted_output for c in self.calls)
+
+
+class Decision(BaseModel):
+    """The verdict on one call and the rule that made it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Action
+    reason: str
+    """A message for the model and the transcript."""
+    rule: str
+    """Stable id of the rule that decided (for example ``tools.close_ticket`` or ``default-deny``)."""
+
+
+class Authoriser(Protocol):
+    """The seam the runner calls for every validated call."""
+
+    def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision: ...
+
+
+class AllowAll:
+    """Allows every call; destructive tools still go through confirmation in the runner."""
+
+    def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision:
+        if call.tool.destructive:
+            return Decision(
+                action="confirm", reason="destructive tools need confirmation", rule="destructive"
+            )
+        return Decision(action="allow", reason="no policy configured", rule="no-policy")

@@ -1,0 +1,318 @@
+"""Every exception agentkit raises, in one tree.
+
+```
+AgentkitError                   base; `exit_code` is what the CLI exits with
+  ConfigError                   a mistake by the developer using agentkit
+    MissingAPIKey               XAI_API_KEY is not set (the key itself never appears anywhere)
+    UnsupportedParameter        the model rejects a parameter; raised before any request leaves
+  ModelError                    talking to the model failed
+    ModelHTTPError              an HTTP status from the API (status_code, body, request_id)
+      AuthenticationError       401 / 403
+      BadRequest                400 / 422, with xAI's own message
+      NotFound                  404
+      RateLimited               429 (retry_after seconds when given)
+        QuotaExhausted          429 saying credits are used up: never retried
+      ServerError               5xx
+    ModelTimeout                connect or read timed out
+    ModelConnectionError        the connection failed or dropped
+    StreamInterrupted           a stream ended before its terminal event
+    ModelBehaviorError          the model's output is unusable (malformed, schema mismatch after retry)
+  ToolError                     a tool could not produce a result
+    ToolArgumentsInvalid        arguments are not JSON or break the tool's schema
+    ToolFailed                  the tool raised
+    ToolTimeout                 the tool exceeded its timeout
+    UnknownTool                 the model called a tool the agent does not have
+  PolicyError                   the policy itself is unusable
+    PolicyLoadError             a policy file is malformed (path, line, key)
+  CallDenied                    a call was refused (decision)
+    ApprovalRefused             an approval does not match its call, was replayed, or was declined
+  SandboxError                  running code in a container failed
+    SandboxUnavailable          the Docker daemon cannot be reached
+    SandboxImageMissing         the image is not built (the message says how to build it)
+    SandboxTimeout              killed at the wall-clock deadline
+    SandboxOOM                  killed for memory
+    SandboxFileError            a file transfer was refused (size, count, link, path)
+  DatabaseError                 a database tool failed
+    QueryRefused                the statement is not allowed (reason)
+  LimitExceeded                 a run hit one of its limits
+    MaxTurnsExceeded
+    MaxToolCallsExceeded
+    BudgetExceeded              cost or another policy budget
+    TooManyToolErrors           the model kept producing invalid calls
+  AuditError                    the audit log failed
+    AuditWriteFailed            a record could not be written: the run stops (fail closed)
+    AuditChainBroken            verification found a broken record (seq, reason)
+  RunStateError                 a run cannot be resumed or continued as asked
+```
+
+Third-party exceptions are caught at the seam and re-raised as one of these
+with ``raise ... from exc``. No message ever contains an API key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentkit.decision import Decision
+
+
+class AgentkitError(Exception):
+    """Base of every agentkit exception."""
+
+    exit_code: int = 1
+
+
+class ConfigError(AgentkitError):
+    """A usage mistake by the developer using agentkit."""
+
+    exit_code = 2
+
+
+class MissingAPIKey(ConfigError):
+    def __init__(self, variable: str = "XAI_API_KEY") -> None:
+        super().__init__(
+            f"{variable} is not set: export it, pass api_key=..., or run offline "
+            "against the fake xAI server (agentkit run --offline)"
+        )
+        self.variable = variable
+
+
+class UnsupportedParameter(ConfigError):
+    def __init__(self, model: str, parameter: str) -> None:
+        super().__init__(f"model {model!r} does not accept the parameter {parameter!r}")
+        self.model = model
+        self.parameter = parameter
+
+
+# --- model -------------------------------------------------------------------------------
+
+
+class ModelError(AgentkitError):
+    """Talking to the model failed."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, request_id: str | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.attempts = attempts
+
+
+class ModelHTTPError(ModelError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, request_id=request_id, attempts=attempts)
+        self.status_code = status_code
+        self.body = body
+
+
+class AuthenticationError(ModelHTTPError):
+    pass
+
+
+class BadRequest(ModelHTTPError):
+    pass
+
+
+class NotFound(ModelHTTPError):
+    pass
+
+
+class RateLimited(ModelHTTPError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        body: Any = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, status_code=status_code, body=body, request_id=request_id, attempts=attempts
+        )
+        self.retry_after = retry_after
+
+
+class QuotaExhausted(RateLimited):
+    pass
+
+
+class ServerError(ModelHTTPError):
+    pass
+
+
+class ModelTimeout(ModelError):
+    pass
+
+
+class ModelConnectionError(ModelError):
+    pass
+
+
+class StreamInterrupted(ModelError):
+    pass
+
+
+class ModelBehaviorError(ModelError):
+    pass
+
+
+# --- tools -------------------------------------------------------------------------------
+
+
+class ToolError(AgentkitError):
+    """A tool could not produce a result."""
+
+    def __init__(self, message: str, *, tool: str | None = None) -> None:
+        super().__init__(message)
+        self.tool = tool
+
+
+class ToolArgumentsInvalid(ToolError):
+    def __init__(self, message: str, *, tool: str | None = None, field: str | None = None) -> None:
+        super().__init__(message, tool=tool)
+        self.field = field
+
+
+class ToolFailed(ToolError):
+    pass
+
+
+class ToolTimeout(ToolError):
+    pass
+
+
+class UnknownTool(ToolError):
+    pass
+
+
+# --- policy and approval -----------------------------------------------------------------
+
+
+class PolicyError(AgentkitError):
+    exit_code = 2
+
+
+class PolicyLoadError(PolicyError):
+    """A policy file is malformed; `str()` reads ``file:line: message``."""
+
+    def __init__(
+        self, message: str, *, path: str, line: int | None = None, key: str | None = None
+    ) -> None:
+        location = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{location}: {message}")
+        self.path = path
+        self.line = line
+        self.key = key
+        self.detail = message
+
+
+class CallDenied(AgentkitError):
+    exit_code = 3
+
+    def __init__(self, message: str, *, decision: Decision | None = None) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
+class ApprovalRefused(CallDenied):
+    pass
+
+
+# --- sandbox -----------------------------------------------------------------------------
+
+
+class SandboxError(AgentkitError):
+    exit_code = 5
+
+
+class SandboxUnavailable(SandboxError):
+    pass
+
+
+class SandboxImageMissing(SandboxError):
+    pass
+
+
+class SandboxTimeout(SandboxError):
+    exit_code = 124
+
+
+class SandboxOOM(SandboxError):
+    exit_code = 137
+
+
+class SandboxFileError(SandboxError):
+    pass
+
+
+# --- database ----------------------------------------------------------------------------
+
+
+class DatabaseError(AgentkitError):
+    exit_code = 6
+
+
+class QueryRefused(DatabaseError):
+    exit_code = 3
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"query refused: {reason}")
+        self.reason = reason
+
+
+# --- limits ------------------------------------------------------------------------------
+
+
+class LimitExceeded(AgentkitError):
+    def __init__(self, message: str, *, limit: str, value: float | int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class MaxTurnsExceeded(LimitExceeded):
+    pass
+
+
+class MaxToolCallsExceeded(LimitExceeded):
+    pass
+
+
+class BudgetExceeded(LimitExceeded):
+    pass
+
+
+class TooManyToolErrors(LimitExceeded):
+    pass
+
+
+# --- audit -------------------------------------------------------------------------------
+
+
+class AuditError(AgentkitError):
+    exit_code = 1
+
+
+class AuditWriteFailed(AuditError):
+    pass
+
+
+class AuditChainBroken(AuditError):
+    def __init__(self, message: str, *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class RunStateError(AgentkitError):
+    exit_code = 2

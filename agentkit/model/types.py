@@ -1,0 +1,130 @@
+"""What the loop sends to a model and gets back, independent of the wire endpoint.
+
+Input and output items are kept in the Responses API's own item shapes (plain dicts),
+because that is what a stateless client resends; the chat endpoint converts at its edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Endpoint = Literal["responses", "chat"]
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """A `function_call` output item: the only kind of item the loop executes."""
+
+    call_id: str
+    name: str
+    arguments: str
+    """The raw JSON string exactly as the model sent it."""
+    item_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    url: str
+    title: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerToolCall:
+    """A server-side tool item (web_search_call, x_search_call, ...): reported, never run."""
+
+    type: str
+    name: str
+    arguments: str
+    id: str
+    status: str
+
+
+@dataclass(slots=True)
+class Usage:
+    """One normalised record per logical request."""
+
+    request_id: str
+    model: str
+    endpoint: Endpoint
+    input_tokens: int = 0
+    output_tokens: int = 0
+    """Includes reasoning tokens, as the Responses API counts them."""
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    image_tokens: int = 0
+    total_tokens: int = 0
+    server_side_tool_calls: int = 0
+    cost_usd: float = 0.0
+    cost_source: Literal["api", "price_table", "unknown"] = "unknown"
+    latency_ms: float = 0.0
+    time_to_first_token_ms: float | None = None
+    status: str = "completed"
+    attempts: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """One logical request. `input` holds Responses-API input items."""
+
+    model: str
+    input: list[Item]
+    instructions: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    """Wire-format tool entries (function tools and server-side tools)."""
+    tool_choice: str | dict[str, Any] = "auto"
+    parallel_tool_calls: bool = True
+    previous_response_id: str | None = None
+    store: bool | None = None
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    stop: list[str] | None = None
+    reasoning_effort: str | None = None
+    text_format: dict[str, Any] | None = None
+    """`text.format`, for example a strict json_schema."""
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    prompt_cache_key: str | None = None
+    stream: bool = False
+    timeout: float | None = None
+    """Per-call read timeout override, seconds."""
+
+
+@dataclass(slots=True)
+class ModelResponse:
+    """A model answer, the same whether it was streamed or not."""
+
+    id: str
+    model: str
+    status: str
+    output: list[Item]
+    """Output items in Responses shape, to append to the next request's input."""
+    usage: Usage
+    request_id: str
+    function_calls: list[FunctionCall] = field(default_factory=list)
+    server_tool_calls: list[ServerToolCall] = field(default_factory=list)
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    reasoning_summary: str = ""
+
+
+class ModelClient(Protocol):
+    """The seam between the loop and a model. `XAIClient` is the real one."""
+
+    async def respond(self, request: ModelRequest) -> ModelResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+class UsageSink(Protocol):
+    def __call__(self, usage: Usage) -> None: ...

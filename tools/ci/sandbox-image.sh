@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# placeholder until implemented
+exit 0
