@@ -1,0 +1,346 @@
+"""Tools: Python callables the model may ask to run, with a strict JSON Schema derived once.
+
+```python
+@tool
+async def lookup_ticket(ticket_id: int) -> dict[str, str]:
+    '''Look up a support ticket.
+
+    Args:
+        ticket_id: The ticket's number.
+    '''
+```
+
+The schema comes from the type hints and the docstring (via pydantic) and is made
+strict: every property required, no additional properties. Arguments the model sends
+are validated against that schema before anything else sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+import jsonschema
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo
+from agentkit.errors import ConfigError, ToolArgumentsInvalid
+
+DEFAULT_TOOL_TIMEOUT = 30.0
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutput:
+    """What a tool may return instead of a plain value, to label or annotate its output."""
+
+    content: Any
+    untrusted: bool | None = None
+    """Overrides the tool's default label for this output."""
+    citations: tuple[str, ...] = ()
+    truncated: bool = False
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _ToolSpec:
+    """What `@tool(...)` records on a function before it is bound into a Tool."""
+
+    name: str | None
+    description: str | None
+    side_effect: SideEffect
+    untrusted_output: bool
+    timeout: float
+
+
+_SPEC_ATTR = "__agentkit_tool__"
+
+
+class Tool:
+    """A callable with a strict JSON Schema, a side-effect class and a timeout."""
+
+    __slots__ = (
+        "_accepts",
+        "_args_model",
+        "_validator",
+        "description",
+        "fn",
+        "info",
+        "is_async",
+        "name",
+        "parameters",
+        "side_effect",
+        "timeout",
+        "untrusted_output",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        side_effect: SideEffect = "read",
+        untrusted_output: bool = False,
+        timeout: float = DEFAULT_TOOL_TIMEOUT,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        self.fn = fn
+        self.name = name or fn.__name__
+        if not _NAME_RE.match(self.name):
+            raise ConfigError(f"tool name {self.name!r} must match {_NAME_RE.pattern}")
+        if side_effect not in SIDE_EFFECTS:
+            raise ConfigError(f"tool {self.name!r}: side_effect must be one of {SIDE_EFFECTS}")
+        if timeout <= 0:
+            raise ConfigError(f"tool {self.name!r}: timeout must be positive")
+        summary, arg_docs = parse_docstring(inspect.getdoc(fn) or "")
+        self.description = description or summary or self.name
+        self.side_effect: SideEffect = side_effect
+        self.untrusted_output = untrusted_output
+        self.timeout = timeout
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self._args_model = _arguments_model(fn, self.name, arg_docs)
+        self._accepts = tuple(self._args_model.model_fields)
+        self.parameters = parameters or strict_schema(self._args_model.model_json_schema())
+        self._validator = jsonschema.Draft202012Validator(self.parameters)
+        self.info = ToolInfo(
+            name=self.name,
+            side_effect=side_effect,
+            untrusted_output=untrusted_output,
+            parameters=self.parameters,
+        )
+
+    @property
+    def destructive(self) -> bool:
+        return self.side_effect == "destructive"
+
+    def __repr__(self) -> str:
+        return f"Tool({self.name!r}, side_effect={self.side_effect!r})"
+
+    def wire(self) -> dict[str, Any]:
+        """The tool as a Responses-API function tool entry."""
+        return {
+            "type": "function",
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
+            "strict": True,
+        }
+
+    def validate(self, arguments: Any) -> dict[str, Any]:
+        """Check parsed arguments against the strict schema; return them as Python values.
+
+        Raises:
+            ToolArgumentsInvalid: naming the first offending field.
+        """
+        error = jsonschema.exceptions.best_match(self._validator.iter_errors(arguments))
+        if error is not None:
+            where = _error_field(error)
+            raise ToolArgumentsInvalid(
+                f"invalid arguments for {self.name}: {where or 'arguments'}: {error.message}",
+                tool=self.name,
+                field=where,
+            )
+        model = self._args_model.model_validate(arguments)
+        return {name: getattr(model, name) for name in self._accepts}
+
+    async def invoke(self, arguments: Mapping[str, Any]) -> Any:
+        """Run the tool body with validated arguments (no timeout here: the runner owns it)."""
+        if self.is_async:
+            return await self.fn(**arguments)
+        return await asyncio.to_thread(self.fn, **arguments)
+
+    def bind(self, instance: object) -> Tool:
+        """A copy whose function is bound to `instance` (for @tool on Agent methods)."""
+        bound = object.__new__(Tool)
+        for slot in Tool.__slots__:
+            object.__setattr__(bound, slot, getattr(self, slot))
+        bound.fn = self.fn.__get__(instance, type(instance))
+        return bound
+
+
+@overload
+def tool(fn: F, /) -> F: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    side_effect: SideEffect | None = None,
+    destructive: bool = False,
+    untrusted_output: bool = False,
+    timeout: float = DEFAULT_TOOL_TIMEOUT,
+) -> Callable[[F], F]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    side_effect: SideEffect | None = None,
+    destructive: bool = False,
+    untrusted_output: bool = False,
+    timeout: float = DEFAULT_TOOL_TIMEOUT,
+) -> Any:
+    """Mark a function or an `Agent` method as a tool.
+
+    Args:
+        name: Name shown to the model (default: the function's name).
+        description: Default: the docstring's first paragraph.
+        side_effect: read, write, destructive, external_send or financial.
+        destructive: Shorthand for ``side_effect="destructive"``: always confirmed by a person.
+        untrusted_output: The output comes from outside (web, messages): data, never instructions.
+        timeout: Seconds before the call is abandoned and reported as timed out.
+    """
+    if destructive and side_effect not in (None, "destructive"):
+        raise ConfigError("destructive=True contradicts side_effect=" + repr(side_effect))
+    effect: SideEffect = "destructive" if destructive else (side_effect or "read")
+    spec = _ToolSpec(name, description, effect, untrusted_output, timeout)
+
+    def mark(func: F) -> F:
+        setattr(func, _SPEC_ATTR, spec)
+        return func
+
+    return mark(fn) if fn is not None else mark
+
+
+def tool_spec(obj: object) -> _ToolSpec | None:
+    """The `@tool` marking on a function, if any."""
+    return getattr(obj, _SPEC_ATTR, None)
+
+
+def as_tool(obj: Tool | Callable[..., Any]) -> Tool:
+    """A Tool from a Tool or from a function (marked with @tool or not)."""
+    if isinstance(obj, Tool):
+        return obj
+    spec = tool_spec(obj) or _ToolSpec(None, None, "read", False, DEFAULT_TOOL_TIMEOUT)
+    return Tool(
+        obj,
+        name=spec.name,
+        description=spec.description,
+        side_effect=spec.side_effect,
+        untrusted_output=spec.untrusted_output,
+        timeout=spec.timeout,
+    )
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def _arguments_model(
+    fn: Callable[..., Any], tool_name: str, arg_docs: Mapping[str, str]
+) -> type[BaseModel]:
+    signature = inspect.signature(fn)
+    try:
+        hints = inspect.get_annotations(fn, eval_str=True)
+    except NameError as exc:
+        raise ConfigError(f"tool {tool_name!r}: cannot resolve a type hint: {exc}") from exc
+    fields: dict[str, Any] = {}
+    for param in signature.parameters.values():
+        if param.name in ("self", "cls"):
+            continue
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ConfigError(f"tool {tool_name!r}: *args and **kwargs cannot be described")
+        if param.name not in hints:
+            raise ConfigError(f"tool {tool_name!r}: parameter {param.name!r} needs a type hint")
+        default = ... if param.default is param.empty else param.default
+        fields[param.name] = (
+            hints[param.name],
+            Field(default, description=arg_docs.get(param.name)),
+        )
+    model_name = "".join(part.title() for part in tool_name.split("_")) + "Arguments"
+    return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make every object in a JSON Schema strict: all properties required, nothing extra."""
+
+    def visit(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: visit(v) for k, v in node.items() if k != "title"}
+            if node.get("type") == "object" or "properties" in node:
+                properties = node.get("properties", {})
+                node["type"] = "object"
+                node["properties"] = properties
+                node["required"] = list(properties)
+                node["additionalProperties"] = False
+            return node
+        if isinstance(node, list):
+            return [visit(v) for v in node]
+        return node
+
+    result: dict[str, Any] = visit(schema)
+    return result
+
+
+def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into its summary paragraph and its `Args:` entries."""
+    summary_lines: list[str] = []
+    for line in doc.splitlines():
+        if not line.strip():
+            break
+        summary_lines.append(line.strip())
+    args: dict[str, str] = {}
+    in_args = False
+    current: str | None = None
+    for line in doc.splitlines():
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:"):
+            in_args, current = True, None
+            continue
+        if in_args:
+            if stripped.endswith(":") and not line.startswith(" "):
+                break  # the next section
+            match = re.match(r"^(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$", stripped)
+            if match and line.startswith((" ", "\t")) and _indent(line) <= 8:
+                current = match.group(1)
+                args[current] = match.group(2)
+            elif current and stripped:
+                args[current] += " " + stripped
+    return " ".join(summary_lines), args
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _error_field(error: jsonschema.ValidationError) -> str | None:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    extra: str | None = None
+    if error.validator == "required":
+        match = re.match(r"^'([^']+)' is a required property", error.message)
+        extra = match.group(1) if match else None
+    elif error.validator == "additionalProperties":
+        match = re.search(r"\('([^']+)'", error.message)
+        extra = match.group(1) if match else None
+    if extra is not None:
+        path = f"{path}.{extra}"
+    return path.lstrip(".") or None
+
+
+def render_output(value: Any) -> str:
+    """The text sent back to the model for a tool's return value."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
