@@ -15,7 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Action = Literal["allow", "deny", "confirm"]
 SideEffect = Literal["read", "write", "destructive", "external_send", "financial"]
-SIDE_EFFECTS: tuple[SideEffect, ...] = ("read", "write", "destructive", "external_send", "financial")
+SIDE_EFFECTS: tuple[SideEffect, ...] = (
+    "read",
+    "write",
+    "destructive",
+    "external_send",
+    "financial",
+)
 
 
 class Principal(BaseModel):
@@ -39,7 +45,7 @@ class ToolInfo(BaseModel):
     name: str
     side_effect: SideEffect = "read"
     untrusted_output: bool = False
-    """Output comes from outside (web pages, messages, user-written rows): data, not instructions."""
+    """Output comes from outside (web pages, messages, user rows): data, not instructions."""
     parameters: dict[str, Any] = Field(default_factory=dict)
     """The tool's strict JSON Schema."""
 
@@ -111,7 +117,7 @@ class Decision(BaseModel):
     reason: str
     """A message for the model and the transcript."""
     rule: str
-    """Stable id of the rule that decided (for example ``tools.close_ticket`` or ``default-deny``)."""
+    """Stable id of the deciding rule (for example ``tools.close_ticket``, ``default-deny``)."""
 
 
 class Authoriser(Protocol):

@@ -16,7 +16,7 @@ AgentkitError                   base; `exit_code` is what the CLI exits with
     ModelTimeout                connect or read timed out
     ModelConnectionError        the connection failed or dropped
     StreamInterrupted           a stream ended before its terminal event
-    ModelBehaviorError          the model's output is unusable (malformed, schema mismatch after retry)
+    ModelBehaviorError          the model's output is unusable (malformed, bad schema after a retry)
   ToolError                     a tool could not produce a result
     ToolArgumentsInvalid        arguments are not JSON or break the tool's schema
     ToolFailed                  the tool raised

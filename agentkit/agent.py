@@ -1,0 +1,198 @@
+"""`Agent`: subclass it, declare a model, instructions and tools, then run it.
+
+```python
+class OpsCopilot(Agent):
+    model = "grok-4-1-fast-non-reasoning"
+    instructions = "You help the on-call engineer."
+    policy = "policies/ops_copilot.yaml"
+
+    @tool
+    async def lookup_ticket(self, ticket_id: int) -> dict[str, str]:
+        '''Look up a support ticket.'''
+        ...
+
+result = OpsCopilot().run_sync("What is ticket 42 about?")
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from agentkit.approval import ApprovalDecision, Approver
+from agentkit.approval_store import ApprovalLedger
+from agentkit.audit_seam import AuditRecorder
+from agentkit.decision import AllowAll, Authoriser, Principal
+from agentkit.errors import ConfigError
+from agentkit.model.types import ModelClient
+from agentkit.runner import RunConfig, Runner
+from agentkit.state import RunResult
+from agentkit.tool import Tool, as_tool, tool_spec
+
+DEFAULT_MODEL = "grok-4-1-fast-non-reasoning"
+
+
+class Agent:
+    """Base class of user agents. Class attributes are defaults; constructor arguments win."""
+
+    model: ClassVar[str] = DEFAULT_MODEL
+    instructions: ClassVar[str | None] = None
+    tools: ClassVar[Sequence[Tool | Callable[..., Any]]] = ()
+    """Tools besides the @tool methods of the class."""
+    server_tools: ClassVar[Sequence[Mapping[str, Any]]] = ()
+    """xAI server-side tools (web_search, x_search) entries, sent as they are."""
+    policy: ClassVar[str | Path | Sequence[str | Path] | None] = None
+    """Path(s) of the YAML policy; later files extend earlier ones."""
+    config: ClassVar[RunConfig] = RunConfig()
+
+    _method_tools: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = [n for n, v in vars(cls).items() if callable(v) and tool_spec(v) is not None]
+        inherited = [n for n in getattr(cls, "_method_tools", ()) if n not in names]
+        cls._method_tools = (*inherited, *names)
+
+    def __init__(
+        self,
+        *,
+        client: ModelClient | None = None,
+        model: str | None = None,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        policy: Authoriser | str | Path | Sequence[str | Path] | None = None,
+        approver: Approver | None = None,
+        audit: AuditRecorder | None = None,
+        config: RunConfig | None = None,
+        principal: Principal | None = None,
+        approvals: ApprovalLedger | None = None,
+    ) -> None:
+        self.model_name = model or type(self).model
+        self.tool_list = self._collect_tools(tools)
+        self._client = client
+        self._owns_client = client is None
+        self.principal = principal or Principal()
+        self.authoriser = self._load_policy(policy if policy is not None else type(self).policy)
+        self._runner_args: dict[str, Any] = {
+            "approver": approver,
+            "audit": audit,
+            "ledger": approvals,
+            "config": config or type(self).config,
+        }
+        self._runner: Runner | None = None
+
+    # --- running ------------------------------------------------------------------------
+
+    async def run(
+        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+    ) -> RunResult:
+        """Run the agent on one prompt until it answers, pauses for approval, or fails."""
+        return await self.runner.start(prompt, principal=principal or self.principal, run_id=run_id)
+
+    def run_sync(
+        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+    ) -> RunResult:
+        """`run` for code without an event loop."""
+        return self._sync(self.run(prompt, principal=principal, run_id=run_id))
+
+    async def resume(
+        self,
+        run: RunResult | str,
+        decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None = None,
+        *,
+        approver: str = "unknown",
+    ) -> RunResult:
+        """Continue a paused run with decisions on its pending approvals.
+
+        `run` may be the result itself or its JSON (from another process).
+        """
+        state = RunResult.from_json(run) if isinstance(run, str) else run
+        return await self.runner.resume(state, decisions, approver_name=approver)
+
+    def resume_sync(
+        self,
+        run: RunResult | str,
+        decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None = None,
+        *,
+        approver: str = "unknown",
+    ) -> RunResult:
+        return self._sync(self.resume(run, decisions, approver=approver))
+
+    async def aclose(self) -> None:
+        """Close the model client if the agent created it."""
+        if self._client is not None and self._owns_client:
+            await self._client.aclose()
+            self._client = None
+            self._runner = None
+
+    def _sync(self, coro: Coroutine[Any, Any, RunResult]) -> RunResult:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise ConfigError("the _sync methods cannot run inside an event loop; await instead")
+
+        async def run_and_close() -> RunResult:
+            try:
+                return await coro
+            finally:
+                # connections belong to this event loop, which ends here
+                await self.aclose()
+
+        return asyncio.run(run_and_close())
+
+    # --- assembly -----------------------------------------------------------------------
+
+    @property
+    def client(self) -> ModelClient:
+        if self._client is None:
+            from agentkit.model import XAIClient
+
+            self._client = XAIClient()
+        return self._client
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = Runner(
+                client=self.client,
+                model=self.model_name,
+                tools=self.tool_list,
+                authoriser=self.authoriser,
+                instructions=type(self).instructions,
+                server_tools=type(self).server_tools,
+                agent_name=type(self).__name__,
+                **self._runner_args,
+            )
+        return self._runner
+
+    def _collect_tools(self, extra: Iterable[Tool | Callable[..., Any]]) -> list[Tool]:
+        collected = [as_tool(getattr(type(self), n)).bind(self) for n in self._method_tools]
+        collected += [as_tool(t) for t in (*type(self).tools, *extra)]
+        seen: set[str] = set()
+        for item in collected:
+            if item.name in seen:
+                raise ConfigError(f"{type(self).__name__}: two tools are named {item.name!r}")
+            seen.add(item.name)
+        return collected
+
+    def _load_policy(
+        self, policy: Authoriser | str | Path | Sequence[str | Path] | None
+    ) -> Authoriser:
+        if policy is None:
+            return AllowAll()
+        if hasattr(policy, "decide"):
+            authoriser: Authoriser = policy
+        else:
+            from agentkit.policy import load_policy
+
+            paths = [policy] if isinstance(policy, str | Path) else list(policy)
+            authoriser = load_policy(*paths)
+        check = getattr(authoriser, "check_tools", None)
+        if check is not None:
+            check([t.info for t in self.tool_list])
+        return authoriser

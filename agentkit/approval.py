@@ -1,0 +1,194 @@
+"""Stage: confirmation by a person, bound to exactly one call.
+
+An approval names (run id, call id, tool, SHA-256 of the canonical arguments). The runner
+refuses an approval that does not match its pending call in every part, one for a call
+that is no longer pending, and one already used once.
+
+Two ways to decide:
+
+* inline: the agent has an `Approver` (a terminal prompt, a callback); the run waits for
+  it, up to a timeout that counts as a denial;
+* paused: no approver; the run ends with status ``awaiting_approval`` and its pending
+  approvals, is stored anywhere (see `ApprovalStore`), and `Agent.resume(run, decisions)`
+  continues it, in this process or another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from agentkit.errors import ApprovalRefused
+from agentkit.state import PendingApproval, RunResult, arguments_digest, canonical_json
+
+DEFAULT_APPROVAL_TIMEOUT = 300.0
+
+
+def approval_id_for(run_id: str, call_id: str, tool: str, arguments_sha256: str) -> str:
+    """The id of the approval of one exact call."""
+    material = "\x1f".join((run_id, call_id, tool, arguments_sha256))
+    return "apr_" + hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def pending_approval(
+    run_id: str,
+    call_id: str,
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    reason: str,
+    rule: str,
+    now: float,
+) -> PendingApproval:
+    digest = arguments_digest(arguments)
+    return PendingApproval(
+        approval_id=approval_id_for(run_id, call_id, tool, digest),
+        run_id=run_id,
+        call_id=call_id,
+        tool=tool,
+        arguments=arguments,
+        arguments_sha256=digest,
+        reason=reason,
+        rule=rule,
+        requested_at=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    """A person's answer to one pending approval."""
+
+    approval_id: str
+    approved: bool
+    run_id: str
+    call_id: str
+    tool: str
+    arguments_sha256: str
+    approver: str = "unknown"
+    note: str = ""
+
+    @classmethod
+    def approve(
+        cls, pending: PendingApproval, *, approver: str, note: str = ""
+    ) -> ApprovalDecision:
+        return cls._for(pending, True, approver, note)
+
+    @classmethod
+    def deny(cls, pending: PendingApproval, *, approver: str, note: str = "") -> ApprovalDecision:
+        return cls._for(pending, False, approver, note)
+
+    @classmethod
+    def _for(
+        cls, pending: PendingApproval, approved: bool, approver: str, note: str
+    ) -> ApprovalDecision:
+        return cls(
+            approval_id=pending.approval_id,
+            approved=approved,
+            run_id=pending.run_id,
+            call_id=pending.call_id,
+            tool=pending.tool,
+            arguments_sha256=pending.arguments_sha256,
+            approver=approver,
+            note=note,
+        )
+
+
+def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval:
+    """The pending approval `decision` answers, or ApprovalRefused saying why not."""
+    if decision.approval_id in run.consumed_approvals:
+        raise ApprovalRefused(f"approval {decision.approval_id} was already used (replay)")
+    pending = next((p for p in run.pending if p.approval_id == decision.approval_id), None)
+    if pending is None:
+        raise ApprovalRefused(f"approval {decision.approval_id} is not pending in run {run.run_id}")
+    step = run.step(pending.call_id)
+    current_digest = arguments_digest(step.arguments)
+    expected = (run.run_id, pending.call_id, pending.tool, current_digest)
+    given = (decision.run_id, decision.call_id, decision.tool, decision.arguments_sha256)
+    if given != expected or pending.arguments_sha256 != current_digest:
+        raise ApprovalRefused(
+            f"approval {decision.approval_id} does not match its call "
+            "(run, call, tool and arguments must all be the ones shown to the approver)"
+        )
+    if approval_id_for(*expected) != decision.approval_id:
+        raise ApprovalRefused(f"approval {decision.approval_id} is not bound to this call")
+    return pending
+
+
+def normalise_decisions(
+    decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None, run: RunResult, approver: str
+) -> list[ApprovalDecision]:
+    """Accept decisions as objects, or as {approval_id: approved} for the pending approvals."""
+    if decisions is None:
+        return []
+    if isinstance(decisions, Mapping):
+        by_id = {p.approval_id: p for p in run.pending}
+        result: list[ApprovalDecision] = []
+        for approval_id, approved in decisions.items():
+            pending = by_id.get(approval_id)
+            if pending is None:
+                state = "already used" if approval_id in run.consumed_approvals else "not pending"
+                raise ApprovalRefused(f"approval {approval_id} is {state} in run {run.run_id}")
+            result.append(ApprovalDecision._for(pending, approved, approver, ""))
+        return result
+    return list(decisions)
+
+
+# --- approvers ---------------------------------------------------------------------------
+
+
+class Approver(Protocol):
+    """Decides pending approvals inline, while the run waits."""
+
+    name: str
+
+    async def __call__(self, request: PendingApproval) -> bool: ...
+
+
+class CallbackApprover:
+    """Wraps an application callback (sync or async) returning True to approve."""
+
+    def __init__(
+        self,
+        callback: Callable[[PendingApproval], bool | Awaitable[bool]],
+        *,
+        name: str = "callback",
+    ) -> None:
+        self._callback = callback
+        self.name = name
+
+    async def __call__(self, request: PendingApproval) -> bool:
+        answer = self._callback(request)
+        if isinstance(answer, Awaitable):
+            answer = await answer
+        return bool(answer)
+
+
+class TerminalApprover:
+    """Asks on the terminal: shows the tool, the arguments and the reason; default No."""
+
+    def __init__(
+        self,
+        *,
+        stream_in: TextIO | None = None,
+        stream_out: TextIO | None = None,
+        name: str = "terminal",
+    ) -> None:
+        self._in = stream_in or sys.stdin
+        self._out = stream_out or sys.stderr
+        self.name = name
+
+    async def __call__(self, request: PendingApproval) -> bool:
+        return await asyncio.to_thread(self._ask, request)
+
+    def _ask(self, request: PendingApproval) -> bool:
+        self._out.write(
+            f"\nApproval needed: {request.tool}({canonical_json(request.arguments)})\n"
+            f"  why: {request.reason} [{request.rule}]\n  approve? [y/N] "
+        )
+        self._out.flush()
+        answer = self._in.readline().strip().lower()
+        return answer in ("y", "yes")

@@ -1,0 +1,204 @@
+"""Paused runs and their approvals, persisted in SQLite, and the ledger that stops replays.
+
+```python
+store = ApprovalStore(".agentkit/approvals.db")
+result = await agent.run("close ticket 7")          # status awaiting_approval
+store.save(result)                                  # any process may now decide
+# elsewhere:  agentkit approvals list;  agentkit approvals approve apr_...
+run = store.load(result.run_id)
+result = await agent.resume(run, store.decisions(run.run_id))
+```
+
+An approval id can be used once: `consume()` inserts it under a primary key, so a
+second use, from any process sharing the file, is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from agentkit.approval import ApprovalDecision
+from agentkit.errors import ApprovalRefused, RunStateError
+from agentkit.state import PendingApproval, RunResult, canonical_json
+
+DEFAULT_STORE_PATH = ".agentkit/approvals.db"
+Verdict = Literal["pending", "approved", "denied"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, status TEXT NOT NULL,
+    state TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals (
+    approval_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, call_id TEXT NOT NULL,
+    tool TEXT NOT NULL, arguments TEXT NOT NULL, arguments_sha256 TEXT NOT NULL,
+    reason TEXT NOT NULL, rule TEXT NOT NULL, requested_at REAL NOT NULL,
+    verdict TEXT NOT NULL DEFAULT 'pending', approver TEXT, decided_at REAL);
+CREATE TABLE IF NOT EXISTS consumed (approval_id TEXT PRIMARY KEY, at REAL NOT NULL);
+"""
+
+
+class ApprovalLedger(Protocol):
+    """Remembers used approval ids; `consume` returns False for one already used."""
+
+    def consume(self, approval_id: str) -> bool: ...
+
+
+class MemoryLedger:
+    """Replay protection within one process."""
+
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+        self._lock = threading.Lock()
+
+    def consume(self, approval_id: str) -> bool:
+        with self._lock:
+            if approval_id in self._used:
+                return False
+            self._used.add(approval_id)
+            return True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredApproval:
+    pending: PendingApproval
+    agent: str
+    verdict: Verdict
+    approver: str | None
+
+
+class ApprovalStore:
+    """SQLite store of paused runs, their pending approvals and used approval ids."""
+
+    def __init__(self, path: str | Path = DEFAULT_STORE_PATH) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            finally:
+                db.close()
+
+    def save(self, run: RunResult) -> None:
+        """Store a run's state and register its pending approvals."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
+                "status=excluded.status, state=excluded.state, updated_at=excluded.updated_at",
+                (run.run_id, run.agent, run.status, run.to_json(), time.time()),
+            )
+            for p in run.pending:
+                db.execute(
+                    "INSERT OR IGNORE INTO approvals (approval_id, run_id, call_id, tool,"
+                    " arguments,"
+                    " arguments_sha256, reason, rule, requested_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        p.approval_id,
+                        p.run_id,
+                        p.call_id,
+                        p.tool,
+                        canonical_json(p.arguments),
+                        p.arguments_sha256,
+                        p.reason,
+                        p.rule,
+                        p.requested_at,
+                    ),
+                )
+
+    def load(self, run_id: str) -> RunResult:
+        with self._connect() as db:
+            row = db.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunStateError(f"no stored run {run_id!r} in {self.path}")
+        return RunResult.from_json(row[0])
+
+    def approvals(self, verdict: Verdict | None = "pending") -> list[StoredApproval]:
+        query = (
+            "SELECT a.approval_id, a.run_id, a.call_id, a.tool, a.arguments, a.arguments_sha256,"
+            " a.reason, a.rule, a.requested_at, r.agent, a.verdict, a.approver"
+            " FROM approvals a JOIN runs r USING (run_id)"
+        )
+        params: tuple[str, ...] = ()
+        if verdict is not None:
+            query, params = query + " WHERE a.verdict = ?", (verdict,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY a.requested_at", params).fetchall()
+        return [_stored(row) for row in rows]
+
+    def decide(self, approval_id: str, *, approved: bool, approver: str) -> StoredApproval:
+        """Record a person's verdict on a pending approval (once)."""
+        verdict = "approved" if approved else "denied"
+        with self._connect() as db:
+            cursor = db.execute(
+                "UPDATE approvals SET verdict = ?, approver = ?, decided_at = ?"
+                " WHERE approval_id = ? AND verdict = 'pending'",
+                (verdict, approver, time.time(), approval_id),
+            )
+            if cursor.rowcount != 1:
+                raise ApprovalRefused(f"approval {approval_id} is unknown or already decided")
+        return next(a for a in self.approvals(None) if a.pending.approval_id == approval_id)
+
+    def decisions(self, run_id: str) -> list[ApprovalDecision]:
+        """The recorded verdicts of a run, ready for `Agent.resume`."""
+        return [
+            ApprovalDecision._for(a.pending, a.verdict == "approved", a.approver or "unknown", "")
+            for a in self.approvals(None)
+            if a.pending.run_id == run_id and a.verdict != "pending"
+        ]
+
+    def consume(self, approval_id: str) -> bool:
+        with self._connect() as db:
+            try:
+                db.execute("INSERT INTO consumed VALUES (?, ?)", (approval_id, time.time()))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+
+def _stored(row: tuple[object, ...]) -> StoredApproval:
+    import json
+
+    (
+        approval_id,
+        run_id,
+        call_id,
+        tool,
+        arguments,
+        digest,
+        reason,
+        rule,
+        requested_at,
+        agent,
+        verdict,
+        approver,
+    ) = row
+    pending = PendingApproval(
+        approval_id=str(approval_id),
+        run_id=str(run_id),
+        call_id=str(call_id),
+        tool=str(tool),
+        arguments=json.loads(str(arguments)),
+        arguments_sha256=str(digest),
+        reason=str(reason),
+        rule=str(rule),
+        requested_at=float(requested_at),  # type: ignore[arg-type]
+    )
+    return StoredApproval(pending, str(agent), verdict, approver)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""Stage: run a tool body with its timeout; every outcome becomes data, never an escape."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agentkit.errors import AgentkitError
+from agentkit.tool import Tool, ToolOutput, render_output
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["ok", "failed", "timed_out"]
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    outcome: Outcome
+    text: str
+    """The output text, or the error message for the model."""
+    untrusted: bool
+    truncated: bool = False
+    citations: tuple[str, ...] = ()
+    error_type: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+async def execute(tool: Tool, arguments: dict[str, Any]) -> Execution:
+    """Run `tool` with validated `arguments`, bounded by the tool's timeout."""
+    try:
+        value = await asyncio.wait_for(tool.invoke(arguments), timeout=tool.timeout)
+    except TimeoutError:
+        return Execution(
+            "timed_out",
+            f"{tool.name} did not finish within {tool.timeout:g} s and was abandoned",
+            untrusted=False,
+            error_type="ToolTimeout",
+        )
+    except AgentkitError as exc:
+        return Execution(
+            "failed", f"{tool.name} failed: {exc}", False, error_type=type(exc).__name__
+        )
+    except Exception as exc:  # a tool's bug must reach the model as a tool error, not crash the run
+        logger.debug("tool %s raised", tool.name, exc_info=True)
+        return Execution(
+            "failed",
+            f"{tool.name} failed: {type(exc).__name__}: {exc}",
+            False,
+            error_type=type(exc).__name__,
+        )
+    if isinstance(value, ToolOutput):
+        untrusted = tool.untrusted_output if value.untrusted is None else value.untrusted
+        return Execution(
+            "ok",
+            render_output(value.content),
+            untrusted,
+            truncated=value.truncated,
+            citations=tuple(value.citations),
+            metadata=dict(value.metadata),
+        )
+    return Execution("ok", render_output(value), tool.untrusted_output)

@@ -1,0 +1,76 @@
+"""What a decision may know about the past: derived from the run state, never stored twice."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+
+from agentkit.decision import History, PastCall
+from agentkit.state import RunResult, Step
+from agentkit.tool import Tool
+
+_RAN = frozenset({"ok", "failed", "timed_out"})
+_NOT_RUN = frozenset({"denied", "declined", "invalid", "unknown_tool", "awaiting_approval"})
+RATE_WINDOW_SECONDS = 60.0
+
+
+class RecentCalls:
+    """Per principal and tool, the times of calls in the last minute (across runs)."""
+
+    def __init__(self, window: float = RATE_WINDOW_SECONDS) -> None:
+        self._window = window
+        self._calls: dict[tuple[str, str], deque[float]] = {}
+
+    def add(self, user_id: str, tool: str, at: float) -> None:
+        self._calls.setdefault((user_id, tool), deque()).append(at)
+
+    def snapshot(self, user_id: str, now: float) -> dict[str, tuple[float, ...]]:
+        horizon = now - self._window
+        result: dict[str, tuple[float, ...]] = {}
+        for (user, tool), times in self._calls.items():
+            if user != user_id:
+                continue
+            while times and times[0] < horizon:
+                times.popleft()
+            if times:
+                result[tool] = tuple(times)
+        return result
+
+
+def past_call(step: Step, tools: Mapping[str, Tool], at: float) -> PastCall | None:
+    """How an earlier step looks to the policy; None for calls that never reached a decision."""
+    if step.decision is None or step.arguments is None:
+        return None
+    tool = tools.get(step.tool)
+    # a call allowed earlier in the same turn has not run yet, but will: it counts as executed
+    executed = step.status in _RAN or (
+        step.status not in _NOT_RUN and step.decision.action != "deny"
+    )
+    return PastCall.model_construct(
+        call_id=step.call_id,
+        tool=step.tool,
+        side_effect=tool.side_effect if tool else "read",
+        arguments=step.arguments,
+        action=step.decision.action,
+        executed=executed,
+        untrusted_output=step.untrusted,
+        output=step.output if step.status in _RAN else None,
+        at=at,
+    )
+
+
+def history_for(
+    run: RunResult, tools: Mapping[str, Tool], *, now: float, recent: RecentCalls
+) -> History:
+    calls = tuple(
+        call for step in run.steps if (call := past_call(step, tools, step.started_at)) is not None
+    )
+    return History.model_construct(
+        run_id=run.run_id,
+        turn=run.turn,
+        calls=calls,
+        user_messages=tuple(run.user_messages),
+        cost_usd=run.totals.cost_usd,
+        now=now,
+        principal_recent_calls=recent.snapshot(run.principal.user_id, now),
+    )

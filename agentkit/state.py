@@ -1,0 +1,155 @@
+"""Run state: plain data, serialisable to JSON after every stage.
+
+A run can stop after any stage (waiting for a person, a crash, a deploy) and continue in
+another process from this record alone. `RunResult` is both the state and what
+`Agent.run` returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentkit.decision import Decision, Principal
+
+RunStatus = Literal["running", "completed", "awaiting_approval", "failed"]
+StepStatus = Literal[
+    "pending",
+    "invalid",
+    "unknown_tool",
+    "denied",
+    "awaiting_approval",
+    "declined",
+    "ok",
+    "failed",
+    "timed_out",
+]
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling of a JSON value: sorted keys, no spaces, UTF-8 kept."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def arguments_digest(arguments: Any) -> str:
+    """SHA-256 of the canonical JSON of a call's arguments: what an approval is bound to."""
+    return hashlib.sha256(canonical_json(arguments).encode()).hexdigest()
+
+
+class Step(BaseModel):
+    """One tool call and everything that happened to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: str
+    tool: str
+    turn: int
+    raw_arguments: str
+    """The arguments string exactly as the model sent it."""
+    arguments: dict[str, Any] | None = None
+    """Parsed arguments, once they parsed as a JSON object."""
+    status: StepStatus = "pending"
+    decision: Decision | None = None
+    output: str | None = None
+    """The text sent back to the model."""
+    untrusted: bool = False
+    truncated: bool = False
+    citations: list[str] = Field(default_factory=list)
+    error: str | None = None
+    started_at: float = 0.0
+    duration_ms: float = 0.0
+    approver: str | None = None
+
+
+class PendingApproval(BaseModel):
+    """A call waiting for a person. Nothing of it has run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    approval_id: str
+    run_id: str
+    call_id: str
+    tool: str
+    arguments: dict[str, Any]
+    arguments_sha256: str
+    reason: str
+    rule: str
+    requested_at: float
+
+
+class UsageTotals(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class RunError(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: str
+    message: str
+
+
+class RunResult(BaseModel):
+    """The state of a run, and its result once it ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    agent: str
+    model: str
+    principal: Principal
+    status: RunStatus = "running"
+    output: str | None = None
+    """The final answer (text, or JSON text for structured output)."""
+    steps: list[Step] = Field(default_factory=list)
+    pending: list[PendingApproval] = Field(default_factory=list)
+    usage: list[dict[str, Any]] = Field(default_factory=list)
+    """One normalised usage record per model request."""
+    totals: UsageTotals = Field(default_factory=UsageTotals)
+    citations: list[str] = Field(default_factory=list)
+    error: RunError | None = None
+
+    # --- what continuing the run needs ---
+    conversation: list[dict[str, Any]] = Field(default_factory=list)
+    """Responses-API input items so far (the stateless transcript resent each turn)."""
+    user_messages: list[str] = Field(default_factory=list)
+    turn: int = 0
+    tool_errors: int = 0
+    open_calls: list[str] = Field(default_factory=list)
+    """call ids of the current turn whose outputs are not yet in the conversation."""
+    consumed_approvals: list[str] = Field(default_factory=list)
+    previous_response_id: str | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        return self.totals.cost_usd
+
+    @property
+    def tool_calls(self) -> int:
+        """Calls that were authorised to run or to ask a person (invalid ones do not count)."""
+        return sum(1 for s in self.steps if s.decision is not None)
+
+    def step(self, call_id: str) -> Step:
+        for step in self.steps:
+            if step.call_id == call_id:
+                return step
+        raise KeyError(call_id)
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunResult:
+        return cls.model_validate_json(text)
