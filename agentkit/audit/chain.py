@@ -1,0 +1,188 @@
+"""The audit log: redact, chain and hand each record to its sink, in order, or fail closed."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from agentkit.audit.records import (
+    EMPTY_HEAD,
+    Anchor,
+    SealedRecord,
+    canonical_json,
+    check_event_name,
+    format_ts,
+    seal,
+)
+from agentkit.audit.redact import Redactor
+from agentkit.audit.sinks import AuditSink
+from agentkit.errors import AuditWriteFailed
+
+
+class AuditRecorder(Protocol):
+    """What the runner needs from an audit log (AuditLog and NullAudit both are one)."""
+
+    def record(self, event: str, fields: Mapping[str, Any]) -> None: ...
+
+    @property
+    def head(self) -> Anchor: ...
+
+    def close(self) -> None: ...
+
+
+class AuditLog:
+    """A tamper-evident, hash-chained audit log over one sink.
+
+    ``record`` is thread-safe and never yields to the event loop, so any number of
+    threads and concurrent runs may share one log; records get consecutive ``seq``
+    numbers in the order they are written. Any failure to store a record raises
+    AuditWriteFailed, and the log then refuses every later record: the chain's state
+    on the sink is unknown, so the runs using it must stop.
+
+    Args:
+        sink: where records go (JsonlSink, SqlSink, MemorySink).
+        redactor: the redaction processor; a default Redactor when None.
+        include_prompts: keep prompts and outputs in records (they are omitted by default).
+        clock: unix time source, for the ``ts`` of each record.
+        anchor_path: when set, `close` writes the head there as ``SEQ:HASH``.
+
+    Example:
+        >>> from agentkit.audit import AuditLog, MemorySink
+        >>> log = AuditLog(MemorySink())
+        >>> log.record("run.started", {"run_id": "r1", "api_key": "xai-secret"})
+        >>> log.head.seq
+        1
+    """
+
+    def __init__(
+        self,
+        sink: AuditSink,
+        *,
+        redactor: Redactor | None = None,
+        include_prompts: bool = False,
+        clock: Callable[[], float] = time.time,
+        anchor_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self._sink = sink
+        self._redactor = redactor if redactor is not None else Redactor()
+        self._include_prompts = include_prompts
+        self._clock = clock
+        self._anchor_path = Path(anchor_path) if anchor_path is not None else None
+        self._lock = threading.Lock()
+        self._head = sink.tail() or EMPTY_HEAD
+        self._failure: str | None = None
+
+    @property
+    def head(self) -> Anchor:
+        """The last record's (seq, hash): keep it elsewhere to detect a cut tail later."""
+        return self._head
+
+    @property
+    def sink(self) -> AuditSink:
+        """The sink records go to."""
+        return self._sink
+
+    def record(self, event: str, fields: Mapping[str, Any]) -> None:
+        """Redact, chain and store one record.
+
+        Args:
+            event: a name such as ``call.executed`` (see KNOWN_EVENTS).
+            fields: the event's data, including run_id, turn, call_id, request_id, principal.
+
+        Raises:
+            AuditWriteFailed: the record could not be stored (or an earlier one failed).
+            ConfigError: `event` is not a dotted lowercase name.
+        """
+        check_event_name(event)
+        try:
+            clean = self._redactor.redact(fields, include_prompts=self._include_prompts)
+            fields_json = canonical_json(clean)
+        except Exception as exc:
+            raise AuditWriteFailed(f"cannot serialise the {event} record: {exc}") from exc
+        run_id, call_id = _correlation(clean)
+        with self._lock:
+            if self._failure is not None:
+                raise AuditWriteFailed(self._failure)
+            seq, prev = self._head.seq + 1, self._head.hash
+            ts = format_ts(self._clock())
+            line, record_hash = seal(seq, ts, event, fields_json, prev)
+            sealed = SealedRecord(seq, ts, event, prev, record_hash, line, run_id, call_id)
+            self._store(sealed)
+            self._head = Anchor(seq, record_hash)
+
+    def write_anchor(self, path: str | os.PathLike[str]) -> Anchor:
+        """Write the current head to `path` (atomically) as ``SEQ:HASH`` and return it."""
+        head = self._head
+        target = Path(path)
+        temporary = target.with_name(f".{target.name}.tmp")
+        try:
+            temporary.write_text(f"{head}\n", encoding="ascii")
+            os.replace(temporary, target)
+        except OSError as exc:
+            raise AuditWriteFailed(f"cannot write the audit anchor {target}: {exc}") from exc
+        return head
+
+    def close(self) -> None:
+        """Write the anchor file (when configured) and close the sink; idempotent."""
+        with self._lock:
+            if self._failure == _CLOSED:
+                return
+            failed, self._failure = self._failure is not None, _CLOSED
+            try:
+                if self._anchor_path is not None and not failed:
+                    self.write_anchor(self._anchor_path)
+            finally:
+                self._sink.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _store(self, sealed: SealedRecord) -> None:
+        try:
+            self._sink.write(sealed)
+        except AuditWriteFailed as exc:
+            self._failure = f"the audit log failed earlier and accepts no more records: {exc}"
+            raise
+        except Exception as exc:
+            self._failure = f"the audit log failed earlier and accepts no more records: {exc}"
+            raise AuditWriteFailed(f"cannot store audit record {sealed.seq}: {exc}") from exc
+
+
+_CLOSED = "the audit log is closed"
+
+
+class NullAudit:
+    """An audit log that keeps nothing, for code paths that explicitly opt out."""
+
+    def record(self, event: str, fields: Mapping[str, Any]) -> None:
+        """Check the event name and discard the record."""
+        check_event_name(event)
+
+    @property
+    def head(self) -> Anchor:
+        """Always the empty head."""
+        return EMPTY_HEAD
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _correlation(fields: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    run_id, call_id = fields.get("run_id"), fields.get("call_id")
+    return (
+        run_id if isinstance(run_id, str) else None,
+        call_id if isinstance(call_id, str) else None,
+    )
