@@ -1,0 +1,223 @@
+"""`XAIClient`: the real `ModelClient`, over httpx2, for `/v1/responses` and chat.
+
+One `respond()` is one logical request: capability check, one body, one `X-Request-Id`,
+retries with backoff, one `Usage` sent to the sink whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx2
+
+from agentkit.errors import ConfigError, MissingAPIKey, ModelError
+from agentkit.model.capabilities import CapabilityTable
+from agentkit.model.chat_wire import build_chat_body, parse_chat_body
+from agentkit.model.pricing import PriceTable
+from agentkit.model.responses_wire import build_responses_body, parse_responses_body
+from agentkit.model.retry import RetryPolicy, Timeouts
+from agentkit.model.transport import Attempt, send_plain, send_streamed
+from agentkit.model.types import Endpoint, ModelRequest, ModelResponse, Usage, UsageSink
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+OutputT = TypeVar("OutputT", bound="BaseModel")
+Sleep = Callable[[float], Awaitable[object]]
+
+logger = logging.getLogger(__name__)
+
+_PATHS: dict[str, str] = {"responses": "/responses", "chat": "/chat/completions"}
+
+
+class XAIClient:
+    """Async client of the xAI REST API.
+
+    Example:
+        >>> async with XAIClient() as client:  # doctest: +SKIP
+        ...     answer = await client.respond(
+        ...         ModelRequest(model="grok-4", input=[{"role": "user", "content": "Hi"}]))
+        ...     print(answer.text)
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str = "https://api.x.ai/v1",
+        endpoint: Endpoint = "responses",
+        http: httpx2.AsyncClient | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+        usage_sink: UsageSink | None = None,
+        prices: PriceTable | None = None,
+        capabilities: CapabilityTable | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """Configure the client; the key comes from `api_key` or XAI_API_KEY."""
+        key = api_key if api_key is not None else os.environ.get("XAI_API_KEY", "")
+        if not key:
+            raise MissingAPIKey()
+        if endpoint not in _PATHS:
+            raise ConfigError(f"unknown endpoint {endpoint!r}: use 'responses' or 'chat'")
+        if http is not None and transport is not None:
+            raise ConfigError("pass either http= or transport=, not both")
+        self._secret = key
+        self._endpoint: Endpoint = endpoint
+        self._url = base_url.rstrip("/") + _PATHS[endpoint]
+        self._retry = retry or RetryPolicy()
+        self._timeouts = timeouts or Timeouts()
+        self._sink = usage_sink
+        self._prices = prices or PriceTable.default()
+        self._caps = capabilities or CapabilityTable.default()
+        self._sleep = sleep
+        self._owns_http = http is None
+        self._http = http or httpx2.AsyncClient(transport=transport)
+        self._headers = {
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "agentkit/0.1",
+        }
+        self._timeout_cache: dict[float, httpx2.Timeout] = {}
+
+    def __repr__(self) -> str:
+        return f"XAIClient(url={self._url!r}, endpoint={self._endpoint!r})"
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Which API this client speaks: "responses" or "chat"."""
+        return self._endpoint
+
+    async def __aenter__(self) -> XAIClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def respond(self, request: ModelRequest) -> ModelResponse:
+        """Send one logical request, retrying transient failures; parse the answer.
+
+        Raises:
+            UnsupportedParameter: the model rejects a parameter (nothing was sent).
+            ModelError: a subclass naming what failed, with `request_id` and `attempts`.
+        """
+        caps = self._caps.check(request)
+        if self._endpoint == "responses":
+            body = build_responses_body(request, reasoning_model=caps.reasoning)
+        else:
+            body = build_chat_body(request)
+        attempt = Attempt(
+            http=self._http,
+            url=self._url,
+            content=json.dumps(body, separators=(",", ":")).encode(),
+            headers={**self._headers, "X-Request-Id": str(uuid.uuid4())},
+            timeout=self._timeout(request, caps.reasoning),
+            secret=self._secret,
+            parse=self._parser(request.model),
+        )
+        return await self._run(attempt, request)
+
+    async def structured(self, request: ModelRequest, output: type[OutputT]) -> OutputT:
+        """Ask for JSON matching `output` (strict schema); validate it, correcting once.
+
+        Raises:
+            ModelBehaviorError: the answer still does not validate after one correction.
+        """
+        from agentkit.model.structured import respond_structured
+
+        return await respond_structured(self, request, output)
+
+    def _timeout(self, request: ModelRequest, reasoning: bool | None) -> httpx2.Timeout:
+        t = self._timeouts
+        read = (
+            request.timeout
+            if request.timeout is not None
+            else (t.reasoning_read if reasoning else t.read)
+        )
+        cached = self._timeout_cache.get(read)
+        if cached is None:
+            cached = httpx2.Timeout(connect=t.connect, read=read, write=t.write, pool=t.pool)
+            self._timeout_cache[read] = cached
+        return cached
+
+    def _parser(self, model: str) -> Callable[[Any, str], ModelResponse]:
+        parse = parse_responses_body if self._endpoint == "responses" else parse_chat_body
+        prices = self._prices
+
+        def _parse(body: Any, request_id: str) -> ModelResponse:
+            return parse(body, request_id=request_id, prices=prices, fallback_model=model)
+
+        return _parse
+
+    async def _run(self, attempt: Attempt, request: ModelRequest) -> ModelResponse:
+        send = send_streamed if request.stream else send_plain
+        started = time.perf_counter()
+        number = 0
+        while True:
+            number += 1
+            attempt.started = time.perf_counter()
+            try:
+                response = await send(attempt)
+            except ModelError as exc:
+                exc.attempts = number
+                wait = self._retry.delay(exc, number, time.perf_counter() - started)
+                if wait is None:
+                    self._record_failure(attempt, request, exc, started, number)
+                    raise
+                logger.info(
+                    "retrying xAI request %s in %.2fs after %s (attempt %d)",
+                    attempt.request_id,
+                    wait,
+                    type(exc).__name__,
+                    number,
+                )
+                await self._sleep(wait)
+                continue
+            return self._finish(response, attempt, started, number)
+
+    def _finish(
+        self, response: ModelResponse, attempt: Attempt, started: float, number: int
+    ) -> ModelResponse:
+        usage = response.usage
+        usage.latency_ms = (time.perf_counter() - started) * 1000.0
+        if attempt.first_token_at is not None:
+            usage.time_to_first_token_ms = (attempt.first_token_at - attempt.started) * 1000.0
+        usage.attempts = number
+        if self._sink is not None:
+            self._sink(usage)
+        return response
+
+    def _record_failure(
+        self, attempt: Attempt, request: ModelRequest, exc: ModelError, started: float, number: int
+    ) -> None:
+        if self._sink is None:
+            return
+        usage = Usage(
+            request_id=attempt.request_id,
+            model=request.model,
+            endpoint=self._endpoint,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            status=f"error:{type(exc).__name__}",
+            attempts=number,
+        )
+        self._sink(usage)

@@ -1,0 +1,120 @@
+"""Structured output: a pydantic model as a strict `text.format` json_schema.
+
+The answer is validated locally (model output is untrusted input). One corrective retry
+sends the bad answer back with the validation errors; a second failure is an error.
+Imported lazily by `XAIClient.structured`, so pydantic stays off the import path.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agentkit.errors import ConfigError, ModelBehaviorError
+from agentkit.model.types import Item, ModelRequest, ModelResponse
+
+if TYPE_CHECKING:
+    from agentkit.model.client import XAIClient
+
+OutputT = TypeVar("OutputT", bound=BaseModel)
+
+_SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
+_SUBSCHEMA_ONE = ("items", "not", "if", "then", "else", "contains")
+
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of `model` in strict form.
+
+    Every object lists all its properties as required and forbids others, recursively;
+    defaults are dropped (the model must always send every field); the root is an object.
+    """
+    schema = copy.deepcopy(model.model_json_schema())
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and "type" not in schema:
+        # a self-referencing model puts its root behind a $ref: inline it, keep the $defs
+        name = ref.rsplit("/", 1)[-1]
+        schema = {**schema.get("$defs", {}).get(name, {}), "$defs": schema.get("$defs", {})}
+    if schema.get("type") != "object":
+        raise ConfigError(f"{model.__name__}: a structured output schema must be an object")
+    _make_strict(schema)
+    return schema
+
+
+def _make_strict(node: Any) -> None:
+    if isinstance(node, list):
+        for child in node:
+            _make_strict(child)
+        return
+    if not isinstance(node, dict):
+        return
+    node.pop("default", None)
+    if node.get("type") == "object" or "properties" in node:
+        properties = node.setdefault("properties", {})
+        node["required"] = list(properties)
+        node["additionalProperties"] = False
+    for key in _SUBSCHEMA_LISTS:
+        _make_strict(node.get(key))
+    for key in _SUBSCHEMA_MAPS:
+        children = node.get(key)
+        if isinstance(children, dict):
+            for child in children.values():
+                _make_strict(child)
+    for key in _SUBSCHEMA_ONE:
+        _make_strict(node.get(key))
+
+
+def text_format(model: type[BaseModel]) -> dict[str, Any]:
+    """The `text.format` entry asking for `model` as strict JSON."""
+    return {
+        "type": "json_schema",
+        "name": model.__name__,
+        "schema": strict_schema(model),
+        "strict": True,
+    }
+
+
+def _validate(response: ModelResponse, model: type[OutputT]) -> OutputT | str:
+    """The parsed output, or a description of what was wrong with it."""
+    if not response.text.strip():
+        return "the answer contained no text"
+    try:
+        return model.model_validate_json(response.text)
+    except ValidationError as exc:
+        return str(exc)
+
+
+def _correction(request: ModelRequest, response: ModelResponse, problem: str) -> ModelRequest:
+    message: Item = {
+        "role": "user",
+        "content": (
+            "Your previous answer does not match the required JSON schema:\n"
+            f"{problem}\nAnswer again with only one JSON object that matches the schema."
+        ),
+    }
+    if request.previous_response_id is not None:
+        return dataclasses.replace(request, previous_response_id=response.id, input=[message])
+    return dataclasses.replace(request, input=[*request.input, *response.output, message])
+
+
+async def respond_structured(
+    client: XAIClient, request: ModelRequest, model: type[OutputT]
+) -> OutputT:
+    """Ask `client` for an answer matching `model`, with one corrective retry."""
+    request = dataclasses.replace(request, text_format=text_format(model))
+    response = await client.respond(request)
+    result = _validate(response, model)
+    if isinstance(result, BaseModel):
+        return result
+    response = await client.respond(_correction(request, response, result))
+    second = _validate(response, model)
+    if isinstance(second, BaseModel):
+        return second
+    raise ModelBehaviorError(
+        f"the answer does not match {model.__name__} after one correction: {second[:1000]}",
+        request_id=response.request_id,
+        attempts=2,
+    )

@@ -1,0 +1,157 @@
+"""One HTTP attempt, plain or streamed; httpx2 failures become typed errors here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+
+from agentkit.errors import (
+    ModelBehaviorError,
+    ModelConnectionError,
+    ModelError,
+    ModelTimeout,
+    StreamInterrupted,
+)
+from agentkit.model.http_errors import error_for_status
+from agentkit.model.streaming import DONE, ChatAssembler, ResponsesAssembler, iter_sse_data
+from agentkit.model.types import ModelResponse
+
+
+@dataclass(slots=True)
+class Attempt:
+    """Everything one logical request sends, identical on every retry."""
+
+    http: httpx2.AsyncClient
+    url: str
+    content: bytes
+    headers: dict[str, str]
+    timeout: httpx2.Timeout
+    secret: str
+    parse: Callable[[Any, str], ModelResponse]
+    started: float = 0.0
+    first_token_at: float | None = None
+
+    @property
+    def request_id(self) -> str:
+        """The `X-Request-Id` shared by all attempts."""
+        return self.headers["X-Request-Id"]
+
+    @property
+    def chat(self) -> bool:
+        """Whether this goes to the chat completions endpoint."""
+        return self.url.endswith("/chat/completions")
+
+
+def _transport_error(exc: httpx2.HTTPError, attempt: Attempt) -> ModelError:
+    rid = attempt.request_id
+    if isinstance(exc, httpx2.TimeoutException):
+        phase = (
+            "connecting"
+            if isinstance(exc, httpx2.ConnectTimeout | httpx2.PoolTimeout)
+            else "waiting for the answer"
+        )
+        return ModelTimeout(f"timed out {phase} (request {rid})", request_id=rid)
+    return ModelConnectionError(
+        f"connection to the xAI API failed: {type(exc).__name__}: {exc} (request {rid})",
+        request_id=rid,
+    )
+
+
+def _behaviour(message: str, attempt: Attempt) -> ModelBehaviorError:
+    rid = attempt.request_id
+    return ModelBehaviorError(f"{message} (request {rid})", request_id=rid)
+
+
+def _parse(body: Any, attempt: Attempt) -> ModelResponse:
+    try:
+        return attempt.parse(body, attempt.request_id)
+    except ModelBehaviorError as exc:
+        raise _behaviour(str(exc), attempt) from exc
+
+
+async def send_plain(attempt: Attempt) -> ModelResponse:
+    """POST once and parse the JSON answer."""
+    try:
+        response = await attempt.http.post(
+            attempt.url, content=attempt.content, headers=attempt.headers, timeout=attempt.timeout
+        )
+    except httpx2.HTTPError as exc:
+        raise _transport_error(exc, attempt) from exc
+    if response.status_code >= 400:
+        raise error_for_status(
+            response.status_code,
+            response.content,
+            response.headers,
+            request_id=attempt.request_id,
+            secret=attempt.secret,
+        )
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:
+        raise _behaviour(
+            f"malformed response: the body is not JSON ({len(response.content)} bytes)", attempt
+        ) from exc
+    return _parse(body, attempt)
+
+
+async def send_streamed(attempt: Attempt) -> ModelResponse:
+    """POST once with `stream: true` and assemble the events into one response."""
+    assembler: ResponsesAssembler | ChatAssembler = (
+        ChatAssembler() if attempt.chat else ResponsesAssembler()
+    )
+    try:
+        async with attempt.http.stream(
+            "POST",
+            attempt.url,
+            content=attempt.content,
+            headers=attempt.headers,
+            timeout=attempt.timeout,
+        ) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise error_for_status(
+                    response.status_code,
+                    response.content,
+                    response.headers,
+                    request_id=attempt.request_id,
+                    secret=attempt.secret,
+                )
+            await _consume(response, assembler, attempt)
+    except httpx2.HTTPError as exc:
+        if assembler.events and not assembler.complete:
+            raise StreamInterrupted(
+                f"the stream broke after {assembler.events} events: {type(exc).__name__} "
+                f"(request {attempt.request_id})",
+                request_id=attempt.request_id,
+            ) from exc
+        if not assembler.complete:
+            raise _transport_error(exc, attempt) from exc
+    if not assembler.complete:
+        raise StreamInterrupted(
+            f"the stream ended after {assembler.events} events without its terminal event "
+            f"(request {attempt.request_id})",
+            request_id=attempt.request_id,
+        )
+    attempt.first_token_at = assembler.first_token_at
+    return _parse(assembler.body(), attempt)
+
+
+async def _consume(
+    response: httpx2.Response, assembler: ResponsesAssembler | ChatAssembler, attempt: Attempt
+) -> None:
+    async for data in iter_sse_data(response.aiter_lines()):
+        if data == DONE:
+            if isinstance(assembler, ChatAssembler):
+                assembler.done = True
+            continue
+        try:
+            event = json.loads(data)
+        except ValueError as exc:
+            raise _behaviour(f"malformed stream event: not JSON: {data[:200]!r}", attempt) from exc
+        if not isinstance(event, dict):
+            raise _behaviour("malformed stream event: not a JSON object", attempt)
+        assembler.feed(event)
