@@ -1,0 +1,121 @@
+"""A readable transcript of a run: calls, arguments, decisions, outputs, usage and cost."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from agentkit.state import RunResult, Step, canonical_json
+
+_COLOURS = {
+    "dim": "2",
+    "bold": "1",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+}
+_STATUS_COLOUR = {
+    "ok": "green",
+    "denied": "red",
+    "declined": "red",
+    "failed": "red",
+    "timed_out": "red",
+    "invalid": "yellow",
+    "unknown_tool": "yellow",
+    "awaiting_approval": "magenta",
+    "pending": "dim",
+}
+PREVIEW_CHARS = 240
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+class Transcript:
+    def __init__(self, *, colour: bool = False, preview_chars: int = PREVIEW_CHARS) -> None:
+        self.colour = colour
+        self.preview_chars = preview_chars
+
+    def paint(self, text: str, colour: str) -> str:
+        if not self.colour:
+            return text
+        return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
+
+    def render(self, run: RunResult, *, prompt: str | None = None, mode: str | None = None) -> str:
+        lines: list[str] = []
+        header = f"{run.agent} · {run.model} · run {run.run_id[:12]}"
+        if mode:
+            header += f" · {mode}"
+        lines.append(self.paint(header, "bold"))
+        if prompt is None and run.user_messages:
+            prompt = run.user_messages[0]
+        if prompt is not None:
+            lines.append(f"{self.paint('user', 'cyan')}  {prompt}")
+        for step in run.steps:
+            lines.extend(self._step(step))
+        for pending in run.pending:
+            lines.append(
+                self.paint("  awaiting approval ", "magenta")
+                + f"{pending.approval_id} for {pending.tool}: {pending.reason}"
+            )
+        if run.citations:
+            lines.append(self.paint("sources", "blue"))
+            lines.extend(f"  [{i}] {url}" for i, url in enumerate(run.citations, 1))
+        if run.output is not None:
+            lines.append(f"{self.paint('answer', 'green')}  {run.output}")
+        if run.error is not None:
+            lines.append(self.paint(f"error  {run.error.type}: {run.error.message}", "red"))
+        lines.append(self._usage(run))
+        return "\n".join(lines)
+
+    def _step(self, step: Step) -> list[str]:
+        arguments = (
+            canonical_json(step.arguments) if step.arguments is not None else step.raw_arguments
+        )
+        status = self.paint(step.status, _STATUS_COLOUR.get(step.status, "dim"))
+        head = f"{self.paint('call', 'blue')}  {step.tool}({arguments}) -> {status}"
+        if step.duration_ms:
+            head += self.paint(f"  {step.duration_ms:.1f} ms", "dim")
+        lines = [head]
+        if step.decision is not None:
+            decision = f"{step.decision.action} [{step.decision.rule}] {step.decision.reason}"
+            if step.approver:
+                decision += f"; decided by {step.approver}"
+            lines.append(self.paint(f"  decision  {decision}", "dim"))
+        if step.output is not None and step.status not in ("awaiting_approval",):
+            label = " (untrusted)" if step.untrusted else ""
+            truncated = " (truncated)" if step.truncated else ""
+            lines.append(f"  output{label}{truncated}  {self._preview(step.output)}")
+        return lines
+
+    def _preview(self, text: str) -> str:
+        flat = " ".join(text.split())
+        if len(flat) <= self.preview_chars:
+            return flat
+        return flat[: self.preview_chars] + "…"
+
+    def _usage(self, run: RunResult) -> str:
+        t = run.totals
+        return self.paint(
+            f"status {run.status} · {t.requests} requests · {t.input_tokens} in / "
+            f"{t.output_tokens} out tokens ({t.reasoning_tokens} reasoning, {t.cached_tokens} "
+            f"cached) · ${t.cost_usd:.6f}",
+            "dim",
+        )
+
+
+def print_transcript(
+    run: RunResult,
+    *,
+    prompt: str | None = None,
+    mode: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    out = stream or sys.stdout
+    out.write(Transcript(colour=use_colour(out)).render(run, prompt=prompt, mode=mode) + "\n")
