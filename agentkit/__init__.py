@@ -1,0 +1,64 @@
+"""agentkit: tool-using agents on the xAI Responses API, with a safety layer you can audit.
+
+The public API is re-exported here and imported on first use, so `import agentkit`
+stays light (docker, SQLAlchemy and the HTTP stack load only when needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "Agent": "agentkit.agent",
+    "RunConfig": "agentkit.runner",
+    "Runner": "agentkit.runner",
+    "Tool": "agentkit.tool",
+    "ToolOutput": "agentkit.tool",
+    "tool": "agentkit.tool",
+    "RunResult": "agentkit.state",
+    "Step": "agentkit.state",
+    "PendingApproval": "agentkit.state",
+    "Principal": "agentkit.decision",
+    "Decision": "agentkit.decision",
+    "ToolInfo": "agentkit.decision",
+    "History": "agentkit.decision",
+    "ApprovalDecision": "agentkit.approval",
+    "CallbackApprover": "agentkit.approval",
+    "TerminalApprover": "agentkit.approval",
+    "ApprovalStore": "agentkit.approval_store",
+    "XAIClient": "agentkit.model",
+    "Policy": "agentkit.policy",
+    "load_policy": "agentkit.policy",
+    "AuditLog": "agentkit.audit",
+    "JsonlSink": "agentkit.audit",
+    "verify_file": "agentkit.audit",
+    "print_transcript": "agentkit.transcript",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+    from agentkit.approval import ApprovalDecision, CallbackApprover, TerminalApprover
+    from agentkit.approval_store import ApprovalStore
+    from agentkit.decision import Decision, History, Principal, ToolInfo
+    from agentkit.runner import RunConfig, Runner
+    from agentkit.state import PendingApproval, RunResult, Step
+    from agentkit.tool import Tool, ToolOutput, tool
+    from agentkit.transcript import print_transcript
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
