@@ -1,0 +1,480 @@
+"""The SQL guard: which statements the database tools may run, decided on the parsed tree.
+
+A statement is parsed with sqlglot in the database's dialect. Only what the guard
+understands passes: one statement, of an accepted kind, touching only configured
+tables, calling no denied function. What then runs on the database is the SQL
+regenerated from the checked tree (comments dropped, placeholders renamed), so a
+difference between how sqlglot and the server read the original text cannot smuggle
+anything past the check.
+
+```python
+guard = SqlGuard("postgres", tables=["orders"])
+checked = guard.check_query("SELECT id FROM orders WHERE id = ?")
+checked.sql      # 'SELECT id FROM orders WHERE id = :p0'
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel, SqlglotError
+
+from agentkit.errors import ConfigError, DatabaseError, QueryRefused
+
+WriteOp = Literal["insert", "update", "delete"]
+WRITE_OPS: tuple[WriteOp, ...] = ("insert", "update", "delete")
+
+MAX_SQL_CHARS = 20_000
+"""Longer statements are refused before parsing (the model has no need for them)."""
+
+DENIED_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        # PostgreSQL: files, large objects, other connections, settings, sleeping, signals
+        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_file_write",
+        "lo_import", "lo_export", "lo_get", "lo_put", "lo_from_bytea", "lo_create", "lo_unlink",
+        "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
+        "set_config", "current_setting", "pg_sleep", "pg_sleep_for", "pg_sleep_until",
+        "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_notify",
+        "nextval", "setval", "txid_current",
+        # PostgreSQL: functions that run SQL given as text (would bypass the table check)
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+        "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+        "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml", "schema_to_xmlschema",
+        "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xmlschema",
+        "database_to_xml_and_xmlschema",
+        # SQLite: extensions and the shell's file functions
+        "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
+        # MySQL
+        "load_file", "sleep", "benchmark", "sys_exec", "sys_eval",
+    }
+)  # fmt: skip
+"""Functions refused wherever they appear (lower-case names; schema qualification ignored)."""
+
+DENIED_FUNCTION_PREFIXES: tuple[str, ...] = ("pg_", "lo_", "dblink")
+"""Whole families refused: server administration and large objects."""
+
+ALLOWED_PREFIXED_FUNCTIONS: frozenset[str] = frozenset({"pg_typeof"})
+"""Harmless exceptions to the prefixes above."""
+
+# Statement kinds never allowed inside a read query (class names in sqlglot.exp).
+_DENIED_NODES: tuple[str, ...] = (
+    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "TruncateTable",
+    "Command", "Copy", "Into", "Lock", "Set", "Pragma", "Transaction", "Commit", "Rollback",
+    "Use", "Grant", "Revoke", "LoadData", "Attach", "Detach", "Analyze", "Describe", "Show",
+    "Refresh", "Cache", "Uncache", "Kill", "Declare", "Execute", "Summarize",
+)  # fmt: skip
+_DENIED_NODE_TYPES: tuple[type[exp.Expr], ...] = tuple(
+    t for t in (getattr(exp, name, None) for name in _DENIED_NODES) if isinstance(t, type)
+)
+_READ_ROOTS: tuple[type[exp.Expr], ...] = (exp.Select, exp.SetOperation, exp.Subquery)
+_WRITE_ROOTS: dict[type[exp.Expr], WriteOp] = {
+    exp.Insert: "insert",
+    exp.Update: "update",
+    exp.Delete: "delete",
+}
+_DEFAULT_SCHEMA = {"postgres": "public", "sqlite": "main", "duckdb": "main"}
+
+TableKey = tuple[str, str]
+"""(schema, table), normalised; schema is "" when the name is unqualified."""
+
+
+class QueryParamsInvalid(DatabaseError):
+    """The parameters given do not match the statement's placeholders."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedStatement:
+    """A statement the guard accepted, ready to run with bound parameters."""
+
+    sql: str
+    """The regenerated SQL, with ``:name`` bind parameters only."""
+    kind: Literal["select", "insert", "update", "delete"]
+    tables: frozenset[TableKey]
+    """Every real table it references (CTE names excluded)."""
+    target: TableKey | None
+    """The table a write statement changes."""
+    untrusted: bool
+    """It may output a column declared untrusted."""
+    binds: tuple[str, ...]
+    positional: bool
+    """Placeholders were ``?`` (params is a list) rather than ``:name`` (params is a dict)."""
+
+    def bind(self, params: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any]:
+        """Match `params` to the placeholders; raise QueryParamsInvalid when they differ."""
+        params = [] if params is None and (self.positional or not self.binds) else params
+        if isinstance(params, Mapping):
+            if self.positional:
+                raise QueryParamsInvalid("the statement uses ? placeholders: pass a list")
+            missing = set(self.binds) - set(params)
+            extra = set(params) - set(self.binds)
+            if missing or extra:
+                raise QueryParamsInvalid(
+                    f"params do not match :name placeholders (missing {sorted(missing)}, "
+                    f"unexpected {sorted(extra)})"
+                )
+            return {name: params[name] for name in self.binds}
+        if isinstance(params, str | bytes) or params is None:
+            raise QueryParamsInvalid("params must be a list (for ?) or a mapping (for :name)")
+        values = list(params)
+        if self.binds and not self.positional:
+            raise QueryParamsInvalid("the statement uses :name placeholders: pass a mapping")
+        if len(values) != len(self.binds):
+            raise QueryParamsInvalid(
+                f"the statement has {len(self.binds)} ? placeholders but {len(values)} params"
+            )
+        return dict(zip(self.binds, values, strict=True))
+
+
+class SqlGuard:
+    """Decides whether a statement may run, for one dialect and one configuration.
+
+    Args:
+        dialect: sqlglot dialect name ("postgres", "sqlite", ...).
+        tables: Tables that may be read, as "name" or "schema.name".
+        write_tables: Table -> operations the write tool may perform on it.
+        untrusted_columns: Table -> columns whose text comes from outside.
+        denied_functions: Replaces DENIED_FUNCTIONS.
+        allow_unfiltered_writes: Accept UPDATE and DELETE without a WHERE clause.
+    """
+
+    def __init__(
+        self,
+        dialect: str,
+        *,
+        tables: Iterable[str],
+        write_tables: Mapping[str, Iterable[str]] | None = None,
+        untrusted_columns: Mapping[str, Iterable[str]] | None = None,
+        denied_functions: Iterable[str] | None = None,
+        allow_unfiltered_writes: bool = False,
+        max_sql_chars: int = MAX_SQL_CHARS,
+    ) -> None:
+        try:
+            self._dialect = Dialect.get_or_raise(dialect)
+        except ValueError as exc:
+            raise ConfigError(f"unknown SQL dialect {dialect!r}") from exc
+        self.dialect = dialect
+        self._default_schema = _DEFAULT_SCHEMA.get(dialect, "")
+        self._tables = {self._config_key(name) for name in _names(tables, "tables")}
+        self._writes = self._write_config(write_tables or {})
+        self._untrusted = {
+            self._config_key(table): {self._norm_name(c) for c in _names(cols, table)}
+            for table, cols in (untrusted_columns or {}).items()
+        }
+        self._denied = frozenset(
+            f.lower() for f in (DENIED_FUNCTIONS if denied_functions is None else denied_functions)
+        )
+        self._allow_unfiltered = allow_unfiltered_writes
+        self._max_chars = max_sql_chars
+
+    @property
+    def readable(self) -> frozenset[TableKey]:
+        """Configured readable tables (write tables are readable too)."""
+        return frozenset(self._tables | set(self._writes))
+
+    def write_ops(self, key: TableKey) -> frozenset[WriteOp]:
+        """Operations allowed on a table by the write tool."""
+        return self._writes.get(key, frozenset())
+
+    def untrusted_columns(self, key: TableKey) -> frozenset[str]:
+        """Columns of a configured table declared untrusted."""
+        return frozenset(self._untrusted.get(key, set()))
+
+    def table_key(self, name: str) -> TableKey:
+        """The normalised key of a table name as a user or the model writes it."""
+        return self._config_key(name)
+
+    # --- the two checks ------------------------------------------------------------------
+
+    def check_query(self, sql: str) -> CheckedStatement:
+        """Accept one read-only query or raise QueryRefused saying why."""
+        tree = self._parse(sql)
+        if not isinstance(tree, _READ_ROOTS):
+            raise QueryRefused(f"only SELECT queries are allowed here, not {_kind(tree)}")
+        self._refuse_denied_nodes(tree, allowed=None)
+        tables = self._check_tables(tree, self.readable, target=None)
+        return self._finish(tree, "select", tables, target=None)
+
+    def check_write(self, sql: str) -> CheckedStatement:
+        """Accept one INSERT, UPDATE or DELETE on a configured write table, or refuse it."""
+        tree = self._parse(sql)
+        op = _WRITE_ROOTS.get(type(tree))
+        if op is None:
+            raise QueryRefused(f"only INSERT, UPDATE or DELETE are allowed here, not {_kind(tree)}")
+        self._refuse_denied_nodes(tree, allowed=tree)
+        target_node = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        if not isinstance(target_node, exp.Table) or not isinstance(
+            target_node.this, exp.Identifier
+        ):
+            raise QueryRefused("the statement's target table cannot be determined")
+        target = self._reference_key(target_node)
+        allowed = self._write_target(target, target_node)
+        for needed in _needed_ops(tree, op):
+            if needed not in allowed:
+                raise QueryRefused(f"{needed.upper()} on table {target_node.name!r} is not allowed")
+        if op != "insert" and not tree.args.get("where") and not self._allow_unfiltered:
+            raise QueryRefused(f"{op.upper()} without a WHERE clause is not allowed")
+        tables = self._check_tables(tree, self.readable, target=target_node)
+        return self._finish(tree, op, tables | {target}, target=target)
+
+    # --- parsing -------------------------------------------------------------------------
+
+    def _parse(self, sql: str) -> exp.Expr:
+        if len(sql) > self._max_chars:
+            raise QueryRefused(f"the statement is longer than {self._max_chars} characters")
+        try:
+            self._refuse_denied_tokens(sql)
+            trees = [t for t in self._dialect.parse(sql, error_level=ErrorLevel.RAISE) if t]
+        except (SqlglotError, RecursionError) as exc:
+            raise QueryRefused(f"the statement could not be parsed ({_first_line(exc)})") from exc
+        if len(trees) != 1:
+            raise QueryRefused(f"exactly one statement is allowed, got {len(trees)}")
+        return trees[0]
+
+    def _refuse_denied_tokens(self, sql: str) -> None:
+        # A second look at the raw tokens: a denied name anywhere, quoted or not, is refused
+        # even where the parser would not see a function call.
+        for token in self._dialect.tokenize(sql):
+            if token.text.lower() in self._denied:
+                raise QueryRefused(f"the name {token.text!r} is not allowed")
+
+    def _refuse_denied_nodes(self, tree: exp.Expr, *, allowed: exp.Expr | None) -> None:
+        for node in tree.walk():
+            if node is allowed:
+                continue
+            if isinstance(node, _DENIED_NODE_TYPES):
+                raise QueryRefused(f"{_kind(node)} is not allowed in this statement")
+            if isinstance(node, exp.Select) and node.args.get("locks"):
+                raise QueryRefused("locking clauses (FOR UPDATE/SHARE) are not allowed")
+            if isinstance(node, exp.Func):
+                self._refuse_function(node)
+            if isinstance(node, exp.Parameter):
+                raise QueryRefused("use ? or :name placeholders for parameters")
+
+    def _refuse_function(self, node: exp.Func) -> None:
+        names = {node.name.lower()} if isinstance(node, exp.Anonymous) else set()
+        names.update(n.lower() for n in type(node).sql_names())
+        for name in names:
+            denied_prefix = name.startswith(DENIED_FUNCTION_PREFIXES)
+            if name in self._denied or (denied_prefix and name not in ALLOWED_PREFIXED_FUNCTIONS):
+                raise QueryRefused(f"the function {name}() is not allowed")
+
+    # --- tables --------------------------------------------------------------------------
+
+    def _check_tables(
+        self, tree: exp.Expr, allowed: frozenset[TableKey], *, target: exp.Table | None
+    ) -> frozenset[TableKey]:
+        found: set[TableKey] = set()
+        for table in tree.find_all(exp.Table):
+            if table is target:
+                continue
+            if not isinstance(table.this, exp.Identifier):
+                if isinstance(table.this, exp.Func):
+                    continue  # a table function, already checked as a function
+                raise QueryRefused("a table reference the guard cannot read")
+            if _cte_in_scope(table, self._norm(table.this), self._norm):
+                continue
+            key = self._reference_key(table)
+            if key not in allowed and self._unqualified(key) not in allowed:
+                raise QueryRefused(f"table {table.sql(self._dialect)!r} is not allowed")
+            found.add(key)
+        return frozenset(found)
+
+    def _reference_key(self, table: exp.Table) -> TableKey:
+        if table.args.get("catalog"):
+            raise QueryRefused("database-qualified table names are not allowed")
+        schema = table.args.get("db")
+        db = self._norm(schema) if isinstance(schema, exp.Identifier) else ""
+        return (db, self._norm(table.this))
+
+    def _unqualified(self, key: TableKey) -> TableKey:
+        """`public.t` may be read where `t` is configured (and only for the default schema)."""
+        return ("", key[1]) if key[0] and key[0] == self._default_schema else key
+
+    def _config_key(self, name: str) -> TableKey:
+        try:
+            table = exp.to_table(name, dialect=self.dialect)
+        except SqlglotError as exc:
+            raise ConfigError(f"invalid table name {name!r}") from exc
+        if table.args.get("catalog") or not isinstance(table.this, exp.Identifier):
+            raise ConfigError(f"table name {name!r}: use 'table' or 'schema.table'")
+        schema = table.args.get("db")
+        key = (
+            self._norm(schema) if isinstance(schema, exp.Identifier) else "",
+            self._norm(table.this),
+        )
+        return ("", key[1]) if key[0] == self._default_schema else key
+
+    def _write_config(
+        self, config: Mapping[str, Iterable[str]]
+    ) -> dict[TableKey, frozenset[WriteOp]]:
+        writes: dict[TableKey, frozenset[WriteOp]] = {}
+        for table, ops in config.items():
+            chosen = {str(op).lower() for op in _names(ops, table)}
+            unknown = chosen - set(WRITE_OPS)
+            if unknown:
+                raise ConfigError(f"write_tables[{table!r}]: unknown operations {sorted(unknown)}")
+            writes[self._config_key(table)] = frozenset(op for op in WRITE_OPS if op in chosen)
+        return writes
+
+    def _write_target(self, key: TableKey, node: exp.Table) -> frozenset[WriteOp]:
+        ops = self._writes.get(key) or self._writes.get(self._unqualified(key))
+        if not ops:
+            raise QueryRefused(f"table {node.name!r} is not writable")
+        return ops
+
+    def _norm(self, identifier: exp.Identifier) -> str:
+        return str(self._dialect.normalize_identifier(identifier.copy()).name)
+
+    def _norm_name(self, name: str) -> str:
+        return self._norm(exp.to_identifier(name))
+
+    # --- result --------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        tree: exp.Expr,
+        kind: Literal["select", "insert", "update", "delete"],
+        tables: frozenset[TableKey],
+        *,
+        target: TableKey | None,
+    ) -> CheckedStatement:
+        untrusted = self._touches_untrusted(tree, tables)
+        binds, positional = _rename_placeholders(tree)
+        _escape_colons(tree)
+        try:
+            sql = tree.sql(
+                dialect=self._dialect, comments=False, unsupported_level=ErrorLevel.RAISE
+            )
+        except SqlglotError as exc:
+            raise QueryRefused(f"the statement cannot be reproduced safely ({exc})") from exc
+        return CheckedStatement(sql, kind, tables, target, untrusted, binds, positional)
+
+    def _touches_untrusted(self, tree: exp.Expr, tables: frozenset[TableKey]) -> bool:
+        tainted = [k for k in tables if self._untrusted_for(k)]
+        if not tainted:
+            return False
+        columns: set[str] = set()
+        row_names = {name for _, name in tainted}
+        for key in tainted:
+            columns |= self._untrusted_for(key)
+        for table in tree.find_all(exp.Table):
+            if (table.alias or "") and self._reference_key_safe(table) in tainted:
+                row_names.add(self._norm(table.args["alias"].this))
+        for node in tree.walk():
+            if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
+                return True  # SELECT * or t.* over a table with untrusted columns
+            if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier):
+                name = self._norm(node.this)
+                if name in columns or name in row_names:  # the column, or a whole-row value
+                    return True
+        return False
+
+    def _untrusted_for(self, key: TableKey) -> set[str]:
+        return self._untrusted.get(key) or self._untrusted.get(self._unqualified(key)) or set()
+
+    def _reference_key_safe(self, table: exp.Table) -> TableKey | None:
+        if not isinstance(table.this, exp.Identifier) or table.args.get("catalog"):
+            return None
+        return self._reference_key(table)
+
+
+def _cte_in_scope(table: exp.Table, name: str, norm: Callable[[exp.Identifier], str]) -> bool:
+    """Whether an unqualified table name refers to a CTE visible where it stands.
+
+    Strict about visibility: in a non-recursive WITH a CTE sees only the CTEs before it,
+    so a later CTE cannot shadow a real table that an earlier one reads.
+    """
+    if table.args.get("db") or table.args.get("catalog"):
+        return False
+    node: exp.Expr = table
+    while node.parent is not None:
+        parent = node.parent
+        if isinstance(parent, exp.With) and isinstance(node, exp.CTE):
+            index = next(i for i, cte in enumerate(parent.expressions) if cte is node)
+            visible = (
+                parent.expressions if parent.args.get("recursive") else parent.expressions[:index]
+            )
+            if name in _cte_names(visible, norm):
+                return True
+        else:
+            with_ = parent.args.get("with_") or parent.args.get("with")
+            if (
+                isinstance(with_, exp.With)
+                and node is not with_
+                and name in _cte_names(with_.expressions, norm)
+            ):
+                return True
+        node = parent
+    return False
+
+
+def _cte_names(ctes: Iterable[exp.Expr], norm: Callable[[exp.Identifier], str]) -> set[str]:
+    names: set[str] = set()
+    for cte in ctes:
+        alias = cte.args.get("alias")
+        ident = alias.this if isinstance(alias, exp.TableAlias) else None
+        if isinstance(ident, exp.Identifier):
+            names.add(norm(ident))
+    return names
+
+
+def _needed_ops(tree: exp.Expr, op: WriteOp) -> tuple[WriteOp, ...]:
+    if op != "insert":
+        return (op,)
+    conflict = tree.args.get("conflict")
+    if str(tree.args.get("alternative") or "").upper() == "REPLACE":
+        return ("insert", "update", "delete")
+    if isinstance(conflict, exp.OnConflict) and (
+        conflict.args.get("expressions") or conflict.args.get("duplicate")
+    ):
+        return ("insert", "update")
+    return ("insert",)
+
+
+def _rename_placeholders(tree: exp.Expr) -> tuple[tuple[str, ...], bool]:
+    placeholders = list(tree.find_all(exp.Placeholder))
+    named = [p for p in placeholders if isinstance(p.this, str) and p.this != "?"]
+    if named and len(named) != len(placeholders):
+        raise QueryRefused("use either ? placeholders or :name placeholders, not both")
+    binds: list[str] = []
+    for index, placeholder in enumerate(placeholders):
+        name = str(placeholder.this) if named else f"p{index}"
+        if not name.isidentifier():
+            raise QueryRefused(f"invalid placeholder name {name!r}")
+        if name not in binds:
+            binds.append(name)
+        placeholder.replace(exp.var(f":{name}"))
+    return tuple(binds), bool(placeholders) and not named
+
+
+def _escape_colons(tree: exp.Expr) -> None:
+    """Keep ``:word`` inside strings and quoted names from reading as a bind parameter."""
+    for node in tree.walk():
+        if isinstance(node, exp.Literal) and node.is_string and ":" in node.this:
+            node.set("this", node.this.replace(":", "\\:"))
+        elif isinstance(node, exp.Identifier) and ":" in node.name:
+            node.set("this", node.name.replace(":", "\\:"))
+
+
+def _names(values: Iterable[str] | str, what: str) -> list[str]:
+    if isinstance(values, str):
+        raise ConfigError(f"{what}: expected a list of names, got the string {values!r}")
+    return [str(v) for v in values]
+
+
+def _kind(node: exp.Expr) -> str:
+    if isinstance(node, exp.Command):
+        return f"{str(node.this).upper()} commands"
+    return type(node).__name__.upper()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
