@@ -1,0 +1,31 @@
+"""Declarative YAML policies: who may call which tool, with which arguments, how often.
+
+Example:
+    >>> from agentkit.policy import load_policy
+    >>> policy = load_policy("policies/ops_copilot.yaml")  # doctest: +SKIP
+    >>> policy.decide(principal, call, history)  # doctest: +SKIP
+    Decision(action='confirm', reason='...', rule='tools.close_ticket')
+"""
+
+from __future__ import annotations
+
+from agentkit.policy.loader import PolicyInvalid
+from agentkit.policy.model import (
+    PolicyFile,
+    RunLimits,
+    ToolOverrides,
+    policy_json_schema,
+    policy_json_schema_text,
+)
+from agentkit.policy.policy import Policy, load_policy
+
+__all__ = [
+    "Policy",
+    "PolicyFile",
+    "PolicyInvalid",
+    "RunLimits",
+    "ToolOverrides",
+    "load_policy",
+    "policy_json_schema",
+    "policy_json_schema_text",
+]

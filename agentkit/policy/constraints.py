@@ -1,0 +1,260 @@
+"""Argument constraints, compiled once at load and checked on every call.
+
+A constraint is JSON Schema keywords (checked with jsonschema) plus three checks
+JSON Schema cannot express: hosts (``domains``), named trusted lists, and provenance.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import SchemaError, best_match
+
+from agentkit.decision import History
+from agentkit.policy import dataflow
+from agentkit.policy._names import did_you_mean
+from agentkit.policy.model import ArgConstraint, DomainRule, NormaliseKind, Provenance
+
+_MISSING = object()
+
+
+class ConstraintError(ValueError):
+    """A constraint cannot be compiled (bad regex, bad schema, unknown list)."""
+
+
+@dataclass(frozen=True)
+class TrustedList:
+    """A named list of trusted values, normalised for comparison."""
+
+    name: str
+    kind: NormaliseKind
+    values: frozenset[str]
+
+    def __contains__(self, value: object) -> bool:
+        if self.kind == "domain" and isinstance(value, str):
+            return dataflow.host_matches(value, self.values)
+        return value in self.values
+
+
+@dataclass(frozen=True)
+class DataflowContext:
+    """What provenance checks need from the run, computed once per decision."""
+
+    history: History
+    untrusted_marked: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Domains:
+    allow: tuple[str, ...]
+    deny: tuple[str, ...]
+    schemes: frozenset[str]
+    restricted: bool
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "must be a URL, e-mail address or host name"
+        try:
+            host = dataflow.host_of(value, self.schemes)
+        except dataflow.HostError as exc:
+            return str(exc)
+        if dataflow.host_matches(host, self.deny):
+            return f"host {host} is on the deny list"
+        if self.restricted and not dataflow.host_matches(host, self.allow):
+            return f"host {host} is not an allowed domain"
+        return None
+
+
+@dataclass(frozen=True)
+class _Provenance:
+    user: bool
+    lists: tuple[TrustedList, ...]
+    tools: tuple[str, ...]
+    kind: NormaliseKind
+
+    def check(self, value: Any, ctx: DataflowContext) -> str | None:
+        norm = dataflow.normalise(self.kind, value)
+        if any(dataflow.normalise(lst.kind, value) in lst for lst in self.lists):
+            return None
+        if self.user and any(
+            dataflow.appears_in(self.kind, norm, m) for m in ctx.history.user_messages
+        ):
+            return None
+        if any(
+            dataflow.appears_in(self.kind, norm, out)
+            for out in dataflow.trusted_outputs(ctx.history, self.tools)
+        ):
+            return None
+        for tool, out in dataflow.untrusted_outputs(ctx.history, ctx.untrusted_marked):
+            if dataflow.appears_in(self.kind, norm, out):
+                return (
+                    f"value {norm!r} appears only in untrusted output of {tool}, "
+                    "not in the user's messages or a trusted list"
+                )
+        return f"value {norm!r} does not come from the user's messages or a trusted list"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One compiled argument constraint."""
+
+    field: str
+    path: tuple[str, ...]
+    required: bool
+    kind: NormaliseKind
+    validator: jsonschema.protocols.Validator | None = None
+    in_list: TrustedList | None = None
+    not_in_list: TrustedList | None = None
+    domains: _Domains | None = None
+    provenance: _Provenance | None = None
+    needs_history: bool = False
+
+    def check(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> str | None:
+        """A violation message, or None when the arguments satisfy the constraint."""
+        value = resolve(arguments, self.path)
+        if value is _MISSING:
+            return "is required" if self.required else None
+        return self.check_value(value, ctx)
+
+    def matches(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> bool:
+        """True when the argument is present and satisfies the constraint."""
+        value = resolve(arguments, self.path)
+        return value is not _MISSING and self.check_value(value, ctx) is None
+
+    def check_value(self, value: Any, ctx: DataflowContext) -> str | None:
+        if self.validator is not None and not self.validator.is_valid(value):
+            error = best_match(self.validator.iter_errors(value))
+            return error.message if error is not None else "is invalid"
+        for element in value if isinstance(value, list) else (value,):
+            problem = self._check_element(element, ctx)
+            if problem:
+                return problem
+        return None
+
+    def _check_element(self, value: Any, ctx: DataflowContext) -> str | None:
+        if self.domains is not None and (problem := self.domains.check(value)):
+            return problem
+        if self.in_list is not None and dataflow.normalise(self.in_list.kind, value) not in (
+            self.in_list
+        ):
+            return f"{value!r} is not in the trusted list {self.in_list.name}"
+        if (
+            self.not_in_list is not None
+            and dataflow.normalise(self.not_in_list.kind, value) in self.not_in_list
+        ):
+            return f"{value!r} is on the list {self.not_in_list.name}"
+        if self.provenance is not None:
+            return self.provenance.check(value, ctx)
+        return None
+
+
+def resolve(arguments: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at a dotted path; lists along the way yield a list of values."""
+    values = list(_walk(arguments, path))
+    if not values:
+        return _MISSING
+    return values[0] if len(values) == 1 and not _crosses_list(arguments, path) else values
+
+
+def is_missing(value: Any) -> bool:
+    """True for the marker ``resolve`` returns when the path is absent."""
+    return value is _MISSING
+
+
+def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
+    if not path:
+        yield node
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item, path)
+    elif isinstance(node, Mapping) and path[0] in node:
+        yield from _walk(node[path[0]], path[1:])
+
+
+def _crosses_list(node: Any, path: tuple[str, ...]) -> bool:
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, list):
+            return True
+    return False
+
+
+def compile_constraint(
+    name: str, spec: ArgConstraint, lists: Mapping[str, TrustedList]
+) -> Constraint:
+    """Compile one constraint; raises ConstraintError naming what is wrong."""
+    schema = spec.json_schema()
+    validator = _validator(schema) if schema else None
+    prov = spec.provenance
+    return Constraint(
+        field=name,
+        path=tuple(name.split(".")),
+        required=spec.required,
+        kind=spec.normalise,
+        validator=validator,
+        in_list=_lookup(lists, spec.in_list, "in_list"),
+        not_in_list=_lookup(lists, spec.not_in_list, "not_in_list"),
+        domains=_compile_domains(spec.domains, lists) if spec.domains else None,
+        provenance=_compile_provenance(prov, spec.normalise, lists) if prov else None,
+        needs_history=prov is not None,
+    )
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    if "pattern" in schema:
+        try:
+            re.compile(schema["pattern"])
+        except re.error as exc:
+            raise ConstraintError(f"pattern is not a valid regular expression: {exc}") from exc
+    cls = jsonschema.Draft202012Validator
+    try:
+        cls.check_schema(schema)
+    except SchemaError as exc:
+        raise ConstraintError(f"invalid JSON Schema keyword: {exc.message}") from exc
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _lookup(lists: Mapping[str, TrustedList], name: str | None, key: str) -> TrustedList | None:
+    if name is None:
+        return None
+    if name not in lists:
+        raise ConstraintError(
+            f"{key} names the list {name!r}, which the policy does not declare"
+            + did_you_mean(name, lists)
+        )
+    return lists[name]
+
+
+def _compile_domains(spec: DomainRule, lists: Mapping[str, TrustedList]) -> _Domains:
+    try:
+        allow = [dataflow.normalise_host(d.removeprefix("*.")) for d in spec.allow]
+        deny = [dataflow.normalise_host(d.removeprefix("*.")) for d in spec.deny]
+    except dataflow.HostError as exc:
+        raise ConstraintError(f"domains: {exc}") from exc
+    for name in spec.allow_lists:
+        allow.extend(_require_list(lists, name, "allow_lists").values)
+    for name in spec.deny_lists:
+        deny.extend(_require_list(lists, name, "deny_lists").values)
+    restricted = bool(spec.allow or spec.allow_lists)
+    schemes = frozenset(s.lower() for s in spec.schemes)
+    return _Domains(tuple(allow), tuple(deny), schemes, restricted)
+
+
+def _compile_provenance(
+    spec: Provenance, kind: NormaliseKind, lists: Mapping[str, TrustedList]
+) -> _Provenance:
+    found = tuple(_require_list(lists, n, "provenance.lists") for n in spec.lists)
+    return _Provenance(spec.user, found, tuple(spec.tools), spec.normalise or kind)
+
+
+def _require_list(lists: Mapping[str, TrustedList], name: str, key: str) -> TrustedList:
+    found = _lookup(lists, name, key)
+    assert found is not None
+    if key.endswith("_lists") and found.kind != "domain":
+        raise ConstraintError(f"{key}: list {name!r} must have normalise: domain")
+    return found

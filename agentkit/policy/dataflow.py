@@ -1,0 +1,196 @@
+"""Data flow: normalising values, where a value came from, and what untrusted data the run saw.
+
+Values are compared after normalisation so that ``Alice@Example.COM`` is the address
+the user typed as ``alice@example.com``, and ``DE89 3704-0044`` the account ``DE893704 0044``.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from agentkit.decision import History
+from agentkit.policy.model import NormaliseKind
+
+_DOT_LOOKALIKES = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"']+")
+_URL_TRAILING = ".,;:!?)]}'\""
+_GROUPING = re.compile(r"[\s\-]+")
+
+
+class HostError(ValueError):
+    """A value does not name a usable host; the message says why."""
+
+
+def normalise_host(host: str) -> str:
+    """Lower-case, NFKC, IDNA (punycode) form of a host name or IP address."""
+    text = unicodedata.normalize("NFKC", host).translate(_DOT_LOOKALIKES).lower()
+    text = text.removesuffix(".")
+    if not text or "%" in text or ".." in text:
+        raise HostError(f"{host!r} is not a valid host name")
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        ascii_host = text.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise HostError(f"{host!r} is not a valid international host name") from exc
+    if not all(_LABEL.match(label) for label in ascii_host.split(".")):
+        raise HostError(f"{host!r} is not a valid host name")
+    return ascii_host
+
+
+def host_of(value: str, schemes: Iterable[str] = ("https", "http")) -> str:
+    """The normalised host a URL, e-mail address or bare domain names.
+
+    Raises:
+        HostError: the value hides its host (user information, backslashes, control
+            characters, percent-encoding) or uses a scheme not in ``schemes``.
+    """
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in value):
+        raise HostError("contains whitespace, control characters or backslashes")
+    if "://" in value:
+        return _url_host(value, schemes)
+    if "@" in value:
+        local, _, domain = value.partition("@")
+        if not local or "@" in domain:
+            raise HostError(f"{value!r} is not a valid e-mail address")
+        return normalise_host(domain)
+    if any(ch in value for ch in "/:?#"):
+        raise HostError(f"{value!r} is neither a URL with a scheme nor a bare host name")
+    return normalise_host(value)
+
+
+def _url_host(value: str, schemes: Iterable[str]) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise HostError(f"malformed URL: {exc}") from exc
+    if parts.scheme.lower() not in set(schemes):
+        raise HostError(f"scheme {parts.scheme!r} is not allowed")
+    if "@" in parts.netloc:
+        raise HostError("URL carries user information (user@host), which can disguise its host")
+    if not parts.hostname:
+        raise HostError("URL has no host")
+    return normalise_host(parts.hostname)
+
+
+def host_matches(host: str, entries: Iterable[str]) -> bool:
+    """True when ``host`` is one of ``entries`` or a subdomain of one (IPs match exactly)."""
+    return any(host == entry or host.endswith("." + entry) for entry in entries)
+
+
+def normalise(kind: NormaliseKind, value: object) -> str:
+    """The comparable form of a value for one kind of data."""
+    text = value if isinstance(value, str) else _scalar_text(value)
+    if kind == "exact":
+        return text
+    text = unicodedata.normalize("NFKC", text).strip()
+    if kind in ("account", "iban"):
+        return _GROUPING.sub("", text).upper()
+    if kind == "email":
+        local, at, domain = text.rpartition("@")
+        if not at:
+            return text.casefold()
+        try:
+            return f"{local.casefold()}@{normalise_host(domain)}"
+        except HostError:
+            return text.casefold()
+    if kind == "domain":
+        try:
+            return normalise_host(text)
+        except HostError:
+            return text.casefold()
+    if kind == "url":
+        return _normalise_url(text)
+    return " ".join(text.casefold().split())
+
+
+def _scalar_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _normalise_url(text: str) -> str:
+    try:
+        parts = urlsplit(text)
+        host = normalise_host(parts.hostname or "")
+    except ValueError:
+        return text
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
+    """True when the already-normalised ``value`` occurs in ``text`` as a whole token."""
+    if not value:
+        return True
+    if kind == "url":
+        return any(
+            _normalise_url(m.group().rstrip(_URL_TRAILING)) == value
+            for m in _URL_IN_TEXT.finditer(text)
+        )
+    if kind == "exact":
+        haystack = text
+    elif kind == "text":
+        haystack = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    else:
+        haystack = unicodedata.normalize("NFKC", text).casefold()
+    return any(p.search(haystack) for p in _token_patterns(kind, value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_patterns(kind: NormaliseKind, value: str) -> tuple[re.Pattern[str], ...]:
+    if kind in ("account", "iban"):
+        # digits may be grouped with spaces or dashes in what the user wrote
+        body = r"[\s\-]*".join(re.escape(ch) for ch in value.casefold())
+        return (re.compile(rf"(?<![0-9a-z]){body}(?![0-9a-z])"),)
+    forms = {value.casefold()}
+    if kind in ("domain", "email"):
+        forms.add(_unicode_form(value).casefold())
+        # a sentence may end right after an address, but "a@b.com.evil.org" is another host
+        before, after = r"(?<![\w.@+-])", r"(?![\w@+-]|\.\w)"
+    else:
+        before, after = r"(?<!\w)", r"(?!\w)"
+    return tuple(re.compile(before + re.escape(form) + after) for form in forms)
+
+
+def _unicode_form(value: str) -> str:
+    local, at, domain = value.rpartition("@")
+    try:
+        decoded = domain.encode("ascii").decode("idna")
+    except UnicodeError:
+        return value
+    return f"{local}{at}{decoded}"
+
+
+def untrusted_sources(history: History, marked: frozenset[str]) -> frozenset[str]:
+    """Tools whose untrusted output entered the run (declared so, or marked by the policy)."""
+    return frozenset(
+        c.tool for c in history.calls if c.executed and (c.untrusted_output or c.tool in marked)
+    )
+
+
+def untrusted_outputs(history: History, marked: frozenset[str]) -> Iterable[tuple[str, str]]:
+    """(tool, output text) for every executed call whose output is untrusted."""
+    for c in history.calls:
+        if c.executed and c.output and (c.untrusted_output or c.tool in marked):
+            yield c.tool, c.output
+
+
+def trusted_outputs(history: History, tools: Iterable[str]) -> Iterable[str]:
+    """Output texts of executed calls of the named (trusted) source tools."""
+    names = set(tools)
+    for c in history.calls:
+        if c.executed and c.output and c.tool in names:
+            yield c.output

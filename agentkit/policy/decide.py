@@ -1,0 +1,247 @@
+"""The decision function: pure, deterministic, no I/O and no clock.
+
+Checks run in a fixed order; the first deny decides, otherwise the first confirm,
+otherwise the base allow. So deny wins over confirm, and confirm over allow::
+
+    access (tool / class / default, roles) -> run budgets -> rate limits
+      -> argument constraints -> quotas -> rules (incl. data flow) -> destructive floor
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agentkit.decision import Decision, History, Principal, ProposedCall, SideEffect
+from agentkit.policy import dataflow, limits
+from agentkit.policy.compiled import CompiledPolicy, CompiledRule, CompiledTool
+from agentkit.policy.constraints import DataflowContext
+
+_SEVERITY = {"allow": 0, "confirm": 1, "deny": 2}
+
+
+def decide(
+    policy: CompiledPolicy, principal: Principal, call: ProposedCall, history: History
+) -> Decision:
+    """Authorise one call; every Decision names its rule and carries a reason."""
+    name = call.tool.name
+    classes = _classes(policy, name, call.tool.side_effect)
+    held = _held_roles(policy, principal)
+    base = _access(policy, name, classes, held)
+    if base.action == "deny":
+        return base
+    chosen = base
+    for decision in _checks(policy, call, history, classes, held):
+        if decision.action == "deny":
+            return decision
+        if _SEVERITY[decision.action] > _SEVERITY[chosen.action]:
+            chosen = decision
+    return _destructive_floor(policy, name, classes, chosen)
+
+
+def _checks(
+    policy: CompiledPolicy,
+    call: ProposedCall,
+    history: History,
+    classes: frozenset[SideEffect],
+    held: frozenset[str],
+) -> Iterator[Decision]:
+    """Every escalation that applies, in the documented order (lazily, so a deny stops early)."""
+    budget = limits.check_run_limits(policy.run_limits, history)
+    if budget:
+        yield budget
+    yield from _rate_limits(policy, call.tool.name, classes, history)
+    ctx = DataflowContext(history, policy.untrusted_marked)
+    tool = policy.tools.get(call.tool.name)
+    if tool is not None:
+        yield from _arguments(tool, call, ctx)
+    for quota in policy.quotas:
+        if quota.applies(call.tool.name, classes):
+            found = limits.check_quota(
+                quota, call, history, lambda c: _classes(policy, c.tool, c.side_effect)
+            )
+            if found:
+                yield found
+    yield from _rules(policy, call, classes, held, ctx)
+
+
+def _classes(policy: CompiledPolicy, tool: str, side_effect: SideEffect) -> frozenset[SideEffect]:
+    declared = policy.declared_classes.get(tool)
+    return frozenset((side_effect, declared)) if declared else frozenset((side_effect,))
+
+
+def _held_roles(policy: CompiledPolicy, principal: Principal) -> frozenset[str]:
+    held: set[str] = set()
+    for role in principal.roles:
+        held |= policy.role_closure.get(role, frozenset())
+    return frozenset(held)
+
+
+def _access(
+    policy: CompiledPolicy, name: str, classes: frozenset[SideEffect], held: frozenset[str]
+) -> Decision:
+    tool = policy.tools.get(name)
+    if tool is not None:
+        roles = tool.roles
+        rule = f"tools.{name}"
+        if roles is None:
+            roles, role_rule = _class_roles(policy, classes)
+        else:
+            role_rule = f"{rule}.roles"
+        if roles is not None and not roles & held:
+            return _role_denied(role_rule, name, roles)
+        return Decision(action=tool.action, reason=_base_reason(tool.action, name), rule=rule)
+    found = [policy.classes[c] for c in sorted(classes) if c in policy.classes]
+    if not found:
+        return Decision(
+            action=policy.default,
+            reason=f"the policy does not grant the tool {name}",
+            rule=f"default-{policy.default}",
+        )
+    for cls in found:
+        if cls.roles is not None and not cls.roles & held:
+            return _role_denied(f"classes.{cls.side_effect}.roles", name, cls.roles)
+    worst = max(found, key=lambda c: _SEVERITY[c.action])
+    return Decision(
+        action=worst.action,
+        reason=_base_reason(worst.action, name, worst.side_effect),
+        rule=f"classes.{worst.side_effect}",
+    )
+
+
+def _class_roles(
+    policy: CompiledPolicy, classes: frozenset[SideEffect]
+) -> tuple[frozenset[str] | None, str]:
+    for c in sorted(classes):
+        cls = policy.classes.get(c)
+        if cls is not None and cls.roles is not None:
+            return cls.roles, f"classes.{c}.roles"
+    return None, ""
+
+
+def _role_denied(rule: str, name: str, roles: frozenset[str]) -> Decision:
+    return Decision(
+        action="deny",
+        reason=f"{name} is only for the roles {', '.join(sorted(roles))}",
+        rule=rule,
+    )
+
+
+def _base_reason(action: str, name: str, side_effect: str | None = None) -> str:
+    subject = f"{side_effect} tools such as {name}" if side_effect else name
+    return {
+        "allow": f"the policy allows {subject}",
+        "confirm": f"the policy requires a person to confirm {subject}",
+        "deny": f"the policy forbids {subject}",
+    }[action]
+
+
+def _rate_limits(
+    policy: CompiledPolicy, name: str, classes: frozenset[SideEffect], history: History
+) -> Iterator[Decision]:
+    tool = policy.tools.get(name)
+    if tool is not None and tool.rate_limit is not None:
+        found = limits.check_rate(
+            f"tools.{name}.rate_limit",
+            tool.rate_limit,
+            lambda t, _se: t == name,
+            frozenset((name,)),
+            history,
+        )
+        if found:
+            yield found
+    for c in sorted(classes):
+        cls = policy.classes.get(c)
+        if cls is None or cls.rate_limit is None:
+            continue
+
+        def member(tool_name: str, side_effect: SideEffect, c: SideEffect = c) -> bool:
+            return c in _classes(policy, tool_name, side_effect)
+
+        names = _tools_of_class(policy, c, history) | {name}
+        found = limits.check_rate(f"classes.{c}.rate_limit", cls.rate_limit, member, names, history)
+        if found:
+            yield found
+
+
+def _tools_of_class(policy: CompiledPolicy, c: SideEffect, history: History) -> frozenset[str]:
+    names = {n for n, se in policy.declared_classes.items() if se == c}
+    names.update(p.tool for p in history.calls if p.side_effect == c)
+    return frozenset(names)
+
+
+def _arguments(tool: CompiledTool, call: ProposedCall, ctx: DataflowContext) -> Iterator[Decision]:
+    for constraint in tool.constraints:
+        problem = constraint.check(call.arguments, ctx)
+        if problem:
+            yield Decision(
+                action="deny",
+                reason=f"argument {constraint.field!r} of {tool.name}: {problem}",
+                rule=f"tools.{tool.name}.args.{constraint.field}",
+            )
+            return
+
+
+def _rules(
+    policy: CompiledPolicy,
+    call: ProposedCall,
+    classes: frozenset[SideEffect],
+    held: frozenset[str],
+    ctx: DataflowContext,
+) -> Iterator[Decision]:
+    sources: frozenset[str] | None = None
+    for rule in policy.rules:
+        if not _targets(rule, call.tool.name, classes, held):
+            continue
+        if rule.after_untrusted:
+            if sources is None:
+                sources = dataflow.untrusted_sources(ctx.history, policy.untrusted_marked)
+            hit = sources if rule.after_untrusted is True else sources & rule.after_untrusted
+            if not hit:
+                continue
+        else:
+            hit = frozenset()
+        if _conditions_hold(rule, call, ctx):
+            yield Decision(
+                action=rule.action, reason=_rule_reason(rule, call, hit), rule=f"rules.{rule.id}"
+            )
+
+
+def _conditions_hold(rule: CompiledRule, call: ProposedCall, ctx: DataflowContext) -> bool:
+    if not all(c.matches(call.arguments, ctx) for c in rule.when):
+        return False
+    return not (rule.unless and all(c.check(call.arguments, ctx) is None for c in rule.unless))
+
+
+def _targets(
+    rule: CompiledRule, name: str, classes: frozenset[SideEffect], held: frozenset[str]
+) -> bool:
+    if rule.roles is not None and not rule.roles & held:
+        return False
+    if not rule.tools and not rule.classes:
+        return True
+    return name in rule.tools or bool(classes & rule.classes)
+
+
+def _rule_reason(rule: CompiledRule, call: ProposedCall, sources: frozenset[str]) -> str:
+    if rule.reason:
+        return rule.reason
+    verb = "needs confirmation" if rule.action == "confirm" else "is denied"
+    if sources:
+        origin = ", ".join(sorted(sources))
+        return f"{call.tool.name} {verb}: untrusted content from {origin} entered this run"
+    return f"{call.tool.name} {verb} by rule {rule.id}"
+
+
+def _destructive_floor(
+    policy: CompiledPolicy, name: str, classes: frozenset[SideEffect], chosen: Decision
+) -> Decision:
+    if chosen.action != "allow" or "destructive" not in classes:
+        return chosen
+    tool = policy.tools.get(name)
+    if tool is not None and tool.allow_destructive_unconfirmed:
+        return chosen
+    return Decision(
+        action="confirm",
+        reason=f"{name} is destructive: a person must confirm it",
+        rule="destructive",
+    )

@@ -1,0 +1,312 @@
+"""Reading policy files: safe YAML, validation with file:line errors, ``extends`` and merging.
+
+Merging, when a later file (or a file over its ``extends`` bases) says something again:
+
+- ``description``, ``default``: the later value replaces the earlier one;
+- ``run_limits``: merged key by key;
+- ``roles``, ``lists``, ``classes``, ``tools``: merged by name; an entry is replaced whole;
+- ``rules``, ``quotas``: accumulate; an entry with an existing ``id`` replaces it in place,
+  and ``enabled: false`` switches it off.
+
+Each file applies once, at its first appearance, so two policies extending the same
+base do not re-apply it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from agentkit.errors import PolicyLoadError
+from agentkit.policy import dataflow
+from agentkit.policy._names import did_you_mean
+from agentkit.policy._yaml import MAX_BYTES, YAMLProblem, load_yaml
+from agentkit.policy.compiled import Where
+from agentkit.policy.constraints import TrustedList
+from agentkit.policy.model import ListSpec, PolicyFile, Quota, Rule
+
+MAX_EXTENDS_DEPTH = 16
+
+
+class PolicyInvalid(PolicyLoadError):
+    """A policy file has several problems; ``problems`` lists each, the message shows the first."""
+
+    def __init__(self, problems: list[PolicyLoadError]) -> None:
+        first = problems[0]
+        super().__init__(first.detail, path=first.path, line=first.line, key=first.key)
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: str
+    directory: Path
+    lines: dict[tuple[str | int, ...], int]
+    spec: PolicyFile
+
+    def line(self, path: Where) -> int | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+
+@dataclass
+class Merged:
+    """The merged policy and where each entry came from, for error messages."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    rules: dict[str, Rule] = field(default_factory=dict)
+    quotas: dict[str, Quota] = field(default_factory=dict)
+    origin: dict[tuple[str, str], tuple[_Source, Where]] = field(default_factory=dict)
+    sources: list[_Source] = field(default_factory=list)
+
+    def apply(self, src: _Source) -> None:
+        spec = src.spec
+        self.sources.append(src)
+        for name in ("description", "default"):
+            if getattr(spec, name) is not None:
+                self.fields[name] = getattr(spec, name)
+                self.origin[(name, "")] = (src, (name,))
+        if spec.run_limits is not None:
+            limits = self.fields.setdefault("run_limits", {})
+            limits.update(spec.run_limits.model_dump(exclude_unset=True))
+        for section in ("roles", "lists", "classes", "tools"):
+            entries: dict[str, Any] = getattr(spec, section)
+            self.fields.setdefault(section, {}).update(entries)
+            for key in entries:
+                self.origin[(section, key)] = (src, (section, key))
+        for index, rule in enumerate(spec.rules):
+            self.rules[rule.id] = rule
+            self.origin[("rules", rule.id)] = (src, ("rules", index))
+        for index, quota in enumerate(spec.quotas):
+            self.quotas[quota.id] = quota
+            self.origin[("quotas", quota.id)] = (src, ("quotas", index))
+
+    def spec(self) -> PolicyFile:
+        return PolicyFile(
+            version=1,
+            **self.fields,
+            rules=list(self.rules.values()),
+            quotas=list(self.quotas.values()),
+        )
+
+    def error(self, message: str, where: Where) -> PolicyLoadError:
+        """A PolicyLoadError at the file and line that declared ``where``."""
+        key = ".".join(str(p) for p in where)
+        found = self.origin.get((str(where[0]), str(where[1]) if len(where) > 1 else ""))
+        if found is None:
+            src = self.sources[-1]
+            return PolicyLoadError(message, path=src.path, line=src.line(where), key=key)
+        src, prefix = found
+        return PolicyLoadError(message, path=src.path, line=src.line(prefix + where[2:]), key=key)
+
+
+def load_files(paths: Iterable[str | Path]) -> Merged:
+    """Load and merge policy files in order (later ones override earlier ones)."""
+    merged = Merged()
+    applied: set[Path] = set()
+    for path in paths:
+        _expand(_read(Path(path)), merged, applied, ())
+    if not merged.sources:
+        raise PolicyLoadError("no policy file given", path="<none>")
+    return merged
+
+
+def load_text(text: str, source: str = "<string>", directory: Path | None = None) -> Merged:
+    """Load a policy from text; ``extends`` resolves against ``directory`` (default: cwd)."""
+    merged = Merged()
+    _expand(_parse(text, source, directory or Path.cwd()), merged, set(), ())
+    return merged
+
+
+def _read(path: Path, display: str | None = None) -> _Source:
+    shown = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise PolicyLoadError(f"file is larger than {MAX_BYTES} bytes", path=shown)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyLoadError("file is not UTF-8 text", path=shown) from exc
+    except OSError as exc:
+        raise PolicyLoadError(f"cannot read the file: {exc.strerror}", path=shown) from exc
+    return _parse(text, shown, path.resolve().parent)
+
+
+def _parse(text: str, display: str, directory: Path) -> _Source:
+    try:
+        data, lines = load_yaml(text)
+    except YAMLProblem as exc:
+        raise PolicyLoadError(exc.message, path=display, line=exc.line, key=exc.key) from exc
+    if data is None:
+        raise PolicyLoadError("the policy is empty; start it with `version: 1`", path=display)
+    if not isinstance(data, dict):
+        raise PolicyLoadError("a policy must be a mapping of keys", path=display, line=1)
+    try:
+        spec = PolicyFile.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyInvalid(_problems(exc, display, lines)) from exc
+    return _Source(display, directory, lines, spec)
+
+
+def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path, ...]) -> None:
+    bases = src.spec.extends
+    for index, base in enumerate([bases] if isinstance(bases, str) else bases or []):
+        where: Where = ("extends",) if isinstance(bases, str) else ("extends", index)
+        target = (src.directory / base).resolve()
+        if target in stack or len(stack) >= MAX_EXTENDS_DEPTH:
+            problem = "extends itself in a cycle" if target in stack else "extends too deep"
+            raise PolicyLoadError(
+                f"{problem}: {base}", path=src.path, line=src.line(where), key="extends"
+            )
+        if target in applied:
+            continue
+        applied.add(target)
+        try:
+            shown = str(Path(src.path).parent / base)
+            base_src = _read(target, shown)
+        except PolicyLoadError as exc:
+            if exc.path != shown or exc.line is not None:
+                raise
+            raise PolicyLoadError(
+                f"extends {base!r}: {exc.detail}",
+                path=src.path,
+                line=src.line(where),
+                key="extends",
+            ) from exc
+        _expand(base_src, merged, applied, (*stack, target))
+    merged.apply(src)
+
+
+def _problems(exc: ValidationError, display: str, lines: dict[Any, int]) -> list[PolicyLoadError]:
+    problems: dict[tuple[Any, ...], PolicyLoadError] = {}
+    for error in exc.errors():
+        path = _data_path(error["loc"], lines, keep_last=error["type"] == "missing")
+        if path in problems:
+            continue  # one message per key: a union reports each of its members
+        key = ".".join(str(p) for p in path) or None
+        problems[path] = PolicyLoadError(
+            _message(error, path), path=display, line=_line(lines, path), key=key
+        )
+    return sorted(problems.values(), key=lambda p: p.line or 0)
+
+
+def _data_path(loc: tuple[Any, ...], lines: dict[Any, int], keep_last: bool) -> tuple[Any, ...]:
+    """The part of a pydantic location that names keys in the file (not union member tags)."""
+    path: tuple[Any, ...] = ()
+    for index, part in enumerate(loc):
+        if (*path, part) in lines or (keep_last and index == len(loc) - 1):
+            path = (*path, part)
+    return path
+
+
+def _line(lines: dict[Any, int], path: tuple[Any, ...]) -> int | None:
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _message(error: Any, loc: tuple[Any, ...]) -> str:
+    where = ".".join(str(p) for p in loc) or "policy"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        known = _fields_at(PolicyFile, loc[:-1])
+        return f"unknown key {loc[-1]!r} in {where.rpartition('.')[0] or 'policy'}" + (
+            did_you_mean(str(loc[-1]), known)
+        )
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    message = f"{where}: {error['msg']}"
+    value = error.get("input")
+    if kind == "literal_error" and isinstance(value, str):
+        options = error.get("ctx", {}).get("expected", "")
+        choices = [o.strip(" '") for o in options.replace(" or ", ",").split(",")]
+        message += did_you_mean(value, choices)
+    return message
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` inside ``model`` (for typo suggestions)."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    return (
+        list(current.model_fields)
+        if isinstance(current, type) and issubclass(current, BaseModel)
+        else []
+    )
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    from typing import get_args, get_origin
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        info = annotation.model_fields.get(str(part))
+        return _unwrap(info.annotation) if info else None
+    origin = get_origin(annotation)
+    if origin in (dict, list):
+        return _unwrap(get_args(annotation)[-1])
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    from typing import get_args
+
+    for arg in get_args(annotation) or (annotation,):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        if getattr(arg, "__origin__", None) in (dict, list):
+            return arg
+    return annotation
+
+
+def resolve_lists(merged: Merged) -> dict[str, TrustedList]:
+    """Build each named list from the policy, its file and its environment variable."""
+    specs: dict[str, ListSpec] = merged.fields.get("lists", {})
+    return {name: _build_list(name, spec, merged) for name, spec in specs.items()}
+
+
+def _build_list(name: str, spec: ListSpec, merged: Merged) -> TrustedList:
+    raw = list(spec.values)
+    src = merged.origin[("lists", name)][0]
+    if spec.file is not None:
+        raw.extend(_list_file(src.directory / spec.file, merged, name))
+    if spec.env is not None:
+        if spec.env not in os.environ:
+            raise merged.error(
+                f"list {name!r} reads the environment variable {spec.env}, which is not set",
+                ("lists", name, "env"),
+            )
+        raw.extend(v.strip() for v in os.environ[spec.env].split(",") if v.strip())
+    values = set()
+    for value in raw:
+        if spec.normalise == "domain":
+            try:
+                values.add(dataflow.normalise_host(value.removeprefix("*.")))
+            except dataflow.HostError as exc:
+                raise merged.error(f"list {name!r}: {exc}", ("lists", name)) from exc
+        else:
+            values.add(dataflow.normalise(spec.normalise, value))
+    return TrustedList(name, spec.normalise, frozenset(values))
+
+
+def _list_file(path: Path, merged: Merged, name: str) -> list[str]:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise merged.error(f"list file {path.name} is too large", ("lists", name, "file"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise merged.error(
+            f"list {name!r}: cannot read {path.name}: {exc}", ("lists", name, "file")
+        ) from exc
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [line for line in lines if line]

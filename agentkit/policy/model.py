@@ -1,0 +1,274 @@
+"""The policy file, as pydantic models: what a YAML policy may say.
+
+Every model forbids unknown keys so a typo is an error, never a silently ignored rule.
+The JSON Schema in ``policies/policy.schema.json`` is generated from these models.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentkit.decision import SideEffect
+
+RuleAction = Literal["allow", "deny", "confirm"]
+Escalation = Literal["deny", "confirm"]
+NormaliseKind = Literal["text", "exact", "email", "account", "iban", "domain", "url"]
+
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunLimits(_Strict):
+    """Budgets for one run; the runner stops the run when one is reached."""
+
+    max_turns: int | None = Field(default=None, ge=1)
+    """Model turns per run."""
+    max_tool_calls: int | None = Field(default=None, ge=0)
+    """Executed tool calls per run."""
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    """Estimated model cost per run, in US dollars."""
+
+
+class RoleSpec(_Strict):
+    """A role principals can hold."""
+
+    description: str = ""
+    includes: list[str] = Field(default_factory=list)
+    """Roles whose grants this role also has."""
+
+
+class ListSpec(_Strict):
+    """A named list of trusted values: from the policy or configuration, never tool output."""
+
+    values: list[str] = Field(default_factory=list)
+    """Values written in the policy."""
+    file: str | None = None
+    """A text file of values, one a line (``#`` starts a comment); relative to the policy file."""
+    env: str | None = None
+    """An environment variable holding comma-separated values, read when the policy loads."""
+    normalise: NormaliseKind = "text"
+    """How values compare: email, account, iban, domain, url, text or exact."""
+    description: str = ""
+
+
+class RateLimit(_Strict):
+    """How often a tool (or a side-effect class) may run."""
+
+    per_run: int | None = Field(default=None, ge=0)
+    """Executed calls per run."""
+    per_minute: int | None = Field(default=None, ge=0)
+    """Calls by the same principal in any 60 seconds, across runs."""
+
+
+class DomainRule(_Strict):
+    """Hosts a URL, e-mail address or bare domain argument may (not) name. Subdomains match."""
+
+    allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+    allow_lists: list[str] = Field(default_factory=list)
+    """Named lists of allowed domains."""
+    deny_lists: list[str] = Field(default_factory=list)
+    schemes: list[str] = Field(default_factory=lambda: ["https", "http"])
+    """URL schemes accepted."""
+
+
+class Provenance(_Strict):
+    """Where an argument's value must come from."""
+
+    user: bool = True
+    """The principal's own messages."""
+    lists: list[str] = Field(default_factory=list)
+    """Named trusted lists."""
+    tools: list[str] = Field(default_factory=list)
+    """Outputs of these tools (trusted sources, for example a flight search)."""
+    normalise: NormaliseKind | None = None
+    """Comparison; defaults to the constraint's ``normalise``."""
+
+
+class ArgConstraint(_Strict):
+    """Constraints on one argument: JSON Schema keywords plus domains, lists and provenance.
+
+    A list value is checked element by element for ``domains``, lists and provenance.
+    """
+
+    required: bool = False
+    """The argument must be present."""
+    type: str | list[str] | None = None
+    enum: list[Any] | None = None
+    const: Any = None
+    pattern: str | None = None
+    format: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusiveMinimum: float | None = None
+    exclusiveMaximum: float | None = None
+    multipleOf: float | None = Field(default=None, gt=0)
+    minLength: int | None = Field(default=None, ge=0)
+    maxLength: int | None = Field(default=None, ge=0)
+    minItems: int | None = Field(default=None, ge=0)
+    maxItems: int | None = Field(default=None, ge=0)
+    uniqueItems: bool | None = None
+    items: dict[str, Any] | None = None
+    """A JSON Schema applied to each element."""
+    normalise: NormaliseKind = "text"
+    """How values compare with lists and user messages."""
+    in_list: str | None = None
+    """The value must be in this named trusted list."""
+    not_in_list: str | None = None
+    domains: DomainRule | None = None
+    provenance: Provenance | None = None
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema keywords set on this constraint."""
+        keys = (
+            "type",
+            "enum",
+            "pattern",
+            "format",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+            "minLength",
+            "maxLength",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "items",
+        )
+        schema = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        if "const" in self.model_fields_set:
+            schema["const"] = self.const
+        return schema
+
+
+class ToolRule(_Strict):
+    """What the policy says about one tool."""
+
+    action: RuleAction = "deny"
+    description: str = ""
+    side_effect: SideEffect | None = None
+    """The tool's class as the policy knows it; must agree with the agent's declaration."""
+    untrusted_output: bool = False
+    """Mark the tool's output untrusted; the policy can add this mark, never remove it."""
+    untrusted_columns: list[str] = Field(default_factory=list)
+    """For database tools: result columns holding user-written text (untrusted)."""
+    roles: list[str] | None = None
+    """Roles that may use the tool; unset means the class rule's roles, else anyone."""
+    args: dict[str, ArgConstraint] = Field(default_factory=dict)
+    """Constraints per argument (a dotted path reaches into objects)."""
+    rate_limit: RateLimit | None = None
+    allow_destructive_unconfirmed: bool = False
+    """Explicit opt-out: let a destructive tool run without a person confirming it."""
+
+    @model_validator(mode="after")
+    def _destructive_needs_opt_out(self) -> ToolRule:
+        if (
+            self.side_effect == "destructive"
+            and self.action == "allow"
+            and not self.allow_destructive_unconfirmed
+        ):
+            raise ValueError(
+                "a destructive tool cannot be plainly allowed: use action: confirm, "
+                "or set allow_destructive_unconfirmed: true to opt out visibly"
+            )
+        return self
+
+
+class ClassRule(_Strict):
+    """What the policy says about every tool of one side-effect class it does not name."""
+
+    action: RuleAction = "deny"
+    description: str = ""
+    roles: list[str] | None = None
+    rate_limit: RateLimit | None = None
+    """Applies to the class as a whole, across its tools."""
+
+
+class Rule(_Strict):
+    """An escalation: when it matches, the call is confirmed or denied.
+
+    A rule matches a call to one of ``tools`` or of ``classes`` (all calls if both are
+    empty) when every ``when`` constraint holds on the arguments, the ``unless``
+    constraints do not all hold, and, if ``after_untrusted`` is set, once untrusted
+    output entered the run.
+    """
+
+    id: str = Field(pattern=_ID_PATTERN)
+    action: Escalation = "deny"
+    reason: str = ""
+    """Message for the model; a default names the rule."""
+    tools: list[str] = Field(default_factory=list)
+    classes: list[SideEffect] = Field(default_factory=list)
+    when: dict[str, ArgConstraint] = Field(default_factory=dict)
+    """Argument conditions: the rule matches only when every value is present and satisfies them."""
+    unless: dict[str, ArgConstraint] = Field(default_factory=dict)
+    """Exceptions: the rule does not match when the arguments satisfy all of these."""
+    after_untrusted: bool | list[str] = False
+    """``true``: after any untrusted output; a list: after output of these tools."""
+    roles: list[str] | None = None
+    """Only for principals holding one of these roles (unset: everyone)."""
+    enabled: bool = True
+    """``false`` switches off a rule of the same id from a base policy."""
+
+
+class Quota(_Strict):
+    """A cumulative cap: the sum of a numeric argument over a run's executed calls."""
+
+    id: str = Field(pattern=_ID_PATTERN)
+    sum: str
+    """The argument summed (dotted path)."""
+    max: float = Field(ge=0)
+    tools: list[str] = Field(default_factory=list)
+    classes: list[SideEffect] = Field(default_factory=list)
+    action: Escalation = "deny"
+    """What happens to the call that would pass the cap."""
+    reason: str = ""
+    enabled: bool = True
+
+
+class PolicyFile(_Strict):
+    """One YAML policy file. Later files (and ``extends``) merge as documented in docs/policy.md."""
+
+    version: Literal[1]
+    """Format version; always 1 for now."""
+    extends: str | list[str] | None = None
+    """Base policies, relative to this file; they load first and this file overrides them."""
+    description: str | None = None
+    default: Escalation | None = None
+    """The action for tools the policy names nowhere (``deny`` unless set)."""
+    run_limits: RunLimits | None = None
+    roles: dict[str, RoleSpec] = Field(default_factory=dict)
+    lists: dict[str, ListSpec] = Field(default_factory=dict)
+    classes: dict[SideEffect, ClassRule] = Field(default_factory=dict)
+    tools: dict[str, ToolRule] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+    quotas: list[Quota] = Field(default_factory=list)
+
+
+class ToolOverrides(_Strict):
+    """What the policy adds to a tool's own declaration, for the runner's labelling stage."""
+
+    side_effect: SideEffect | None = None
+    untrusted_output: bool = False
+    untrusted_columns: tuple[str, ...] = ()
+
+
+def policy_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a policy file."""
+    schema = PolicyFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "agentkit policy"
+    return schema
+
+
+def policy_json_schema_text() -> str:
+    """The JSON Schema as the text of ``policies/policy.schema.json``."""
+    return json.dumps(policy_json_schema(), indent=2, sort_keys=True) + "\n"

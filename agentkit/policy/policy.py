@@ -1,0 +1,135 @@
+"""The Policy object: a loaded, compiled policy that authorises tool calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from agentkit.decision import Decision, History, Principal, ProposedCall, ToolInfo
+from agentkit.errors import PolicyLoadError
+from agentkit.policy import loader
+from agentkit.policy._names import did_you_mean
+from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
+from agentkit.policy.decide import decide
+from agentkit.policy.model import PolicyFile, RunLimits, ToolOverrides
+
+
+class Policy:
+    """A declarative policy; implements the ``Authoriser`` protocol.
+
+    Example:
+        >>> policy = Policy.from_yaml("version: 1\\ntools: {lookup: {action: allow}}")
+        >>> call = ProposedCall(call_id="c1", tool=ToolInfo(name="lookup"), arguments={})
+        >>> policy.decide(Principal(), call, History()).action
+        'allow'
+    """
+
+    def __init__(self, merged: loader.Merged) -> None:
+        self._merged = merged
+        self.spec: PolicyFile = merged.spec()
+        try:
+            self._compiled: CompiledPolicy = compile_policy(self.spec, loader.resolve_lists(merged))
+        except CompileError as exc:
+            raise merged.error(exc.message, exc.where) from exc
+
+    @classmethod
+    def from_yaml(
+        cls, text: str, source: str = "<string>", tools: Iterable[ToolInfo] | None = None
+    ) -> Policy:
+        """Load a policy from YAML text; ``source`` names it in errors."""
+        policy = cls(loader.load_text(text, source))
+        if tools is not None:
+            policy.check_tools(tools)
+        return policy
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The files this policy was loaded from, bases first."""
+        return tuple(src.path for src in self._merged.sources)
+
+    @property
+    def run_limits(self) -> RunLimits:
+        """Turn, tool-call and cost budgets for a run."""
+        return self._compiled.run_limits
+
+    def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision:
+        """Authorise one proposed call: allow, deny or confirm, naming the rule."""
+        return decide(self._compiled, principal, call, history)
+
+    def tool_overrides(self, name: str) -> ToolOverrides:
+        """What the policy adds to a tool's declaration (untrusted output, columns)."""
+        tool = self._compiled.tools.get(name)
+        if tool is None:
+            return ToolOverrides()
+        return ToolOverrides(
+            side_effect=tool.side_effect,
+            untrusted_output=tool.untrusted_output,
+            untrusted_columns=tool.untrusted_columns,
+        )
+
+    def tool_info(self, name: str) -> ToolInfo:
+        """The tool as the policy itself declares it (for ``explain`` without an agent)."""
+        rule = self.spec.tools.get(name)
+        if rule is None:
+            return ToolInfo(name=name)
+        return ToolInfo(
+            name=name,
+            side_effect=rule.side_effect or "read",
+            untrusted_output=rule.untrusted_output,
+        )
+
+    def check_tools(self, tools: Iterable[ToolInfo]) -> None:
+        """Raise PolicyLoadError if the policy names a tool the agent lacks or misdescribes."""
+        agent = {t.name: t for t in tools}
+        for name, where in self._tool_references():
+            if name not in agent:
+                raise self._merged.error(
+                    f"the policy names the tool {name!r}, which the agent does not have"
+                    + did_you_mean(name, agent),
+                    where,
+                )
+        for name, rule in self.spec.tools.items():
+            declared = agent[name].side_effect
+            if rule.side_effect is not None and rule.side_effect != declared:
+                raise self._merged.error(
+                    f"the policy declares {name} as {rule.side_effect}, the agent as {declared}",
+                    ("tools", name, "side_effect"),
+                )
+
+    def _tool_references(self) -> Iterator[tuple[str, Where]]:
+        spec = self.spec
+        for name, rule in spec.tools.items():
+            yield name, ("tools", name)
+            for arg, constraint in rule.args.items():
+                sources = constraint.provenance.tools if constraint.provenance else []
+                for i, source in enumerate(sources):
+                    yield source, ("tools", name, "args", arg, "provenance", "tools", i)
+        for escalation in spec.rules:
+            where: Where = ("rules", escalation.id)
+            for i, name in enumerate(escalation.tools):
+                yield name, (*where, "tools", i)
+            if isinstance(escalation.after_untrusted, list):
+                for i, name in enumerate(escalation.after_untrusted):
+                    yield name, (*where, "after_untrusted", i)
+        for quota in spec.quotas:
+            for i, name in enumerate(quota.tools):
+                yield name, ("quotas", quota.id, "tools", i)
+
+
+def load_policy(*paths: str | Path, tools: Iterable[ToolInfo] | None = None) -> Policy:
+    """Load policy files in order; later files extend and override earlier ones.
+
+    Example:
+        >>> policy = load_policy("policies/ops_copilot.yaml")  # doctest: +SKIP
+
+    Raises:
+        PolicyLoadError: a file is unreadable or malformed (``file:line: message``), or
+            ``tools`` is given and the policy names a tool the agent lacks.
+    """
+    policy = Policy(loader.load_files(paths))
+    if tools is not None:
+        policy.check_tools(tools)
+    return policy
+
+
+__all__ = ["Policy", "PolicyLoadError", "load_policy"]
