@@ -1,0 +1,1 @@
+"""Run model-written Python in a hardened, throwaway Docker container."""
