@@ -33,11 +33,35 @@ tokens, JWTs, PEM private keys."""
 
 # Secrets introduced by a label: the label stays, what follows it goes.
 _LABELLED = (
-    r"(?P<label>(?i:\bbearer\s+|\bbasic\s+"
+    r"(?P<label>(?i:\bbearer\s+(?=[A-Za-z0-9._~+/=-]{8})"
     r"|\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:bearer|basic|token|digest)\s+)?"
     r"|\b(?:x-)?api[_-]?key\s*[:=]\s*|\b(?:password|passwd|pwd|secret|token)\s*[:=]\s*"
-    r"|://[^/\s:@]+:))"
+    r"|://[^/\s:@]+:(?=[^\s/@]*@)))"
     r"(?P<secret>[^\s\"',;&@]+)"
+)
+
+# Lowercase substrings at least one of which every default pattern's match contains.
+# Most strings contain none, and searching for them is far cheaper than the full regex.
+_TRIGGERS = (
+    "xai-",
+    "sk-",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "akia",
+    "eyj",
+    "private key",
+    "bearer",
+    "authorization",
+    "api",
+    "key",
+    "passw",
+    "pwd",
+    "secret",
+    "token",
+    "://",
 )
 
 DEFAULT_SENSITIVE_KEYS = (
@@ -88,11 +112,13 @@ class Redactor:
         literals: Iterable[str] = (),
         prompt_keys: Iterable[str] = DEFAULT_PROMPT_KEYS,
     ) -> None:
-        plain = [p for p in (*DEFAULT_PATTERNS, *patterns) if p]
         exact = sorted({s for s in literals if s}, key=len, reverse=True)
-        plain += [re.escape(s) for s in exact]
-        alternatives = [_LABELLED, *(f"(?:{p})" for p in plain)]
-        self._scrubber = re.compile("|".join(alternatives))
+        alternatives = [_LABELLED, *DEFAULT_PATTERNS, *(re.escape(s) for s in exact)]
+        self._builtin = re.compile("|".join(f"(?:{p})" for p in alternatives))
+        triggers = (*_TRIGGERS, *(s.lower() for s in exact))
+        self._trigger = re.compile("|".join(re.escape(t) for t in triggers))
+        extra = [p for p in patterns if p]
+        self._extra = re.compile("|".join(f"(?:{p})" for p in extra)) if extra else None
         keys = DEFAULT_SENSITIVE_KEYS + (f"|{sensitive_keys}" if sensitive_keys else "")
         self._sensitive = re.compile(keys, re.IGNORECASE)
         self._prompt_keys = frozenset(prompt_keys)
@@ -114,7 +140,9 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """Replace every secret found in `text`."""
-        return self._scrubber.sub(_replacement, text)
+        if self._trigger.search(text.lower()) is not None:
+            text = self._builtin.sub(_replacement, text)
+        return self._extra.sub(REDACTED, text) if self._extra is not None else text
 
     def is_sensitive_key(self, key: str) -> bool:
         """True when a field called `key` holds a secret by its name alone."""
