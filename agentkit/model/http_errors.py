@@ -38,7 +38,7 @@ def redact(text: str, secret: str) -> str:
     text = text.replace(secret, "[redacted]")
     # some APIs echo a truncated key ("xai-abc...xyz"): mask any 12+ char prefix too
     if len(secret) >= 12 and secret[:12] in text:
-        text = re.sub(re.escape(secret[:12]) + r"\S*", "[redacted]", text)
+        text = re.sub(re.escape(secret[:12]) + r"[^\s\"']*", "[redacted]", text)
     return text
 
 
@@ -73,8 +73,10 @@ def api_message(body: Any) -> str:
 def _redact_body(body: Any, secret: str) -> Any:
     if isinstance(body, str):
         return redact(body, secret)
-    if isinstance(body, dict | list) and secret and secret[:12] in json.dumps(body):
-        return json.loads(redact(json.dumps(body), secret))
+    if isinstance(body, dict):
+        return {key: _redact_body(value, secret) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_redact_body(value, secret) for value in body]
     return body
 
 
