@@ -69,6 +69,7 @@ class CompiledRule:
     unless: tuple[Constraint, ...]
     after_untrusted: bool | frozenset[str]
     roles: frozenset[str] | None
+    unless_roles: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ def _rules(
                 unless=_constraints(rule.unless, lists, (*where, "unless")),
                 after_untrusted=frozenset(after) if isinstance(after, list) else after,
                 roles=_roles(rule.roles, roles, where),
+                unless_roles=_roles(rule.unless_roles, roles, where) or frozenset(),
             )
         )
     return compiled

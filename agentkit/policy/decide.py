@@ -215,7 +215,7 @@ def _conditions_hold(rule: CompiledRule, call: ProposedCall, ctx: DataflowContex
 def _targets(
     rule: CompiledRule, name: str, classes: frozenset[SideEffect], held: frozenset[str]
 ) -> bool:
-    if rule.roles is not None and not rule.roles & held:
+    if (rule.roles is not None and not rule.roles & held) or rule.unless_roles & held:
         return False
     if not rule.tools and not rule.classes:
         return True

@@ -215,6 +215,8 @@ class Rule(_Strict):
     """``true``: after any untrusted output; a list: after output of these tools."""
     roles: list[str] | None = None
     """Only for principals holding one of these roles (unset: everyone)."""
+    unless_roles: list[str] = Field(default_factory=list)
+    """Not for principals holding one of these roles (for example a treasurer)."""
     enabled: bool = True
     """``false`` switches off a rule of the same id from a base policy."""
 
