@@ -1,0 +1,150 @@
+"""What the fake model says: turn selection from the request, and the built-in test model.
+
+The turn that answers a request is derived from the request itself (never from a global
+counter), so concurrent conversations against one server each follow the script:
+turn index = model turns already in the conversation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agentkit.testing.schema_args import fit_arguments
+from agentkit.testing.script import Turn
+
+Endpoint = Literal["responses", "chat"]
+OriginOf = Callable[[str], str | None]
+
+MODEL_ITEM_TYPES = frozenset(
+    {
+        "function_call",
+        "reasoning",
+        "web_search_call",
+        "x_search_call",
+        "code_interpreter_call",
+        "file_search_call",
+        "mcp_call",
+    }
+)
+_MENTION_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionTool:
+    """A function tool the request offers."""
+
+    name: str
+    parameters: dict[str, Any]
+
+
+def input_items(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Responses request's ``input`` as a list of items."""
+    value = request.get("input")
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    return [item for item in value or [] if isinstance(item, dict)]
+
+
+def _is_model_item(item: dict[str, Any]) -> bool:
+    return item.get("type") in MODEL_ITEM_TYPES or item.get("role") == "assistant"
+
+
+def count_model_turns(items: list[dict[str, Any]], origin_of: OriginOf) -> int:
+    """Model turns in ``items``: distinct answers that issued them, else runs of model items."""
+    origins: set[str] = set()
+    foreign_groups = 0
+    in_foreign_group = False
+    for item in items:
+        if not _is_model_item(item):
+            in_foreign_group = False
+            continue
+        origin = origin_of(str(item.get("call_id") or "")) or origin_of(str(item.get("id") or ""))
+        if origin is not None:
+            origins.add(origin)
+            in_foreign_group = False
+        elif not in_foreign_group:
+            foreign_groups += 1
+            in_foreign_group = True
+    return len(origins) + foreign_groups
+
+
+def count_chat_turns(request: dict[str, Any]) -> int:
+    """Assistant messages already in a chat request."""
+    messages = request.get("messages") or []
+    return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
+
+
+def function_tools(request: dict[str, Any], endpoint: Endpoint) -> list[FunctionTool]:
+    """The function tools a request offers, in order (server-side tools are skipped)."""
+    tools = []
+    for entry in request.get("tools") or []:
+        if not isinstance(entry, dict) or entry.get("type") != "function":
+            continue
+        spec = entry.get("function", {}) if endpoint == "chat" else entry
+        if isinstance(spec, dict) and spec.get("name"):
+            tools.append(FunctionTool(str(spec["name"]), dict(spec.get("parameters") or {})))
+    return tools
+
+
+def tool_outputs(request: dict[str, Any], endpoint: Endpoint) -> list[str]:
+    """The tool results present in the request's input, as text."""
+    if endpoint == "chat":
+        found = [m.get("content") for m in request.get("messages") or [] if _is_tool_message(m)]
+    else:
+        found = [
+            i.get("output") for i in input_items(request) if i.get("type") == "function_call_output"
+        ]
+    return [v if isinstance(v, str) else json.dumps(v) for v in found]
+
+
+def _is_tool_message(message: Any) -> bool:
+    return isinstance(message, dict) and message.get("role") == "tool"
+
+
+def last_user_text(request: dict[str, Any], endpoint: Endpoint) -> str:
+    """The text of the last user message, or ``""``."""
+    items = request.get("messages") or [] if endpoint == "chat" else input_items(request)
+    for item in reversed(items):
+        if isinstance(item, dict) and item.get("role") == "user":
+            return _content_text(item.get("content"))
+    return ""
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def offline_turn(request: dict[str, Any], endpoint: Endpoint) -> Turn:
+    """The built-in test model: call the first tool, then report its output, else chat."""
+    tools = function_tools(request, endpoint)
+    outputs = tool_outputs(request, endpoint)
+    choice = request.get("tool_choice", "auto")
+    if tools and not outputs and choice != "none":
+        tool = _chosen_tool(tools, choice)
+        return Turn.call(tool.name, fit_arguments(tool.parameters))
+    if outputs:
+        mentioned = "; ".join(_shorten(o) for o in outputs)
+        return Turn.text(f"The tools returned: {mentioned}")
+    said = _shorten(last_user_text(request, endpoint))
+    return Turn.text(f"Hello from the offline test model. You said: {said}" if said else "Hello.")
+
+
+def _chosen_tool(tools: list[FunctionTool], choice: Any) -> FunctionTool:
+    if isinstance(choice, dict):
+        name = choice.get("name") or (choice.get("function") or {}).get("name")
+        for tool in tools:
+            if tool.name == name:
+                return tool
+    return tools[0]
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MENTION_LIMIT else text[: _MENTION_LIMIT - 3] + "..."

@@ -1,0 +1,216 @@
+"""Scripted model turns: what the fake model answers, turn by turn.
+
+A turn calls function tools, answers a text, or runs a server-side search and answers
+citing it. Scripts come from Python objects or from a YAML/JSON file::
+
+    turns:
+      - call: lookup_ticket
+        arguments: {ticket_id: 42}
+      - text: The ticket is closed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from agentkit.errors import ConfigError
+from agentkit.testing.faults import Fault
+
+SearchKind = Literal["web", "x"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One function call the fake model makes."""
+
+    name: str
+    arguments: dict[str, Any] | str
+    """A dict is sent as JSON; a string is sent verbatim (it may be malformed on purpose)."""
+
+    def arguments_json(self) -> str:
+        """The arguments exactly as they go on the wire."""
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One source a server-side search found."""
+
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """A server-side search (``web_search_call`` or ``x_search_call``) and its sources."""
+
+    kind: SearchKind
+    query: str
+    results: tuple[SearchResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the fake model answers to one request.
+
+    Example:
+        >>> Script([Turn.call("lookup_ticket", {"ticket_id": 42}), Turn.text("done")])
+    """
+
+    function_calls: tuple[ToolCall, ...] = ()
+    answer: str | None = None
+    search_call: Search | None = None
+    reasoning: str | None = None
+    """A reasoning summary to emit before the output (reasoning items)."""
+    fault: Fault | None = None
+
+    @classmethod
+    def call(
+        cls, name: str, arguments: dict[str, Any] | str | None = None, *, fault: Fault | None = None
+    ) -> Turn:
+        """Call one function tool."""
+        return cls(function_calls=(ToolCall(name, arguments or {}),), fault=fault)
+
+    @classmethod
+    def calls(
+        cls, calls: Iterable[tuple[str, dict[str, Any] | str]], *, fault: Fault | None = None
+    ) -> Turn:
+        """Call several function tools in parallel, in this order."""
+        specs = tuple(ToolCall(name, args) for name, args in calls)
+        if not specs:
+            raise ConfigError("Turn.calls needs at least one call")
+        return cls(function_calls=specs, fault=fault)
+
+    @classmethod
+    def text(cls, text: str, *, fault: Fault | None = None) -> Turn:
+        """Answer with a text message."""
+        return cls(answer=text, fault=fault)
+
+    @classmethod
+    def search(
+        cls,
+        *,
+        kind: SearchKind = "web",
+        query: str,
+        results: Sequence[dict[str, str] | SearchResult],
+        text: str,
+        fault: Fault | None = None,
+    ) -> Turn:
+        """Run a server-side search and answer ``text`` citing every result."""
+        if kind not in ("web", "x"):
+            raise ConfigError(f"search kind must be 'web' or 'x', got {kind!r}")
+        found = tuple(_search_result(r) for r in results)
+        return cls(answer=text, search_call=Search(kind, query, found), fault=fault)
+
+    @property
+    def has_calls(self) -> bool:
+        """Whether this turn makes function calls."""
+        return bool(self.function_calls)
+
+    def with_fault(self, fault: Fault | None) -> Turn:
+        """This turn carrying ``fault``."""
+        return Turn(self.function_calls, self.answer, self.search_call, self.reasoning, fault)
+
+
+def _search_result(result: dict[str, str] | SearchResult) -> SearchResult:
+    if isinstance(result, SearchResult):
+        return result
+    try:
+        return SearchResult(url=result["url"], title=result.get("title", ""))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"a search result needs a url: {result!r}") from exc
+
+
+class Script:
+    """A fixed sequence of turns; turn ``i`` answers a conversation holding ``i`` model turns.
+
+    Example:
+        >>> Script([Turn.call("lookup_ticket", {"ticket_id": 42}), Turn.text("done")])
+    """
+
+    def __init__(self, turns: Iterable[Turn]) -> None:
+        self.turns: tuple[Turn, ...] = tuple(turns)
+        if not self.turns:
+            raise ConfigError("a script needs at least one turn")
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    def __getitem__(self, index: int) -> Turn:
+        return self.turns[index]
+
+    def __repr__(self) -> str:
+        return f"Script({list(self.turns)!r})"
+
+    @classmethod
+    def load(cls, path: str | Path) -> Script:
+        """Read a script from a YAML or JSON file (a list of turns, or ``{"turns": [...]}``)."""
+        file = Path(path)
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read fake xAI script {file}: {exc}") from exc
+        return cls.from_data(data, source=str(file))
+
+    @classmethod
+    def from_data(cls, data: Any, *, source: str = "<script>") -> Script:
+        """Build a script from parsed YAML/JSON data."""
+        if isinstance(data, dict):
+            data = data.get("turns")
+        if not isinstance(data, list):
+            raise ConfigError(f"{source}: expected a list of turns or a mapping with 'turns'")
+        turns = []
+        for index, entry in enumerate(data):
+            try:
+                turns.append(turn_from_dict(entry))
+            except ConfigError as exc:
+                raise ConfigError(f"{source}: turn {index}: {exc}") from exc
+        return cls(turns)
+
+
+_TURN_KEYS = {"call", "arguments", "calls", "text", "search", "reasoning", "fault"}
+
+
+def turn_from_dict(entry: Any) -> Turn:
+    """Build one turn from a script file entry."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"a turn must be a mapping, got {entry!r}")
+    unknown = set(entry) - _TURN_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {sorted(unknown)}; expected some of {sorted(_TURN_KEYS)}"
+        )
+    fault = Fault.from_dict(entry["fault"]) if entry.get("fault") else None
+    turn = _turn_body(entry)
+    reasoning = entry.get("reasoning")
+    return Turn(turn.function_calls, turn.answer, turn.search_call, reasoning, fault)
+
+
+def _turn_body(entry: dict[str, Any]) -> Turn:
+    if "call" in entry:
+        return Turn.call(str(entry["call"]), entry.get("arguments") or {})
+    if "calls" in entry:
+        calls = entry["calls"]
+        if not isinstance(calls, list):
+            raise ConfigError("'calls' must be a list of {name, arguments}")
+        return Turn.calls((str(c["name"]), c.get("arguments") or {}) for c in calls)
+    if "search" in entry:
+        spec = dict(entry["search"])
+        text = spec.pop("text", entry.get("text", ""))
+        return Turn.search(
+            kind=spec.get("kind", "web"),
+            query=str(spec.get("query", "")),
+            results=spec.get("results", []),
+            text=str(text),
+        )
+    if "text" in entry:
+        return Turn.text(str(entry["text"]))
+    raise ConfigError("a turn needs one of 'call', 'calls', 'text' or 'search'")
