@@ -1,0 +1,386 @@
+"""SQL databases for agents: read-only by construction, writes only where configured.
+
+Every statement passes the SQL guard (one statement, allowed tables, no denied
+functions) and then runs on a connection the database itself holds read-only:
+SQLite opened with ``mode=ro`` and ``PRAGMA query_only``, PostgreSQL inside
+``SET TRANSACTION READ ONLY`` with a ``statement_timeout``. Read transactions are
+always rolled back. Writes go through `Database.execute`, limited per table and
+operation, and the tool built on it is destructive (a person confirms each call).
+
+```python
+db = Database("sqlite:///shop.db", tables=["orders"], untrusted_columns={"orders": ["note"]})
+result = db.query("SELECT id, total FROM orders WHERE id = ?", [7])
+result.rows, result.truncated, result.untrusted
+```
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentkit.errors import ConfigError, DatabaseError, QueryRefused
+from agentkit.tools.sql_engine import (
+    DIALECTS,
+    QueryTimeout,
+    create_engine,
+    database_error,
+    first_line,
+    json_row,
+    parse_url,
+    sqlite_deadline,
+)
+from agentkit.tools.sql_guard import CheckedStatement, SqlGuard, TableKey
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, CursorResult, Engine
+
+    from agentkit.tool import Tool
+
+__all__ = ["Database", "ExecuteResult", "QueryResult", "QueryTimeout", "database_tools"]
+
+DEFAULT_MAX_ROWS = 100
+DEFAULT_MAX_BYTES = 64_000
+DEFAULT_STATEMENT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """Rows of a query, as JSON-safe values, with the flags a tool output needs."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    truncated: bool = False
+    """Rows or cell text were left out to stay within the row and byte caps."""
+    untrusted: bool = False
+    """The query may output a column declared untrusted."""
+    tables: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as sent to the model."""
+        return {
+            "columns": list(self.columns),
+            "rows": [list(row) for row in self.rows],
+            "row_count": len(self.rows),
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteResult:
+    """What a write statement did."""
+
+    operation: str
+    table: str
+    rowcount: int
+    returned: QueryResult | None = None
+    """Rows of a RETURNING clause, if the statement had one."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as sent to the model."""
+        out: dict[str, Any] = {
+            "operation": self.operation,
+            "table": self.table,
+            "rowcount": self.rowcount,
+        }
+        if self.returned is not None:
+            out["returned"] = self.returned.as_dict()
+        return out
+
+
+class Database:
+    """One database reached through SQLAlchemy, with the guard and limits of the tools.
+
+    Args:
+        url: A SQLAlchemy URL. ``postgresql://`` uses psycopg 3; SQLite must be a file.
+        tables: Tables that may be read ("name" or "schema.name").
+        write_tables: Table -> operations ("insert", "update", "delete") writes may do.
+        untrusted_columns: Table -> columns holding text from outside (labelled untrusted).
+        max_rows: Rows returned at most; more are cut and flagged as truncated.
+        max_bytes: Bytes of JSON returned at most, likewise.
+        statement_timeout_s: Seconds a statement may run before the database cancels it.
+        denied_functions: Replaces the guard's list of denied functions.
+        allow_unfiltered_writes: Accept UPDATE and DELETE without WHERE.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        tables: Iterable[str],
+        write_tables: Mapping[str, Iterable[str]] | None = None,
+        untrusted_columns: Mapping[str, Iterable[str]] | None = None,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+        denied_functions: Iterable[str] | None = None,
+        allow_unfiltered_writes: bool = False,
+    ) -> None:
+        if max_rows < 1 or max_bytes < 64 or statement_timeout_s <= 0:
+            raise ConfigError("max_rows >= 1, max_bytes >= 64 and statement_timeout_s > 0")
+        self._url = parse_url(url)
+        self.backend = self._url.get_backend_name()
+        if self.backend not in DIALECTS:
+            raise ConfigError(f"unsupported database backend {self.backend!r}")
+        self.dialect = DIALECTS[self.backend]
+        names = list(_names(tables)) + list(write_tables or {})
+        self.guard = SqlGuard(
+            self.dialect,
+            tables=names,
+            write_tables=write_tables,
+            untrusted_columns=untrusted_columns,
+            denied_functions=denied_functions,
+            allow_unfiltered_writes=allow_unfiltered_writes,
+        )
+        self._display = {self.guard.table_key(name): name for name in names}
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.statement_timeout_s = statement_timeout_s
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Database({self._url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._lock:
+            engines, self._engines = list(self._engines.values()), {}
+        for engine in engines:
+            engine.dispose()
+
+    def table_names(self) -> list[str]:
+        """The configured table names, as given."""
+        return list(self._display.values())
+
+    @property
+    def writable(self) -> bool:
+        """Whether any table is configured for writes."""
+        return any(self.guard.write_ops(key) for key in self._display)
+
+    # --- statements ----------------------------------------------------------------------
+
+    def query(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> QueryResult:
+        """Run one read-only query; ``?`` placeholders take a list, ``:name`` a mapping.
+
+        Raises:
+            QueryRefused: the guard or the database refused the statement.
+            QueryTimeout: it ran past the statement timeout.
+            DatabaseError: the database reported another error.
+        """
+        checked = self.guard.check_query(sql)
+        bound = checked.bind(params)
+        with self._connect("read") as conn, self._guarded(conn, "read"):
+            result = conn.execution_options(stream_results=True).execute(_text(checked), bound)
+            columns, rows, truncated = self._collect(result)
+            result.close()
+        return self._result(checked, columns, rows, truncated)
+
+    def execute(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> ExecuteResult:
+        """Run one INSERT, UPDATE or DELETE allowed by `write_tables`, and commit it.
+
+        Raises:
+            QueryRefused: the statement is not a write allowed by the configuration.
+            QueryTimeout: it ran past the statement timeout (nothing is committed).
+            DatabaseError: the database reported another error (nothing is committed).
+        """
+        checked = self.guard.check_write(sql)
+        bound = checked.bind(params)
+        returned = None
+        with self._connect("write") as conn, self._guarded(conn, "write"):
+            result = conn.execute(_text(checked), bound)
+            if result.returns_rows:
+                columns, rows, truncated = self._collect(result)
+                returned = self._result(checked, columns, rows, truncated)
+            rowcount = max(result.rowcount, -1)
+        target = checked.target or ("", "?")
+        return ExecuteResult(checked.kind, self._name(target), rowcount, returned)
+
+    # --- introspection -------------------------------------------------------------------
+
+    def list_tables(self) -> list[dict[str, Any]]:
+        """The configured tables that exist, with their write operations and untrusted columns."""
+        from sqlalchemy import inspect
+
+        with self._connect("read") as conn:
+            inspector = inspect(conn)
+            out = []
+            for key, name in sorted(self._display.items(), key=lambda item: item[1]):
+                if not inspector.has_table(key[1], schema=key[0] or None):
+                    continue
+                out.append(
+                    {
+                        "table": name,
+                        "writable": sorted(self.guard.write_ops(key)),
+                        "untrusted_columns": sorted(self.guard.untrusted_columns(key)),
+                    }
+                )
+            return out
+
+    def describe_table(self, table: str) -> dict[str, Any]:
+        """Columns of one configured table (name, type, nullable, untrusted)."""
+        from sqlalchemy import inspect
+        from sqlalchemy.exc import NoSuchTableError
+
+        key = self._allowed_key(table)
+        untrusted = self.guard.untrusted_columns(key)
+        with self._connect("read") as conn:
+            try:
+                columns = inspect(conn).get_columns(key[1], schema=key[0] or None)
+            except NoSuchTableError as exc:
+                raise DatabaseError(f"table {table!r} does not exist") from exc
+        return {
+            "table": self._name(key),
+            "writable": sorted(self.guard.write_ops(key)),
+            "columns": [
+                {
+                    "name": col["name"],
+                    "type": str(col["type"]),
+                    "nullable": bool(col.get("nullable", True)),
+                    "untrusted": col["name"].lower() in untrusted or col["name"] in untrusted,
+                }
+                for col in columns
+            ],
+        }
+
+    def _allowed_key(self, table: str) -> TableKey:
+        try:
+            key = self.guard.table_key(table)
+        except ConfigError as exc:
+            raise QueryRefused(f"invalid table name {table!r}") from exc
+        if key not in self._display:
+            raise QueryRefused(f"table {table!r} is not allowed")
+        return key
+
+    # --- connections ---------------------------------------------------------------------
+
+    def _engine(self, mode: str) -> Engine:
+        with self._lock:
+            if mode not in self._engines:
+                self._engines[mode] = create_engine(self._url, read_only=mode == "read")
+            return self._engines[mode]
+
+    @contextmanager
+    def _connect(self, mode: str) -> Iterator[Connection]:
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+        try:
+            with self._engine(mode).connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise database_error(exc, self.statement_timeout_s) from exc
+        except SQLAlchemyError as exc:
+            raise DatabaseError(f"database error: {first_line(exc)}") from exc
+
+    @contextmanager
+    def _guarded(self, conn: Connection, mode: str) -> Iterator[None]:
+        """A transaction held read-only (for reads) and bounded in time; reads never commit."""
+        transaction = conn.begin()
+        try:
+            if self.backend == "postgresql":
+                if mode == "read":
+                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                timeout_ms = max(1, int(self.statement_timeout_s * 1000))
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {timeout_ms}")
+            with sqlite_deadline(conn, self.statement_timeout_s, self.backend):
+                yield
+        except BaseException:
+            transaction.rollback()
+            raise
+        if mode == "write":
+            transaction.commit()
+        else:
+            transaction.rollback()
+
+    def _collect(self, result: CursorResult[Any]) -> tuple[tuple[str, ...], list[Any], bool]:
+        columns = tuple(map(str, result.keys()))
+        rows: list[tuple[Any, ...]] = []
+        size = 2
+        cell_cap = max(256, self.max_bytes // 8)
+        truncated = False
+        for raw in result.fetchmany(self.max_rows + 1):
+            if len(rows) == self.max_rows:
+                truncated = True
+                break
+            row, cut = json_row(raw, cell_cap)
+            row_bytes = len(json.dumps(row, ensure_ascii=False).encode()) + 1
+            if size + row_bytes > self.max_bytes:
+                truncated = True
+                break
+            rows.append(row)
+            size += row_bytes
+            truncated = truncated or cut
+        return columns, rows, truncated
+
+    def _result(
+        self, checked: CheckedStatement, columns: tuple[str, ...], rows: list[Any], cut: bool
+    ) -> QueryResult:
+        tables = tuple(sorted(self._name(key) for key in checked.tables))
+        return QueryResult(columns, tuple(rows), cut, checked.untrusted, tables)
+
+    def _name(self, key: TableKey) -> str:
+        return (
+            self._display.get(key) or self._display.get(("", key[1])) or ".".join(filter(None, key))
+        )
+
+
+def _text(checked: CheckedStatement) -> Any:
+    from sqlalchemy import text
+
+    return text(checked.sql)
+
+
+def _names(tables: Iterable[str]) -> Iterable[str]:
+    if isinstance(tables, str):
+        raise ConfigError(f"tables: expected a list of names, got the string {tables!r}")
+    return tables
+
+
+def database_tools(
+    url: str,
+    *,
+    tables: Iterable[str],
+    write_tables: Mapping[str, Iterable[str]] | None = None,
+    untrusted_columns: Mapping[str, Iterable[str]] | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+    denied_functions: Iterable[str] | None = None,
+) -> list[Tool]:
+    """Tools for an agent over one database: query_db, list_tables, describe_table, execute_db.
+
+    execute_db is included only when `write_tables` names a table; it is destructive,
+    so every call waits for a person's approval.
+
+    ```python
+    class Analyst(Agent):
+        tools = database_tools("sqlite:///shop.db", tables=["orders", "customers"])
+    ```
+    """
+    from agentkit.tools.db_tools import tools_for
+
+    db = Database(
+        url,
+        tables=tables,
+        write_tables=write_tables,
+        untrusted_columns=untrusted_columns,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        statement_timeout_s=statement_timeout_s,
+        denied_functions=denied_functions,
+    )
+    return tools_for(db)

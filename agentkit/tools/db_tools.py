@@ -1,0 +1,110 @@
+"""The model-facing tools over a `Database`: query_db, list_tables, describe_table, execute_db."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentkit.tool import Tool, ToolOutput
+
+if TYPE_CHECKING:
+    from agentkit.tools.database import Database, QueryResult
+
+SqlParam = str | int | float | bool | None
+"""A value bound to a placeholder."""
+
+_DIALECT_NAMES = {"postgres": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL", "tsql": "T-SQL"}
+
+
+def tools_for(db: Database) -> list[Tool]:
+    """The tools over `db`; execute_db only when some table is writable."""
+    timeout = db.statement_timeout_s + 10.0
+    dialect = _DIALECT_NAMES.get(db.dialect, db.dialect)
+    tables = ", ".join(sorted(db.table_names())) or "(none)"
+    tools = [
+        Tool(
+            _query_fn(db),
+            name="query_db",
+            description=(
+                f"Run one read-only {dialect} SELECT on the tables {tables} and get the rows "
+                f"as JSON (at most {db.max_rows} rows). Pass values as params for ? "
+                "placeholders; never put them in the SQL text."
+            ),
+            side_effect="read",
+            timeout=timeout,
+        ),
+        Tool(_list_fn(db), name="list_tables", side_effect="read", timeout=timeout),
+        Tool(_describe_fn(db), name="describe_table", side_effect="read", timeout=timeout),
+    ]
+    if db.writable:
+        tools.append(
+            Tool(
+                _execute_fn(db),
+                name="execute_db",
+                description=(
+                    f"Run one {dialect} INSERT, UPDATE or DELETE on a writable table (see "
+                    "list_tables); each call is confirmed by a person. Use ? placeholders."
+                ),
+                side_effect="destructive",
+                timeout=timeout,
+            )
+        )
+    return tools
+
+
+def _output(result: QueryResult, content: dict[str, Any]) -> ToolOutput:
+    return ToolOutput(
+        content,
+        untrusted=True if result.untrusted else None,
+        truncated=result.truncated,
+        metadata={"tables": list(result.tables)},
+    )
+
+
+def _query_fn(db: Database) -> Any:
+    def query_db(sql: str, params: list[SqlParam]) -> ToolOutput:
+        """Run one read-only SQL query.
+
+        Args:
+            sql: One SELECT (or WITH ... SELECT) statement, with ? placeholders for values.
+            params: The values for the ? placeholders, in order ([] when there are none).
+        """
+        result = db.query(sql, params)
+        return _output(result, result.as_dict())
+
+    return query_db
+
+
+def _execute_fn(db: Database) -> Any:
+    def execute_db(sql: str, params: list[SqlParam]) -> ToolOutput:
+        """Run one INSERT, UPDATE or DELETE on a writable table and commit it.
+
+        Args:
+            sql: One INSERT, UPDATE or DELETE statement, with ? placeholders for values.
+            params: The values for the ? placeholders, in order ([] when there are none).
+        """
+        result = db.execute(sql, params)
+        if result.returned is None:
+            return ToolOutput(result.as_dict())
+        return _output(result.returned, result.as_dict())
+
+    return execute_db
+
+
+def _list_fn(db: Database) -> Any:
+    def list_tables() -> list[dict[str, Any]]:
+        """List the tables you may query, with the operations allowed on each."""
+        return db.list_tables()
+
+    return list_tables
+
+
+def _describe_fn(db: Database) -> Any:
+    def describe_table(table: str) -> dict[str, Any]:
+        """Describe one table's columns (name, type, nullable, untrusted).
+
+        Args:
+            table: The table's name as list_tables shows it.
+        """
+        return db.describe_table(table)
+
+    return describe_table

@@ -1,0 +1,155 @@
+"""Connections for the database tools: URLs, read-only engines, timeouts, error mapping.
+
+SQLAlchemy is imported inside the functions so that importing agentkit stays light.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import math
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from agentkit.errors import ConfigError, DatabaseError, QueryRefused
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+# SQLAlchemy backend name -> sqlglot dialect
+DIALECTS = {
+    "postgresql": "postgres",
+    "sqlite": "sqlite",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "oracle": "oracle",
+    "duckdb": "duckdb",
+}
+_PG_QUERY_CANCELED = "57014"
+_PG_READ_ONLY_TRANSACTION = "25006"
+
+
+class QueryTimeout(DatabaseError):
+    """The statement ran past the statement timeout and was cancelled."""
+
+
+def parse_url(url: str) -> URL:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"invalid database URL: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def create_engine(url: URL, *, read_only: bool) -> Engine:
+    import sqlalchemy
+    from sqlalchemy import event
+
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        target = _sqlite_url(url, read_only=read_only)
+        engine = sqlalchemy.create_engine(target)
+        if read_only:
+            event.listen(engine, "connect", _sqlite_query_only)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if backend == "postgresql" and read_only and url.get_driver_name() in ("psycopg", "psycopg2"):
+        # a third net under the guard and SET TRANSACTION READ ONLY
+        connect_args["options"] = "-c default_transaction_read_only=on"
+    return sqlalchemy.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _sqlite_url(url: URL, *, read_only: bool) -> URL:
+    database = url.database or ""
+    if database in ("", ":memory:") or "mode=memory" in database:
+        raise ConfigError("SQLite must be a file (an in-memory database is not shared)")
+    if not read_only:
+        return url
+    if url.query.get("uri") == "true" or database.startswith("file:"):
+        return url.update_query_dict({"mode": "ro", "uri": "true"})
+    path = quote(os.path.abspath(database))
+    return url.set(database=f"file:{path}").update_query_dict({"mode": "ro", "uri": "true"})
+
+
+def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+@contextmanager
+def sqlite_deadline(conn: Connection, seconds: float, backend: str) -> Iterator[None]:
+    """SQLite has no statement timeout: a progress handler interrupts it at the deadline."""
+    if backend != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    deadline = time.monotonic() + seconds
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        raw.set_progress_handler(None, 0)  # type: ignore[union-attr]
+
+
+def database_error(exc: Exception, timeout_s: float) -> DatabaseError:
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    message = first_line(orig)
+    if sqlstate == _PG_QUERY_CANCELED or message == "interrupted":
+        return QueryTimeout(f"the statement ran longer than {timeout_s:g}s and was cancelled")
+    if sqlstate == _PG_READ_ONLY_TRANSACTION or "readonly database" in message:
+        return QueryRefused(f"the database refused a write on a read-only connection ({message})")
+    return DatabaseError(f"the database returned an error: {message}")
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def json_row(row: Sequence[Any], cell_cap: int) -> tuple[tuple[Any, ...], bool]:
+    """A row as JSON-safe values, long text cut to `cell_cap` characters; True if any was cut."""
+    cut = False
+    out = []
+    for value in row:
+        safe = json_value(value)
+        if isinstance(safe, str) and len(safe) > cell_cap:
+            safe, cut = safe[:cell_cap], True
+        out.append(safe)
+    return tuple(out), cut
+
+
+def json_value(value: Any) -> Any:
+    """One database value as JSON: exact numbers as strings, bytes as base64, times ISO 8601."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "base64:" + base64.b64encode(bytes(value)).decode()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return str(value)
