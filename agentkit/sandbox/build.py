@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.errors import SandboxError
+from agentkit.sandbox.config import DEFAULT_IMAGE
 
 log = logging.getLogger(__name__)
-
-from agentkit.sandbox.config import DEFAULT_IMAGE
 
 SUITE = "bookworm"
 PACKAGES = ("python3-minimal", "python3")
@@ -91,10 +90,11 @@ def _mirror_in(text: str, *, deb822: bool) -> str | None:
     if deb822:
         for stanza in re.split(r"\n\s*\n", text):
             fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, flags=re.M))
-            if fields.get("Types", "").split()[:1] == ["deb"] and SUITE in fields.get(
-                "Suites", ""
-            ).split():
-                return fields.get("URIs", "").split()[0]
+            if (
+                fields.get("Types", "").split()[:1] == ["deb"]
+                and SUITE in fields.get("Suites", "").split()
+            ):
+                return str(fields.get("URIs", "").split()[0])
         return None
     for line in text.splitlines():
         parts = re.sub(r"\[[^]]*\]", "", line).split()
@@ -163,7 +163,10 @@ def import_rootfs(client: Any, root: Path, image: str) -> str:
 
 
 def build_image(
-    client: Any, image: str = DEFAULT_IMAGE, *, mirror: str | None = None,
+    client: Any,
+    image: str = DEFAULT_IMAGE,
+    *,
+    mirror: str | None = None,
     say: Callable[[str], None] = log.info,
 ) -> BuildResult:
     """Build ``image`` from the Debian archive; no registry is contacted.

@@ -49,7 +49,7 @@ class SandboxConfig(BaseModel):
     runtime: str | None = None
     """OCI runtime name passed through (for example ``runsc``); must be installed."""
     timeout: float = Field(10.0, gt=0)
-    """Wall-clock seconds per execution, enforced from the host; per-call values may only lower it."""
+    """Wall-clock seconds per execution, enforced from the host; a call may only lower it."""
     memory_mb: int = Field(256, ge=32)
     """Memory limit; swap is set equal, so there is no swap beyond it."""
     cpus: float = Field(1.0, ge=0.05)
@@ -65,9 +65,9 @@ class SandboxConfig(BaseModel):
     fsize_mb: int = Field(64, ge=1)
     """Largest file a process may write (ulimit fsize)."""
     nproc: int = Field(1024, ge=16)
-    """Process ulimit. Counted per user across containers; ``pids_limit`` is the per-container cap."""
+    """Process ulimit, counted per user across containers (``pids_limit`` caps one)."""
     output_cap_bytes: int = Field(1 << 20, ge=1024)
-    """Bytes kept per stream (stdout, stderr); past it the container is killed and ``truncated`` set."""
+    """Bytes kept per stream; past it the container is killed and ``truncated`` set."""
     max_input_bytes: int = Field(16 << 20, ge=1)
     """Total bytes of input files (and code)."""
     max_input_files: int = Field(100, ge=0)

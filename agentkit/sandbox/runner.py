@@ -18,6 +18,7 @@ runs as the same user and could forge them, which only changes its own result.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -108,7 +109,8 @@ def extract_inputs(data: bytes) -> None:
 def forward(child: subprocess.Popen[bytes]) -> None:
     """Copy the child's stdout and stderr into frames until both close."""
     selector = selectors.DefaultSelector()
-    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout is not None
+    assert child.stderr is not None
     selector.register(child.stdout, selectors.EVENT_READ, b"o")
     selector.register(child.stderr, selectors.EVENT_READ, b"e")
     while selector.get_map():
@@ -135,7 +137,9 @@ def _refusal(name: str, limit: int) -> str | None:
     return None
 
 
-def collect_outputs(names: list[str], max_file: int, max_total: int) -> tuple[bytes, dict[str, str]]:
+def collect_outputs(
+    names: list[str], max_file: int, max_total: int
+) -> tuple[bytes, dict[str, str]]:
     """A tar of the requested regular files, and a reason for each one refused."""
     buffer, refused, total = io.BytesIO(), {}, 0
     with tarfile.open(fileobj=buffer, mode="w") as archive:
@@ -180,10 +184,8 @@ def run(header: dict[str, Any], code: bytes) -> dict[str, Any]:
 
 def _kill_everything_else() -> None:
     """Kill every process left in the container but init and the runner itself."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def main() -> int:

@@ -41,7 +41,7 @@ def pack_inputs(
         return b""
     if len(files) > max_files:
         raise SandboxFileError(f"{len(files)} input files: at most {max_files} are allowed")
-    blobs = {check_name(k): v.encode() if isinstance(v, str) else bytes(v) for k, v in files.items()}
+    blobs = {check_name(k): _as_bytes(v) for k, v in files.items()}
     total = sum(len(v) for v in blobs.values())
     if total > max_bytes:
         raise SandboxFileError(f"input files total {total} bytes: the cap is {max_bytes}")
@@ -53,6 +53,10 @@ def pack_inputs(
             member.mode = 0o644
             archive.addfile(member, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def _as_bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
 
 
 def check_fetch(names: Iterable[str], *, max_files: int) -> list[str]:
