@@ -158,7 +158,16 @@ def parse_line(line: str | bytes) -> dict[str, Any]:
     return record
 
 
+def reseal(record: dict[str, Any]) -> tuple[str, str]:
+    """The line and hash a parsed record should have been stored as.
+
+    A stored line that differs from this one in any byte was not written by AuditLog.
+    """
+    body = canonical_json({key: value for key, value in record.items() if key != "hash"})
+    record_hash = digest(body)
+    return f'{body[:-1]},"hash":"{record_hash}"}}', record_hash
+
+
 def recompute_hash(record: dict[str, Any]) -> str:
     """The hash a record dict should carry: SHA-256 over the canonical JSON of the rest."""
-    body = {key: value for key, value in record.items() if key != "hash"}
-    return digest(canonical_json(body))
+    return reseal(record)[1]

@@ -148,7 +148,9 @@ def _verify_rows(engine: Engine, table: Table, anchor: Anchor | None) -> VerifyR
                 record = parse_line(row.record)
             except ValueError as exc:
                 return verifier.result(ChainBreak(number, row.seq, "unreadable", str(exc)))
-            error = _row_mismatch(row._mapping, record, number) or verifier.check(record, number)
+            error = _row_mismatch(row._mapping, record, number) or verifier.check(
+                record, number, row.record
+            )
             if error is not None:
                 return verifier.result(error)
     return verifier.result(verifier.finish(number + 1))

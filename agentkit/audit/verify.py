@@ -19,7 +19,7 @@ from agentkit.audit.records import (
     FORMAT_VERSION,
     Anchor,
     parse_line,
-    recompute_hash,
+    reseal,
 )
 from agentkit.audit.sinks import move_partial_aside, open_locked, read_tail
 from agentkit.errors import AuditChainBroken, ConfigError
@@ -71,15 +71,26 @@ class ChainVerifier:
         self.head = EMPTY_HEAD
         self.anchor = anchor
 
-    def check(self, record: dict[str, Any], line: int) -> ChainBreak | None:
-        """Check the next record and advance the head; return the break, if any."""
+    def check(
+        self, record: dict[str, Any], line: int, text: str | None = None
+    ) -> ChainBreak | None:
+        """Check the next record and advance the head; return the break, if any.
+
+        Args:
+            record: the parsed record.
+            line: its line or row number, for the report.
+            text: the stored line; when given it must match the canonical form byte for byte.
+        """
         seq = record["seq"]
         if record.get("v") != FORMAT_VERSION:
             return ChainBreak(
                 line, seq, "unreadable", f"unknown format version {record.get('v')!r}"
             )
-        if recompute_hash(record) != record["hash"]:
+        canonical, record_hash = reseal(record)
+        if record_hash != record["hash"]:
             return ChainBreak(line, seq, "hash", "the record does not match its hash (edited)")
+        if text is not None and text != canonical:
+            return ChainBreak(line, seq, "hash", "the line is not in canonical form (edited)")
         expected = self.head.seq + 1
         if seq != expected:
             return ChainBreak(
@@ -148,7 +159,7 @@ def verify_lines(lines: Iterable[str | bytes], *, anchor: Anchor | None = None) 
             record = parse_line(text)
         except ValueError as exc:
             return verifier.result(ChainBreak(number, None, "unreadable", f"not a record: {exc}"))
-        error = verifier.check(record, number)
+        error = verifier.check(record, number, text[:-1])
         if error is not None:
             return verifier.result(error)
     return verifier.result(verifier.finish(number + 1))

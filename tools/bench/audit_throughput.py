@@ -64,16 +64,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "audit.jsonl"
         rate = run(path, args.records, args.threads, fsync=False)
-        print(f"jsonl, chained, write per record: {rate:,.0f} records/s "
-              f"({args.records:,} records, {args.threads} thread(s))")
+        print(
+            f"jsonl, chained, write per record: {rate:,.0f} records/s "
+            f"({args.records:,} records, {args.threads} thread(s))"
+        )
         began = time.perf_counter()
         result = verify_file(path)
         verify_rate = result.records / (time.perf_counter() - began)
         print(f"verify: {verify_rate:,.0f} records/s (ok={result.ok}, {result.records:,} records)")
         fsync_path = Path(folder) / "audit-fsync.jsonl"
         fsync_rate = run(fsync_path, args.fsync_records, 1, fsync=True)
-        print(f"jsonl with fsync per record: {fsync_rate:,.0f} records/s "
-              f"({args.fsync_records:,} records)")
+        print(
+            f"jsonl with fsync per record: {fsync_rate:,.0f} records/s "
+            f"({args.fsync_records:,} records)"
+        )
 
 
 if __name__ == "__main__":
