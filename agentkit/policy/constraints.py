@@ -115,15 +115,20 @@ class Constraint:
 
     def check(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> str | None:
         """A violation message, or None when the arguments satisfy the constraint."""
-        value = resolve(arguments, self.path)
-        if value is _MISSING:
+        values = list(_walk(arguments, self.path))
+        if not values:
             return "is required" if self.required else None
-        return self.check_value(value, ctx)
+        if not _crosses_list(arguments, self.path):
+            return self.check_value(values[0], ctx)
+        for value in values:  # the path went through a list: check each element found
+            problem = self.check_value(value, ctx)
+            if problem:
+                return problem
+        return None
 
     def matches(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> bool:
         """True when the argument is present and satisfies the constraint."""
-        value = resolve(arguments, self.path)
-        return value is not _MISSING and self.check_value(value, ctx) is None
+        return bool(list(_walk(arguments, self.path))) and self.check(arguments, ctx) is None
 
     def check_value(self, value: Any, ctx: DataflowContext) -> str | None:
         if self.validator is not None and not self.validator.is_valid(value):

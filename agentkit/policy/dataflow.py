@@ -155,7 +155,7 @@ def _token_patterns(kind: NormaliseKind, value: str) -> tuple[re.Pattern[str], .
         # digits may be grouped with spaces or dashes in what the user wrote
         body = r"[\s\-]*".join(re.escape(ch) for ch in value.casefold())
         return (re.compile(rf"(?<![0-9a-z]){body}(?![0-9a-z])"),)
-    forms = {value.casefold()}
+    forms = {value if kind == "exact" else value.casefold()}
     if kind in ("domain", "email"):
         forms.add(_unicode_form(value).casefold())
         # a sentence may end right after an address, but "a@b.com.evil.org" is another host
