@@ -231,6 +231,13 @@ class Database:
                 )
             return out
 
+    def database_tables(self) -> list[str]:
+        """Every table of the default schema, allowed or not (for trusted callers: the CLI)."""
+        from sqlalchemy import inspect
+
+        with self._connect("read") as conn:
+            return list(inspect(conn).get_table_names())
+
     def describe_table(self, table: str) -> dict[str, Any]:
         """Columns of one configured table (name, type, nullable, untrusted)."""
         from sqlalchemy import inspect
