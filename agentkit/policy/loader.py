@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -112,7 +112,10 @@ def load_files(paths: Iterable[str | Path]) -> Merged:
     merged = Merged()
     applied: set[Path] = set()
     for path in paths:
-        _expand(_read(Path(path)), merged, applied, ())
+        target = Path(path).resolve()
+        if target not in applied:
+            applied.add(target)
+            _expand(_read(Path(path)), merged, applied, (target,))
     if not merged.sources:
         raise PolicyLoadError("no policy file given", path="<none>")
     return merged
@@ -247,8 +250,6 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _step(annotation: Any, part: Any) -> Any:
-    from typing import get_args, get_origin
-
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         info = annotation.model_fields.get(str(part))
         return _unwrap(info.annotation) if info else None
@@ -259,8 +260,8 @@ def _step(annotation: Any, part: Any) -> Any:
 
 
 def _unwrap(annotation: Any) -> Any:
-    from typing import get_args
-
+    if get_origin(annotation) in (dict, list):
+        return annotation
     for arg in get_args(annotation) or (annotation,):
         if isinstance(arg, type) and issubclass(arg, BaseModel):
             return arg
