@@ -160,7 +160,7 @@ rules:
 """,
     )
     p = load_policy(child)
-    assert p.run_limits.max_turns == 9 and p.run_limits.max_tool_calls == 10
+    assert (p.run_limits.max_turns, p.run_limits.max_tool_calls) == (9, 10)
     assert decide(p, call("a", x="long")).action == "confirm"  # the tool rule replaced whole
     assert decide(p, call("b")).action == "allow"  # r2 switched off
     assert decide(p, call("a", x="q")).rule == "rules.r3"
