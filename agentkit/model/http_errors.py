@@ -29,11 +29,16 @@ _CLASSES: Mapping[int, type[ModelHTTPError]] = {
     422: BadRequest,
 }
 _MAX_MESSAGE = 500
+_MIN_SECRET = 8
 
 
 def redact(text: str, secret: str) -> str:
-    """`text` with every occurrence of `secret` (and its long prefixes) masked."""
-    if not secret:
+    """`text` with every occurrence of `secret` (and its long prefixes) masked.
+
+    Secrets shorter than 8 characters are placeholders (tests, offline mode), not keys:
+    masking them would mangle ordinary words.
+    """
+    if len(secret) < _MIN_SECRET:
         return text
     text = text.replace(secret, "[redacted]")
     # some APIs echo a truncated key ("xai-abc...xyz"): mask any 12+ char prefix too

@@ -209,3 +209,22 @@ async def test_chat_endpoint_streamed_equals_plain(fake: FakeXAI, server: FakeSe
     ]
     assert streamed.usage.total_tokens == plain.usage.total_tokens
     assert fake.requests[0].path == "/v1/chat/completions"
+
+
+async def test_search_citations_stream_like_plain() -> None:
+    search = Turn.search(
+        query="xai news", results=[{"url": "https://x.ai/news", "title": "News"}], text="News."
+    )
+    searching = FakeXAI(lambda body: search)
+    request = dataclasses.replace(REQUEST, tools=[{"type": "web_search"}])
+    with serve_in_thread(searching) as server:
+        model, _, _ = client(server)
+        async with model:
+            plain = await model.respond(request)
+            streamed = await model.respond(dataclasses.replace(request, stream=True))
+    for response in (plain, streamed):
+        assert response.citations[0].url == "https://x.ai/news"
+        assert [s.type for s in response.server_tool_calls] == ["web_search_call"]
+        assert response.function_calls == []
+    assert streamed.text == plain.text
+    assert streamed.usage.cost_usd == plain.usage.cost_usd > 0

@@ -325,3 +325,10 @@ async def test_per_call_timeout_overrides_the_read_timeout() -> None:
     await client.respond(ModelRequest(model="grok-4", input=[], timeout=3.0))
     assert [t["read"] for t in seen] == [120.0, 900.0, 3.0]
     assert all(t["connect"] == 10.0 for t in seen)
+
+
+def test_redaction_masks_keys_but_leaves_short_placeholders_alone() -> None:
+    from agentkit.model.http_errors import redact
+
+    assert redact(f"bad key {KEY} and {KEY[:14]}...", KEY) == "bad key [redacted] and [redacted]"
+    assert redact("a fake key", "k") == "a fake key"
