@@ -14,6 +14,7 @@ from agentkit.testing.faults import Fault
 from agentkit.testing.schema_args import fit_arguments
 from agentkit.testing.script import Script, SearchResult, ToolCall, Turn
 from agentkit.testing.server import FakeServer, serve_in_thread
+from agentkit.testing.sse import parse_sse
 from agentkit.testing.transport import FakeTransport
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "ToolCall",
     "Turn",
     "fit_arguments",
+    "parse_sse",
     "serve_in_thread",
 ]

@@ -8,6 +8,7 @@ carry the whole response.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,3 +99,14 @@ def _summary_events(index: int, item_id: str, summary_index: int, part: Event) -
         yield {"type": "response.reasoning_summary_text.delta", **base, "delta": piece}
     yield {"type": "response.reasoning_summary_text.done", **base, "text": part["text"]}
     yield {"type": "response.reasoning_summary_part.done", **base, "part": part}
+
+
+def parse_sse(text: str) -> list[Any]:
+    """The ``data:`` payloads of an SSE body, JSON-decoded (``[DONE]`` stays a string)."""
+    payloads: list[Any] = []
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        payloads.append(data if data == "[DONE]" else json.loads(data))
+    return payloads

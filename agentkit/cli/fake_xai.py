@@ -1,0 +1,55 @@
+"""`agentkit fake-xai`: serve the offline fake xAI API on loopback until killed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import TYPE_CHECKING
+
+from agentkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentkit.testing import FakeXAI
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``fake-xai`` subcommand."""
+    parser = subparsers.add_parser(
+        "fake-xai",
+        help="serve a scripted fake of the xAI API over HTTP",
+        description=(
+            "Serve the offline fake xAI API (/v1/responses, /v1/chat/completions, /v1/models). "
+            "Prints its base URL on one line once it is listening."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
+    parser.add_argument("--script", metavar="FILE", help="YAML or JSON script of turns")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay before every answer"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    from agentkit.testing import FakeXAI, Script
+
+    if args.latency < 0:
+        raise ConfigError(f"--latency must not be negative, got {args.latency}")
+    script = Script.load(args.script) if args.script else None
+    fake = FakeXAI(script, latency=args.latency)
+    asyncio.run(_serve(fake, args.host, args.port))
+    return 0
+
+
+async def _serve(fake: FakeXAI, host: str, port: int) -> None:
+    from agentkit.testing import FakeServer
+
+    server = FakeServer(fake, host, port)
+    await server.start()
+    print(server.base_url, flush=True)
+    try:
+        await server.serve_forever()
+    finally:
+        await server.close()
