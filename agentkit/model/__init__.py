@@ -14,8 +14,8 @@ from __future__ import annotations
 from agentkit.model.capabilities import CapabilityTable, ModelCapabilities
 from agentkit.model.client import XAIClient
 from agentkit.model.pricing import Price, PriceTable
+from agentkit.model.responses_wire import ResponseFailed
 from agentkit.model.retry import RetryPolicy, Timeouts
-from agentkit.model.streaming import ResponseFailed
 from agentkit.model.types import (
     Citation,
     Endpoint,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentkit.errors import ModelBehaviorError
+from agentkit.errors import ModelBehaviorError, ModelError
 from agentkit.model.pricing import PriceTable
 from agentkit.model.types import (
     Citation,
@@ -19,6 +19,11 @@ from agentkit.model.types import (
     ServerToolCall,
 )
 from agentkit.model.usage import normalise_usage
+
+
+class ResponseFailed(ModelError):
+    """The API answered with a failed response (`status: failed`, `response.failed`, `error`)."""
+
 
 _OPTIONAL_FIELDS = (
     "instructions",
@@ -181,6 +186,13 @@ def parse_responses_body(
     status = body.get("status", "completed")
     if not isinstance(status, str):
         raise ModelBehaviorError("malformed response: 'status' is not a string")
+    if status == "failed":
+        error = body.get("error")
+        message = error.get("message") if isinstance(error, dict) else error
+        raise ResponseFailed(
+            f"the model failed to respond: {message or 'no reason given'} (request {request_id})",
+            request_id=request_id,
+        )
     usage = normalise_usage(
         body.get("usage"), endpoint="responses", request_id=request_id, model=model, prices=prices
     )

@@ -12,15 +12,11 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentkit.errors import ModelError
+from agentkit.model.responses_wire import ResponseFailed
 from agentkit.model.types import Item
 
 DONE = "[DONE]"
 _TERMINAL = frozenset({"response.completed", "response.incomplete"})
-
-
-class ResponseFailed(ModelError):
-    """The API reported the response as failed (`response.failed`, an `error` event)."""
 
 
 async def iter_sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:

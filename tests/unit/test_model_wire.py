@@ -418,3 +418,10 @@ def test_unknown_model_cost_is_marked_unknown() -> None:
         {"input_tokens": 5}, endpoint="responses", request_id="r", model="nobody", prices=PRICES
     )
     assert (usage.cost_usd, usage.cost_source, usage.total_tokens) == (0.0, "unknown", 5)
+
+
+def test_a_failed_response_is_an_error_naming_the_reason() -> None:
+    from agentkit.model import ResponseFailed
+
+    with pytest.raises(ResponseFailed, match="overloaded"):
+        _parse({"id": "r", "status": "failed", "output": [], "error": {"message": "overloaded"}})
