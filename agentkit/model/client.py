@@ -88,6 +88,7 @@ class XAIClient:
             "Accept": "application/json",
             "User-Agent": "agentkit/0.1",
         }
+        self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
         self._timeout_cache: dict[float, httpx2.Timeout] = {}
 
     def __repr__(self) -> str:
@@ -130,7 +131,10 @@ class XAIClient:
             http=self._http,
             url=self._url,
             content=json.dumps(body, separators=(",", ":")).encode(),
-            headers={**self._headers, "X-Request-Id": str(uuid.uuid4())},
+            headers={
+                **(self._stream_headers if request.stream else self._headers),
+                "X-Request-Id": str(uuid.uuid4()),
+            },
             timeout=self._timeout(request, caps.reasoning),
             secret=self._secret,
             parse=self._parser(request.model),

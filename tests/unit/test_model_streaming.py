@@ -185,6 +185,7 @@ async def test_streamed_equals_non_streamed() -> None:
     plain = await plain_client.respond(REQUEST)
     streamed = await streamed_client.respond(STREAM)
     assert json.loads(seen[0].content)["stream"] is True
+    assert seen[0].headers["accept"] == "text/event-stream"
     assert _comparable(streamed) == _comparable(plain)
     assert [c.call_id for c in streamed.function_calls] == ["call_1", "call_2"]
     assert streamed.usage.time_to_first_token_ms is not None
