@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from agentkit.sandbox.build import DEFAULT_IMAGE, build_image, image_state
+    from agentkit.sandbox.build import build_image, image_state
+    from agentkit.sandbox.config import DEFAULT_IMAGE
     from agentkit.sandbox.docker_sandbox import connect
 
     client = connect()

@@ -121,7 +121,7 @@ class DockerSandbox:
         *,
         files: Mapping[str, bytes | str] | None = None,
         fetch: Iterable[str] = (),
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (the deadline is enforced on the host)
     ) -> Execution:
         """Run ``code`` once in a fresh container.
 

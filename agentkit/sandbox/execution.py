@@ -44,7 +44,7 @@ class Execution:
             exc = SandboxOOM("the program was killed for exceeding its memory limit")
         else:
             return self
-        exc.execution = self  # type: ignore[attr-defined]
+        exc.execution = self  # type: ignore[union-attr]
         raise exc
 
     def summary(self) -> dict[str, Any]:
@@ -70,7 +70,7 @@ class Sandbox(Protocol):
         *,
         files: Mapping[str, bytes | str] | None = None,
         fetch: Iterable[str] = (),
-        timeout: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (the deadline is enforced on the host)
     ) -> Execution:
         """Run ``code`` with ``files`` in its work directory; return output and ``fetch`` files."""
         ...

@@ -8,6 +8,7 @@ killed too. Everything the container sends is parsed as hostile input.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -187,7 +188,5 @@ def drive(
 def _kill(api: Any, container_id: str) -> None:
     import docker.errors
 
-    try:
+    with contextlib.suppress(docker.errors.APIError):  # already gone: removal follows anyway
         api.kill(container_id)
-    except docker.errors.APIError:
-        pass  # already gone: the removal that follows is what matters
