@@ -152,3 +152,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return create_sqlite_database(tmp_path)
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return create_pg_database(server, f"t_{os.urandom(4).hex()}")
+
+
+def snapshot(url: str) -> dict[str, object]:
+    """Every table's rows (sorted), the list of tables, and on PostgreSQL roles and sequences."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    state: dict[str, object] = {}
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            for schema in inspector.get_schema_names():
+                if schema in ("information_schema", "pg_catalog", "pg_toast"):
+                    continue
+                for table in inspector.get_table_names(schema=schema):
+                    rows = conn.execute(text(f'SELECT * FROM "{schema}"."{table}"')).all()
+                    state[f"{schema}.{table}"] = sorted(repr(tuple(r)) for r in rows)
+            if url.startswith("postgresql"):
+                roles = conn.execute(text("SELECT rolname, rolsuper FROM pg_roles")).all()
+                state["roles"] = sorted(repr(tuple(r)) for r in roles)
+                seq = conn.execute(text("SELECT last_value, is_called FROM order_numbers"))
+                state["sequence"] = repr(tuple(seq.one()))
+    finally:
+        engine.dispose()
+    return state
