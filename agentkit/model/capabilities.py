@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from agentkit.errors import UnsupportedParameter
 from agentkit.model.types import ModelRequest
 
+_CACHE_LIMIT = 1024
 _REASONING_REJECTS = frozenset({"presence_penalty", "frequency_penalty", "stop"})
 
 
@@ -97,7 +98,9 @@ class CapabilityTable:
         """Capabilities of `model`; permissive when the model is unknown."""
         caps = self._cache.get(model)
         if caps is None:
-            caps = self._cache[model] = self._match(model)
+            caps = self._match(model)
+            if len(self._cache) < _CACHE_LIMIT:  # model names come from callers: bound it
+                self._cache[model] = caps
         return caps
 
     def _match(self, model: str) -> ModelCapabilities:
