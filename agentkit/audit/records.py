@@ -11,6 +11,7 @@ One record is one JSON object on one line::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -73,7 +74,15 @@ def check_event_name(event: str) -> None:
 
 def format_ts(unix: float) -> str:
     """Unix time as ISO-8601 UTC with microseconds, ``2026-01-02T03:04:05.123456Z``."""
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    micros = round(unix * 1_000_000)
+    seconds, fraction = divmod(micros, 1_000_000)
+    return f"{_second_prefix(seconds)}.{fraction:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second_prefix(seconds: int) -> str:
+    # Records arrive many per second: format each second once.
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True, slots=True)

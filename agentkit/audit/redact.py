@@ -122,7 +122,7 @@ class Redactor:
         keys = DEFAULT_SENSITIVE_KEYS + (f"|{sensitive_keys}" if sensitive_keys else "")
         self._sensitive = re.compile(keys, re.IGNORECASE)
         self._prompt_keys = frozenset(prompt_keys)
-        self._key_cache: dict[str, bool] = {}
+        self._key_cache: dict[str, int] = {}
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
         """structlog processor signature: returns the redacted event dict."""
@@ -146,23 +146,37 @@ class Redactor:
 
     def is_sensitive_key(self, key: str) -> bool:
         """True when a field called `key` holds a secret by its name alone."""
-        hit = self._key_cache.get(key)
-        if hit is None:
-            hit = self._sensitive.search(key) is not None
-            if len(self._key_cache) < 4096:
-                self._key_cache[key] = hit
-        return hit
+        return self._sensitive.search(key) is not None
+
+    def _key_kind(self, key: str) -> int:
+        kind = self._key_cache.get(key)
+        if kind is None:
+            kind = (
+                _SECRET
+                if self.is_sensitive_key(key)
+                else (_PROMPT if key in self._prompt_keys else _PLAIN)
+            )
+            if len(self._key_cache) < 4096:  # argument names are unbounded
+                self._key_cache[key] = kind
+        return kind
 
     def _mapping(self, value: Mapping[Any, Any], depth: int, prompts: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for raw_key, item in value.items():
-            key = raw_key if isinstance(raw_key, str) else str(raw_key)
-            if self.is_sensitive_key(key):
+            key = raw_key if type(raw_key) is str else str(raw_key)
+            kind = self._key_kind(key)
+            if kind == _PLAIN or (kind == _PROMPT and prompts):
+                kind_of_item = type(item)
+                if kind_of_item is str:  # the common cases first: this is the hot path
+                    out[key] = self.scrub(item)
+                elif kind_of_item is int or kind_of_item is bool or item is None:
+                    out[key] = item
+                else:
+                    out[key] = self._value(item, depth + 1, prompts)
+            elif kind == _SECRET:
                 out[key] = None if item is None else REDACTED
-            elif not prompts and key in self._prompt_keys:
-                out[key] = _omitted(item)
             else:
-                out[key] = self._value(item, depth + 1, prompts)
+                out[key] = _omitted(item)
         return out
 
     def _value(self, value: Any, depth: int, prompts: bool) -> Any:
@@ -179,6 +193,9 @@ class Redactor:
         if isinstance(value, list | tuple | set | frozenset):
             return [self._value(item, depth + 1, prompts) for item in value]
         return self._value(_plain(value), depth + 1, prompts)
+
+
+_PLAIN, _SECRET, _PROMPT = 0, 1, 2
 
 
 def _replacement(match: re.Match[str]) -> str:
