@@ -130,6 +130,8 @@ def _refusal(name: str, limit: int) -> str | None:
         info = os.lstat(path)
     except OSError:
         return "no such file"
+    if os.path.realpath(path) != os.path.join(os.path.realpath(WORK), name):
+        return "the path goes through a link (links are refused)"
     if not os.path.isfile(path) or os.path.islink(path):
         return "not a regular file (links are refused)"
     if info.st_size > limit:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import tarfile
 from collections.abc import Iterable, Mapping
-from pathlib import PurePosixPath
 
 from agentkit.errors import SandboxFileError
 
@@ -23,7 +22,7 @@ def check_name(name: str) -> str:
     """
     if not name or name.startswith("/") or "\\" in name or "\x00" in name:
         raise SandboxFileError(f"file name {name!r} refused: must be a relative path")
-    parts = PurePosixPath(name).parts
+    parts = [part for part in name.split("/") if part]
     if any(part in ("..", ".") for part in parts) or len(name) > 255:
         raise SandboxFileError(f"file name {name!r} refused: no '..', '.' or over-long names")
     return "/".join(parts)
