@@ -9,15 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# `agentkit.tool` is both a submodule and the decorator: import the module first so the
+# package attribute ends up the decorator, whatever imports the submodule later.
+from agentkit.tool import Tool, ToolOutput, tool
+
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "Agent": "agentkit.agent",
     "RunConfig": "agentkit.runner",
     "Runner": "agentkit.runner",
-    "Tool": "agentkit.tool",
-    "ToolOutput": "agentkit.tool",
-    "tool": "agentkit.tool",
     "RunResult": "agentkit.state",
     "Step": "agentkit.state",
     "PendingApproval": "agentkit.state",
@@ -38,7 +39,32 @@ _EXPORTS: dict[str, str] = {
     "print_transcript": "agentkit.transcript",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Agent",
+    "ApprovalDecision",
+    "ApprovalStore",
+    "AuditLog",
+    "CallbackApprover",
+    "Decision",
+    "History",
+    "JsonlSink",
+    "PendingApproval",
+    "Policy",
+    "Principal",
+    "RunConfig",
+    "RunResult",
+    "Runner",
+    "Step",
+    "TerminalApprover",
+    "Tool",
+    "ToolInfo",
+    "ToolOutput",
+    "XAIClient",
+    "load_policy",
+    "print_transcript",
+    "tool",
+    "verify_file",
+]
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
@@ -47,7 +73,6 @@ if TYPE_CHECKING:
     from agentkit.decision import Decision, History, Principal, ToolInfo
     from agentkit.runner import RunConfig, Runner
     from agentkit.state import PendingApproval, RunResult, Step
-    from agentkit.tool import Tool, ToolOutput, tool
     from agentkit.transcript import print_transcript
 
 

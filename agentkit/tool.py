@@ -32,6 +32,7 @@ from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo
 from agentkit.errors import ConfigError, ToolArgumentsInvalid
 
 DEFAULT_TOOL_TIMEOUT = 30.0
+_MAX_REPORTED = 5
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -140,13 +141,15 @@ class Tool:
         Raises:
             ToolArgumentsInvalid: naming the first offending field.
         """
-        error = jsonschema.exceptions.best_match(self._validator.iter_errors(arguments))
-        if error is not None:
-            where = _error_field(error)
+        errors = sorted(self._validator.iter_errors(arguments), key=jsonschema.exceptions.relevance)
+        if errors:
+            problems = "; ".join(
+                f"{_error_field(e) or 'arguments'}: {e.message}" for e in errors[:_MAX_REPORTED]
+            )
             raise ToolArgumentsInvalid(
-                f"invalid arguments for {self.name}: {where or 'arguments'}: {error.message}",
+                f"invalid arguments for {self.name}: {problems}",
                 tool=self.name,
-                field=where,
+                field=_error_field(errors[0]),
             )
         model = self._args_model.model_validate(arguments)
         return {name: getattr(model, name) for name in self._accepts}
