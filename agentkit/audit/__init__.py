@@ -55,5 +55,5 @@ __all__ = [
 def open_sink(target: str, *, fsync: bool = False) -> AuditSink:
     """A SqlSink when `target` is a database URL, else a JsonlSink on that path."""
     if "://" in target:
-        return SqlSink(target)
+        return SqlSink(target, fsync=fsync)
     return JsonlSink(target, fsync=fsync)

@@ -34,6 +34,10 @@ class SqlSink:
             ``postgresql+psycopg://user@host/db``.
         table: the table name; created when missing.
         engine: an existing engine to use instead of `url` (it is not disposed on close).
+        fsync: on SQLite, wait for the disk at every commit (``synchronous=FULL``);
+            otherwise a committed record survives a process crash but not a power cut
+            (WAL with ``synchronous=NORMAL``), like JsonlSink. PostgreSQL keeps the
+            server's own setting.
 
     Example:
         >>> from agentkit.audit import AuditLog
@@ -41,12 +45,17 @@ class SqlSink:
     """
 
     def __init__(
-        self, url: str = DEFAULT_URL, *, table: str = DEFAULT_TABLE, engine: Engine | None = None
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        table: str = DEFAULT_TABLE,
+        engine: Engine | None = None,
+        fsync: bool = False,
     ) -> None:
         sqlalchemy = _import_sqlalchemy()
         self._owns_engine = engine is None
         try:
-            self._engine: Engine | None = engine or sqlalchemy.create_engine(url)
+            self._engine: Engine | None = engine or _create_engine(url, fsync=fsync)
             self._table = audit_table(table)
             self._table.metadata.create_all(self._engine)
             self._tail = self._read_tail()
@@ -88,6 +97,23 @@ class SqlSink:
         with self._engine.connect() as connection:
             row = connection.execute(query).first()
         return Anchor(int(row.seq), str(row.hash)) if row is not None else None
+
+
+def _create_engine(url: str, *, fsync: bool) -> Engine:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        synchronous = "FULL" if fsync else "NORMAL"
+
+        def tune(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.close()
+
+        sqlalchemy.event.listen(engine, "connect", tune)
+    return engine
 
 
 def audit_table(name: str = DEFAULT_TABLE) -> Table:

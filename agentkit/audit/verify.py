@@ -170,7 +170,7 @@ def verify_file(path: str | os.PathLike[str], *, anchor: Anchor | None = None) -
 
     Example:
         >>> result = verify_file("audit.jsonl")  # doctest: +SKIP
-        >>> result.ok, result.records
+        >>> result.ok, result.records  # doctest: +SKIP
         (True, 1204)
 
     Raises:
