@@ -34,7 +34,8 @@ from agentkit.tools.sql_engine import (
     parse_url,
     sqlite_deadline,
 )
-from agentkit.tools.sql_guard import CheckedStatement, SqlGuard, TableKey
+from agentkit.tools.sql_guard import SqlGuard
+from agentkit.tools.sql_statement import CheckedStatement, TableKey
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Engine

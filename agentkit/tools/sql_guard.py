@@ -16,60 +16,33 @@ checked.sql      # 'SELECT id FROM orders WHERE id = :p0'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from agentkit.errors import ConfigError, DatabaseError, QueryRefused
+from agentkit.errors import ConfigError, QueryRefused
+from agentkit.tools.sql_rules import (
+    ALLOWED_PREFIXED_FUNCTIONS,
+    DENIED_FUNCTION_PREFIXES,
+    DENIED_FUNCTIONS,
+    DENIED_STATEMENT_NODES,
+    MAX_SQL_CHARS,
+)
+from agentkit.tools.sql_statement import (
+    CheckedStatement,
+    TableKey,
+    escape_colons,
+    rename_placeholders,
+)
 
 WriteOp = Literal["insert", "update", "delete"]
 WRITE_OPS: tuple[WriteOp, ...] = ("insert", "update", "delete")
 
-MAX_SQL_CHARS = 20_000
-"""Longer statements are refused before parsing (the model has no need for them)."""
-
-DENIED_FUNCTIONS: frozenset[str] = frozenset(
-    {
-        # PostgreSQL: files, large objects, other connections, settings, sleeping, signals
-        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_file_write",
-        "lo_import", "lo_export", "lo_get", "lo_put", "lo_from_bytea", "lo_create", "lo_unlink",
-        "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
-        "set_config", "current_setting", "pg_sleep", "pg_sleep_for", "pg_sleep_until",
-        "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_notify",
-        "nextval", "setval", "txid_current",
-        # PostgreSQL: functions that run SQL given as text (would bypass the table check)
-        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
-        "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
-        "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml", "schema_to_xmlschema",
-        "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xmlschema",
-        "database_to_xml_and_xmlschema",
-        # SQLite: extensions and the shell's file functions
-        "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
-        # MySQL
-        "load_file", "sleep", "benchmark", "sys_exec", "sys_eval",
-    }
-)  # fmt: skip
-"""Functions refused wherever they appear (lower-case names; schema qualification ignored)."""
-
-DENIED_FUNCTION_PREFIXES: tuple[str, ...] = ("pg_", "lo_", "dblink")
-"""Whole families refused: server administration and large objects."""
-
-ALLOWED_PREFIXED_FUNCTIONS: frozenset[str] = frozenset({"pg_typeof"})
-"""Harmless exceptions to the prefixes above."""
-
-# Statement kinds never allowed inside a read query (class names in sqlglot.exp).
-_DENIED_NODES: tuple[str, ...] = (
-    "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "TruncateTable",
-    "Command", "Copy", "Into", "Lock", "Set", "Pragma", "Transaction", "Commit", "Rollback",
-    "Use", "Grant", "Revoke", "LoadData", "Attach", "Detach", "Analyze", "Describe", "Show",
-    "Refresh", "Cache", "Uncache", "Kill", "Declare", "Execute", "Summarize",
-)  # fmt: skip
 _DENIED_NODE_TYPES: tuple[type[exp.Expr], ...] = tuple(
-    t for t in (getattr(exp, name, None) for name in _DENIED_NODES) if isinstance(t, type)
+    t for t in (getattr(exp, name, None) for name in DENIED_STATEMENT_NODES) if isinstance(t, type)
 )
 _READ_ROOTS: tuple[type[exp.Expr], ...] = (exp.Select, exp.SetOperation, exp.Subquery)
 _WRITE_ROOTS: dict[type[exp.Expr], WriteOp] = {
@@ -78,58 +51,6 @@ _WRITE_ROOTS: dict[type[exp.Expr], WriteOp] = {
     exp.Delete: "delete",
 }
 _DEFAULT_SCHEMA = {"postgres": "public", "sqlite": "main", "duckdb": "main"}
-
-TableKey = tuple[str, str]
-"""(schema, table), normalised; schema is "" when the name is unqualified."""
-
-
-class QueryParamsInvalid(DatabaseError):
-    """The parameters given do not match the statement's placeholders."""
-
-    exit_code = 2
-
-
-@dataclass(frozen=True, slots=True)
-class CheckedStatement:
-    """A statement the guard accepted, ready to run with bound parameters."""
-
-    sql: str
-    """The regenerated SQL, with ``:name`` bind parameters only."""
-    kind: Literal["select", "insert", "update", "delete"]
-    tables: frozenset[TableKey]
-    """Every real table it references (CTE names excluded)."""
-    target: TableKey | None
-    """The table a write statement changes."""
-    untrusted: bool
-    """It may output a column declared untrusted."""
-    binds: tuple[str, ...]
-    positional: bool
-    """Placeholders were ``?`` (params is a list) rather than ``:name`` (params is a dict)."""
-
-    def bind(self, params: Mapping[str, Any] | Sequence[Any] | None) -> dict[str, Any]:
-        """Match `params` to the placeholders; raise QueryParamsInvalid when they differ."""
-        params = [] if params is None and (self.positional or not self.binds) else params
-        if isinstance(params, Mapping):
-            if self.positional:
-                raise QueryParamsInvalid("the statement uses ? placeholders: pass a list")
-            missing = set(self.binds) - set(params)
-            extra = set(params) - set(self.binds)
-            if missing or extra:
-                raise QueryParamsInvalid(
-                    f"params do not match :name placeholders (missing {sorted(missing)}, "
-                    f"unexpected {sorted(extra)})"
-                )
-            return {name: params[name] for name in self.binds}
-        if isinstance(params, str | bytes) or params is None:
-            raise QueryParamsInvalid("params must be a list (for ?) or a mapping (for :name)")
-        values = list(params)
-        if self.binds and not self.positional:
-            raise QueryParamsInvalid("the statement uses :name placeholders: pass a mapping")
-        if len(values) != len(self.binds):
-            raise QueryParamsInvalid(
-                f"the statement has {len(self.binds)} ? placeholders but {len(values)} params"
-            )
-        return dict(zip(self.binds, values, strict=True))
 
 
 class SqlGuard:
@@ -254,7 +175,7 @@ class SqlGuard:
                 raise QueryRefused("locking clauses (FOR UPDATE/SHARE) are not allowed")
             if isinstance(node, exp.Func):
                 self._refuse_function(node)
-            if isinstance(node, exp.Parameter):
+            if isinstance(node, exp.Parameter) or _parameter_like(node):
                 raise QueryRefused("use ? or :name placeholders for parameters")
 
     def _refuse_function(self, node: exp.Func) -> None:
@@ -346,8 +267,8 @@ class SqlGuard:
         target: TableKey | None,
     ) -> CheckedStatement:
         untrusted = self._touches_untrusted(tree, tables)
-        binds, positional = _rename_placeholders(tree)
-        _escape_colons(tree)
+        binds, positional = rename_placeholders(tree)
+        escape_colons(tree)
         try:
             sql = tree.sql(
                 dialect=self._dialect, comments=False, unsupported_level=ErrorLevel.RAISE
@@ -425,6 +346,11 @@ def _cte_names(ctes: Iterable[exp.Expr], norm: Callable[[exp.Identifier], str]) 
     return names
 
 
+def _parameter_like(node: exp.Expr) -> bool:
+    """An unquoted name the database would read as a parameter ($1, @a in SQLite)."""
+    return isinstance(node, exp.Identifier) and not node.quoted and node.name[:1] in ("$", "@")
+
+
 def _needed_ops(tree: exp.Expr, op: WriteOp) -> tuple[WriteOp, ...]:
     if op != "insert":
         return (op,)
@@ -436,31 +362,6 @@ def _needed_ops(tree: exp.Expr, op: WriteOp) -> tuple[WriteOp, ...]:
     ):
         return ("insert", "update")
     return ("insert",)
-
-
-def _rename_placeholders(tree: exp.Expr) -> tuple[tuple[str, ...], bool]:
-    placeholders = list(tree.find_all(exp.Placeholder))
-    named = [p for p in placeholders if isinstance(p.this, str) and p.this != "?"]
-    if named and len(named) != len(placeholders):
-        raise QueryRefused("use either ? placeholders or :name placeholders, not both")
-    binds: list[str] = []
-    for index, placeholder in enumerate(placeholders):
-        name = str(placeholder.this) if named else f"p{index}"
-        if not name.isidentifier():
-            raise QueryRefused(f"invalid placeholder name {name!r}")
-        if name not in binds:
-            binds.append(name)
-        placeholder.replace(exp.var(f":{name}"))
-    return tuple(binds), bool(placeholders) and not named
-
-
-def _escape_colons(tree: exp.Expr) -> None:
-    """Keep ``:word`` inside strings and quoted names from reading as a bind parameter."""
-    for node in tree.walk():
-        if isinstance(node, exp.Literal) and node.is_string and ":" in node.this:
-            node.set("this", node.this.replace(":", "\\:"))
-        elif isinstance(node, exp.Identifier) and ":" in node.name:
-            node.set("this", node.name.replace(":", "\\:"))
 
 
 def _names(values: Iterable[str] | str, what: str) -> list[str]:
