@@ -178,6 +178,8 @@ async def test_search_turn_cites_every_result() -> None:
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
         data = (await http.post("/responses", json=body())).json()
     search, message = data["output"]
+    assert set(search) == {"arguments", "call_id", "name", "type", "id", "status"}
+    assert set(message) == {"content", "id", "role", "type", "status"}
     assert search["type"] == "web_search_call"
     assert search["id"] == f"fc_{data['id']}_0"
     assert search["call_id"] == ""
