@@ -191,6 +191,8 @@ def verify_target(
         from agentkit.audit.sql import DEFAULT_TABLE, verify_sql
 
         return verify_sql(target, table=table or DEFAULT_TABLE, anchor=anchor)
+    if table is not None:
+        raise ConfigError("--table applies to a database URL, not to a file")
     return verify_file(target, anchor=anchor)
 
 

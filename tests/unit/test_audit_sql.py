@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from agentkit.audit import AuditLog, SqlSink, verify_sql
+from agentkit.audit import AuditLog, JsonlSink, SqlSink, open_sink, verify_sql
 from agentkit.cli import main
 from agentkit.errors import AuditWriteFailed, ConfigError
 
@@ -112,3 +112,12 @@ def test_bad_url_and_missing_table(tmp_path: Path, url: str) -> None:
         verify_sql(url)
     with pytest.raises(AuditWriteFailed):
         SqlSink(f"sqlite:///{tmp_path / 'no-such-dir' / 'audit.db'}")
+
+
+def test_open_sink_picks_the_sink_from_the_target(tmp_path: Path, url: str) -> None:
+    sql, jsonl = open_sink(url), open_sink(str(tmp_path / "audit.jsonl"))
+    assert isinstance(sql, SqlSink)
+    assert isinstance(jsonl, JsonlSink)
+    sql.close()
+    jsonl.close()
+    assert main(["audit", "verify", str(tmp_path / "audit.jsonl"), "--table", "t"]) == 2
