@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -60,10 +61,15 @@ class FakeXAI:
         >>> client = httpx2.AsyncClient(transport=fake.transport(), base_url="http://fake/v1")
     """
 
-    def __init__(self, script: TurnSource = None, *, latency: float = 0.0) -> None:
+    def __init__(
+        self, script: TurnSource = None, *, latency: float = 0.0, record: bool = True
+    ) -> None:
         self.script = script
         self.latency = latency
         """Seconds every request waits before it is answered (without blocking others)."""
+        self.record = record
+        """Keep every request for `requests`; long benchmarks may turn it off (counts remain)."""
+        self._counts: Counter[str] = Counter()
         self._faults = FaultQueue()
         self._store = ResponseStore()
         self._lock = threading.Lock()
@@ -85,7 +91,7 @@ class FakeXAI:
     def count(self, path: str | None = "/v1/responses") -> int:
         """How many requests went to ``path`` (every path when None)."""
         with self._lock:
-            return sum(1 for r in self._requests if path is None or r.path == path)
+            return self._counts.total() if path is None else self._counts[path]
 
     def pending_faults(self) -> int:
         """Injected fault uses not consumed yet."""
@@ -117,7 +123,9 @@ class FakeXAI:
             request.method, request.path, dict(request.headers), request.body, request_id
         )
         with self._lock:
-            self._requests.append(recorded)
+            self._counts[request.path] += 1
+            if self.record:
+                self._requests.append(recorded)
 
     async def _route(self, request: HTTPRequest) -> HTTPReply:
         path, method = request.path, request.method.upper()

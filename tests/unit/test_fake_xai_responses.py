@@ -272,3 +272,12 @@ async def test_requests_are_recorded(fake: FakeXAI, client: httpx2.AsyncClient) 
     assert (first.method, first.path, first.request_id) == ("POST", "/v1/responses", "r1")
     assert first.json["tools"] == TOOLS
     assert first.headers["x-request-id"] == "r1"
+
+
+async def test_counts_remain_when_recording_is_off() -> None:
+    fake = FakeXAI(record=False)
+    async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
+        await http.post("/responses", json=body())
+        await http.get("/models")
+    assert fake.requests == []
+    assert (fake.count(), fake.count(None)) == (1, 2)
