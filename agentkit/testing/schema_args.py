@@ -149,33 +149,39 @@ def _vary(value: Any, index: int) -> Any:
 
 
 def _fit_integer(node: Schema) -> int:
-    low = node.get("minimum")
-    if node.get("exclusiveMinimum") is not None:
+    low = _bound(node, "minimum")
+    if _bound(node, "exclusiveMinimum") is not None:
         low = math.floor(node["exclusiveMinimum"]) + 1
-    high = node.get("maximum")
-    if node.get("exclusiveMaximum") is not None:
+    high = _bound(node, "maximum")
+    if _bound(node, "exclusiveMaximum") is not None:
         high = math.ceil(node["exclusiveMaximum"]) - 1
     value = (
-        math.ceil(low) if low is not None else (min(1, math.floor(high)) if high is not None else 1)
+        math.ceil(low) if low is not None else min(1, math.floor(high if high is not None else 1))
     )
     step = node.get("multipleOf")
-    if isinstance(step, int) and step > 0:
+    if isinstance(step, int) and not isinstance(step, bool) and step > 0:
         value = -(-value // step) * step
+        if high is not None and value > high:
+            value = math.floor(high) // step * step
     return int(value)
 
 
+def _bound(node: Schema, key: str) -> float | None:
+    """A numeric bound; draft-4 boolean ``exclusive*`` flags are not bounds."""
+    value = node.get(key)
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+
+
 def _fit_number(node: Schema) -> float | int:
-    low = node.get("minimum")
-    high = node.get("maximum")
-    if node.get("exclusiveMinimum") is not None:
-        ex_low = float(node["exclusiveMinimum"])
-        ex_high = node.get("exclusiveMaximum", high)
-        return (ex_low + float(ex_high)) / 2 if ex_high is not None else ex_low + 1
-    if node.get("exclusiveMaximum") is not None:
-        ex_high = float(node["exclusiveMaximum"])
+    low, high = _bound(node, "minimum"), _bound(node, "maximum")
+    ex_low, ex_high = _bound(node, "exclusiveMinimum"), _bound(node, "exclusiveMaximum")
+    if ex_low is not None:
+        top = ex_high if ex_high is not None else high
+        return (ex_low + float(top)) / 2 if top is not None else ex_low + 1.0
+    if ex_high is not None:
         return (float(low) + ex_high) / 2 if low is not None else ex_high - 1.0
     step = node.get("multipleOf")
-    if step:
+    if isinstance(step, int | float) and step > 0:
         return _multiple(step, low)
     if low is not None:
         return float(low)

@@ -42,6 +42,16 @@ def leaf_schemas() -> st.SearchStrategy[dict[str, Any]]:
         st.integers(0, 40),
         st.integers(0, 10),
     )
+    capped = st.builds(
+        lambda high, step: {"type": "integer", "maximum": high, "multipleOf": step},
+        bounds,
+        st.integers(1, 5),
+    )
+    number = st.builds(
+        lambda low, span: {"type": "number", "minimum": low, "maximum": low + span},
+        st.floats(-1e6, 1e6),
+        st.floats(0, 100),
+    )
     formatted = st.sampled_from(["date", "date-time", "email", "uri", "uuid", "ipv4"]).map(
         lambda fmt: {"type": "string", "format": fmt}
     )
@@ -51,7 +61,7 @@ def leaf_schemas() -> st.SearchStrategy[dict[str, Any]]:
     simple = st.sampled_from(
         [{"type": "boolean"}, {"type": "null"}, {"type": ["string", "null"]}, {"const": "fixed"}]
     )
-    return st.one_of(integer, exclusive, string, formatted, enum, simple)
+    return st.one_of(integer, capped, number, exclusive, string, formatted, enum, simple)
 
 
 def schemas() -> st.SearchStrategy[dict[str, Any]]:
@@ -145,6 +155,11 @@ def test_refs_into_defs_are_followed() -> None:
 def test_float_multiple_of_is_exact() -> None:
     schema = as_tool_schema({"type": "number", "minimum": 0.25, "multipleOf": 0.1})
     Validator(schema).validate(fit_arguments(schema))
+
+
+def test_draft4_boolean_exclusive_flags_are_not_bounds() -> None:
+    schema = as_tool_schema({"type": "integer", "minimum": 5, "exclusiveMinimum": True})
+    assert fit_arguments(schema) == {"value": 5}
 
 
 @pytest.mark.parametrize("schema", [None, {}, {"type": "object"}])
