@@ -9,7 +9,7 @@ from agentkit.decision import History, PastCall
 from agentkit.state import RunResult, Step
 from agentkit.tool import Tool
 
-_RAN = frozenset({"ok", "failed", "timed_out"})
+_RAN = frozenset({"ok", "failed", "timed_out", "server"})
 _NOT_RUN = frozenset({"denied", "declined", "invalid", "unknown_tool", "awaiting_approval"})
 RATE_WINDOW_SECONDS = 60.0
 

@@ -8,6 +8,7 @@ and rate limits see the calls before them); the calls allowed then run concurren
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -38,12 +39,23 @@ from agentkit.errors import (
 from agentkit.execute import Execution, execute
 from agentkit.history import RecentCalls, history_for
 from agentkit.label import DEFAULT_OUTPUT_CAP, label_output
-from agentkit.model.types import FunctionCall, ModelClient, ModelRequest, ModelResponse
+from agentkit.model.types import (
+    FunctionCall,
+    ModelClient,
+    ModelRequest,
+    ModelResponse,
+    ServerToolCall,
+)
 from agentkit.parse import parse_arguments
 from agentkit.state import RunError, RunResult, Step
 from agentkit.tool import Tool
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
+SERVER_SIDE_DECISION = Decision(
+    action="allow",
+    reason="run by xAI with the filters set before the request; results are untrusted",
+    rule="xai-server-side",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +188,8 @@ class Runner:
         run.conversation.extend(response.output)
         run.previous_response_id = response.id
         _add_usage(run, response)
+        for server_call in response.server_tool_calls:
+            self._record_server_call(run, server_call)
         self._record(
             run,
             "model.response",
@@ -188,6 +202,22 @@ class Runner:
             },
         )
         return response
+
+    def _record_server_call(self, run: RunResult, call: ServerToolCall) -> None:
+        """xAI ran a search for the model: its results are now in the run, and untrusted."""
+        step = Step(
+            call_id=call.id,
+            tool=call.name or call.type,
+            turn=run.turn,
+            raw_arguments=call.arguments,
+            arguments=_json_object(call.arguments),
+            status="server",
+            decision=SERVER_SIDE_DECISION,
+            untrusted=True,
+            started_at=self._clock(),
+        )
+        run.steps.append(step)
+        self._record(run, "call.executed", {"server_side": True, "type": call.type}, step)
 
     def _finish(self, run: RunResult, response: ModelResponse) -> None:
         run.output = response.text
@@ -423,6 +453,14 @@ class Runner:
             fields["call_id"] = step.call_id
             fields["tool"] = step.tool
         self.audit.record(event, fields)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _add_usage(run: RunResult, response: ModelResponse) -> None:

@@ -26,7 +26,9 @@ StepStatus = Literal[
     "ok",
     "failed",
     "timed_out",
+    "server",
 ]
+"""`server`: a server-side tool (web_search, x_search) that xAI ran; its results are untrusted."""
 
 
 def canonical_json(value: Any) -> str:

@@ -65,7 +65,7 @@ class Transcript:
                 + f"{pending.approval_id} for {pending.tool}: {pending.reason}"
             )
         if run.citations:
-            lines.append(self.paint("sources", "blue"))
+            lines.append(self.paint("sources (untrusted: cited by the model)", "blue"))
             lines.extend(f"  [{i}] {url}" for i, url in enumerate(run.citations, 1))
         if run.output is not None:
             lines.append(f"{self.paint('answer', 'green')}  {run.output}")
@@ -88,6 +88,10 @@ class Transcript:
             if step.approver:
                 decision += f"; decided by {step.approver}"
             lines.append(self.paint(f"  decision  {decision}", "dim"))
+        if step.status == "server":
+            lines.append(
+                "  output (untrusted)  run by xAI; its results reached the model as sources"
+            )
         if step.output is not None and step.status not in ("awaiting_approval",):
             label = " (untrusted)" if step.untrusted else ""
             truncated = " (truncated)" if step.truncated else ""

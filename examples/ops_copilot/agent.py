@@ -73,7 +73,11 @@ class OpsCopilot(Agent):
                 "UPDATE tickets SET status = 'closed' WHERE id = ? AND status = 'open'",
                 (ticket_id,),
             ).rowcount
-        return f"ticket {ticket_id} closed: {resolution}" if updated else f"ticket {ticket_id} was not open"
+        return (
+            f"ticket {ticket_id} closed: {resolution}"
+            if updated
+            else f"ticket {ticket_id} was not open"
+        )
 
     @tool(side_effect="external_send")
     def page_oncall(self, recipient: str, message: str) -> str:
