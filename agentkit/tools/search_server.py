@@ -58,8 +58,10 @@ def web_search(
     )
     if allowed_domains is not None:
         entry["allowed_domains"] = domain_list("allowed_domains", allowed_domains)
-    if excluded_domains is not None:
-        entry["excluded_domains"] = domain_list("excluded_domains", excluded_domains)
+    if excluded_domains is not None and (
+        excluded := domain_list("excluded_domains", excluded_domains)
+    ):
+        entry["excluded_domains"] = excluded
     if enable_image_understanding is not None:
         entry["enable_image_understanding"] = bool(enable_image_understanding)
     return entry
@@ -98,8 +100,10 @@ def x_search(
     )
     if allowed_x_handles is not None:
         entry["allowed_x_handles"] = handle_list("allowed_x_handles", allowed_x_handles)
-    if excluded_x_handles is not None:
-        entry["excluded_x_handles"] = handle_list("excluded_x_handles", excluded_x_handles)
+    if excluded_x_handles is not None and (
+        excluded := handle_list("excluded_x_handles", excluded_x_handles)
+    ):
+        entry["excluded_x_handles"] = excluded
     start = _day("from_date", from_date)
     end = _day("to_date", to_date)
     if start and end and start > end:
@@ -175,7 +179,7 @@ def _bare_host(key: str, index: int, domain: object) -> str:
 
 
 def _check_size(key: str, found: list[str], limit: int | None, what: str) -> None:
-    if not found:
+    if not found and key.startswith("allowed"):
         # an empty allow list cannot be sent: dropping it would silently search everywhere
         raise ConfigError(f"{key} is empty: omit it, or name at least one of the {what}")
     if limit is not None and len(found) > limit:
@@ -185,7 +189,7 @@ def _check_size(key: str, found: list[str], limit: int | None, what: str) -> Non
 def _exclusive(
     tool: str, first: str, a: Sequence[str] | None, second: str, b: Sequence[str] | None
 ) -> None:
-    if a is not None and b is not None:
+    if a and b:
         raise ConfigError(f"{tool}: {first} and {second} are mutually exclusive; give one of them")
 
 
