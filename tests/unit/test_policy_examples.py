@@ -24,13 +24,12 @@ def test_ops_copilot_demo_has_a_denied_and_a_confirmed_call() -> None:
     assert (denied.action, denied.rule) == ("deny", "tools.close_ticket.roles")
     confirmed = decide(p, call("close_ticket", "destructive", ticket_id="T-1"), "operator")
     assert (confirmed.action, confirmed.rule) == ("confirm", "tools.close_ticket")
-    assert decide(p, call("query_db", table="pg_shadow"), "support").action == "deny"
-    assert p.tool_overrides("query_db").untrusted_columns == (
-        "subject",
-        "body",
-        "comment",
-        "customer_note",
-    )
+    page = call("page_oncall", "external_send", recipient="All-Engineering@example.com")
+    paged = decide(p, page, "support")
+    assert (paged.action, paged.rule) == ("deny", "tools.page_oncall.args.recipient")
+    trusted = call("page_oncall", "external_send", recipient="OnCall-Storage@example.com")
+    assert decide(p, trusted, "support").action == "allow"
+    assert p.tool_overrides("query_db").untrusted_columns == ("title",)
 
 
 def test_ops_copilot_injected_ticket_id_is_refused() -> None:
