@@ -248,16 +248,7 @@ def test_check_tools_covers_rules_and_provenance_sources() -> None:
         Policy.from_yaml(text, tools=[ToolInfo(name="web_search")])
 
 
-def test_shipped_policies_load_and_match_the_demo_agent() -> None:
-    demo = [
-        ToolInfo(name="lookup_ticket"),
-        ToolInfo(name="list_tickets"),
-        ToolInfo(name="run_python"),
-        ToolInfo(name="close_ticket", side_effect="destructive"),
-        ToolInfo(name="web_search", untrusted_output=True),
-        ToolInfo(name="query_db"),
-    ]
-    load_policy(REPO / "policies" / "ops_copilot.yaml", tools=demo)
+def test_shipped_policies_load() -> None:
     for path in sorted((REPO / "policies").glob("*.yaml")):
         load_policy(path)
 
