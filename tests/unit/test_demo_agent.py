@@ -28,7 +28,8 @@ def test_a_policy_naming_a_missing_tool_is_refused(tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\ntools:\n  launch_rockets: {side_effect: read, action: allow}\n")
     with pytest.raises(PolicyLoadError, match="launch_rockets"):
-        OpsCopilot(policy=policy, client=XAIClient(api_key="k" * 12, transport=FakeXAI().transport()))
+        client = XAIClient(api_key="k" * 12, transport=FakeXAI().transport())
+        OpsCopilot(policy=policy, client=client)
 
 
 async def test_the_offline_demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
