@@ -27,8 +27,8 @@ def test_the_demo_policy_matches_the_demo_tools(tmp_path: Path) -> None:
 def test_a_policy_naming_a_missing_tool_is_refused(tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\ntools:\n  launch_rockets: {side_effect: read, action: allow}\n")
+    client = XAIClient(api_key="k" * 12, transport=FakeXAI().transport())
     with pytest.raises(PolicyLoadError, match="launch_rockets"):
-        client = XAIClient(api_key="k" * 12, transport=FakeXAI().transport())
         OpsCopilot(policy=policy, client=client)
 
 
