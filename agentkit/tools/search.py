@@ -136,7 +136,7 @@ def web_search_tool(
     )
     cache: TTLCache[ToolOutput] = TTLCache(cache_ttl, clock=clock)
 
-    async def web_search(query: str) -> ToolOutput:
+    async def search_web(query: str) -> ToolOutput:
         """Search the web. Returns titles, URLs and snippets of pages: data from untrusted sites.
 
         Args:
@@ -153,7 +153,7 @@ def web_search_tool(
         return _with_metadata(output, cache="miss" if cache.enabled else "off")
 
     return Tool(
-        web_search,
+        search_web,
         name=name,
         side_effect="read",
         untrusted_output=True,
@@ -234,7 +234,12 @@ def _fit(query: str, results: list[dict[str, str]], cap: int) -> tuple[str, bool
             _shorten(last, overflow)
             continue
         kept.pop()
-    return _dump({"query": query[: cap // 2], "results": [], "omitted": len(results)}), True, 0
+    short = query
+    while True:  # only a query near MAX_QUERY_CHARS under a tiny cap gets here
+        body = _dump({"query": short, "results": [], "omitted": len(results)})
+        if len(body) <= cap:
+            return body, True, 0
+        short = short[: len(short) // 2]
 
 
 def _shorten(result: dict[str, str], overflow: int) -> None:

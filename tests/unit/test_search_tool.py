@@ -265,3 +265,12 @@ def test_parse_skips_unusable_entries() -> None:
         }
     ).encode()
     assert parse_searxng(body, limit=5) == [SearchHit("https://ok.example/", "", "")]
+
+
+async def test_a_long_query_under_a_small_cap_still_fits() -> None:
+    hits = [SearchHit("https://example.org/", "t", "s")]
+    tool = web_search_tool(ListBackend(hits), max_chars=200)
+    output = await run(tool, '"' * 1000)
+    assert len(output.content) <= 200
+    assert page(output)["omitted"] == 1
+    assert output.citations == ()
