@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from agentkit.approval import ApprovalDecision, Approver
 from agentkit.approval_store import ApprovalLedger
 from agentkit.audit_seam import AuditRecorder
-from agentkit.decision import AllowAll, Authoriser, Principal
+from agentkit.decision import AllowAll, Authoriser, Principal, ToolInfo
 from agentkit.errors import ConfigError
 from agentkit.model.types import ModelClient
 from agentkit.runner import RunConfig, Runner
@@ -194,5 +194,9 @@ class Agent:
             authoriser = load_policy(*paths)
         check = getattr(authoriser, "check_tools", None)
         if check is not None:
-            check([t.info for t in self.tool_list])
+            server = [
+                ToolInfo(name=str(entry.get("type")), untrusted_output=True)
+                for entry in type(self).server_tools
+            ]
+            check([t.info for t in self.tool_list] + server)
         return authoriser

@@ -122,7 +122,11 @@ class Runner:
             user_messages=[prompt],
             started_at=self._clock(),
         )
-        self._record(run, "run.started", {"agent": self.agent_name, "model": self.model})
+        try:
+            self._record(run, "run.started", {"agent": self.agent_name, "model": self.model})
+        except AuditError as exc:
+            self._fail(run, exc)
+            raise
         return await self._drive(run)
 
     async def resume(
@@ -134,14 +138,18 @@ class Runner:
     ) -> RunResult:
         if run.status != "awaiting_approval":
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
-        approved = self._apply_decisions(run, normalise_decisions(decisions, run, approver_name))
-        if run.pending:
-            return run  # some approvals are still open: stay paused
-        run.status = "running"
-        self._record(run, "run.resumed", {})
         try:
+            approved = self._apply_decisions(
+                run, normalise_decisions(decisions, run, approver_name)
+            )
+            if run.pending:
+                return run  # some approvals are still open: stay paused
+            run.status = "running"
+            self._record(run, "run.resumed", {})
             await self._execute_all(run, approved)
             self._close_turn(run)
+        except ApprovalRefused:
+            raise  # the caller's mistake: the stored run stays as it was
         except AgentkitError as exc:
             self._fail(run, exc)
             raise
@@ -207,7 +215,7 @@ class Runner:
         """xAI ran a search for the model: its results are now in the run, and untrusted."""
         step = Step(
             call_id=call.id,
-            tool=call.name or call.type,
+            tool=server_tool_name(call),
             turn=run.turn,
             raw_arguments=call.arguments,
             arguments=_json_object(call.arguments),
@@ -277,7 +285,7 @@ class Runner:
         call = ProposedCall.model_construct(
             call_id=step.call_id, tool=tool.info, arguments=step.arguments
         )
-        decision = self.authoriser.decide(run.principal, call, history)
+        decision = _destructive_floor(tool, self.authoriser.decide(run.principal, call, history))
         step.decision = decision
         self._record(
             run,
@@ -403,6 +411,7 @@ class Runner:
         step.untrusted = labelled.untrusted
         step.truncated = labelled.truncated or result.truncated
         step.citations = list(result.citations)
+        run.citations.extend(url for url in result.citations if url not in run.citations)
         status = {"ok": "ok", "failed": "failed", "timed_out": "timed_out"}[result.outcome]
         if result.outcome != "ok":
             step.error = result.text
@@ -453,6 +462,22 @@ class Runner:
             fields["call_id"] = step.call_id
             fields["tool"] = step.tool
         self.audit.record(event, fields)
+
+
+def _destructive_floor(tool: Tool, decision: Decision) -> Decision:
+    """A destructive tool always waits for a person, whatever the authoriser said."""
+    if decision.action != "allow" or not tool.destructive:
+        return decision
+    return Decision(
+        action="confirm",
+        reason=f"{tool.name} is destructive: a person must confirm it ({decision.reason})",
+        rule=decision.rule,
+    )
+
+
+def server_tool_name(call: ServerToolCall) -> str:
+    """`web_search_call` -> `web_search`: the name a policy uses for the server-side tool."""
+    return call.type.removesuffix("_call") or call.name
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

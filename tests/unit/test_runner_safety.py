@@ -1,0 +1,276 @@
+"""The runner's safety promises, end to end through the fake xAI wire.
+
+1. A tool body runs only when the decision is allow, or confirm followed by a matching
+   approval; never otherwise (a property over generated policies, principals and calls).
+2. A run through every stage writes an audit log that verifies, and no secret reaches it.
+3. An audit log that cannot be written stops the run before the next tool runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentkit import Agent, Principal, RunConfig, tool
+from agentkit.approval import CallbackApprover
+from agentkit.audit import AuditLog, JsonlSink, MemorySink, capture_audit, verify_file
+from agentkit.errors import AuditWriteFailed
+from agentkit.model import XAIClient
+from agentkit.policy import Policy
+from agentkit.state import PendingApproval
+from agentkit.testing import FakeXAI, Script, Turn
+
+TOOLS = ("read_a", "write_b", "drop_c")
+ACTIONS = ("allow", "deny", "confirm")
+ROLES = ("viewer", "editor")
+SECRET = "hunter2-planted-secret"
+API_KEY = "xai-" + "Q" * 40
+
+
+class Sim(Agent):
+    """Three tools whose bodies only record that they ran."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.ran: list[tuple[str, int]] = []
+        super().__init__(**kwargs)
+
+    @tool
+    async def read_a(self, n: int) -> str:
+        """Read."""
+        self.ran.append(("read_a", n))
+        return f"a{n}"
+
+    @tool(side_effect="write")
+    async def write_b(self, n: int) -> str:
+        """Write."""
+        self.ran.append(("write_b", n))
+        return f"b{n}"
+
+    @tool(destructive=True)
+    async def drop_c(self, n: int) -> str:
+        """Drop."""
+        self.ran.append(("drop_c", n))
+        return f"c{n}"
+
+
+SIDE_EFFECTS = {"read_a": "read", "write_b": "write", "drop_c": "destructive"}
+
+
+def policy_yaml(grants: dict[str, tuple[str, tuple[str, ...], int | None]]) -> str:
+    lines = ["version: 1", "default: deny", "roles:", "  viewer: {}", "  editor: {}"]
+    lines.append("tools:" if grants else "tools: {}")
+    for name, (action, roles, maximum) in grants.items():
+        lines += [f"  {name}:", f"    side_effect: {SIDE_EFFECTS[name]}", f"    action: {action}"]
+        if roles:
+            lines.append(f"    roles: [{', '.join(roles)}]")
+        if name == "drop_c" and action == "allow":
+            lines.append("    allow_destructive_unconfirmed: true")
+        if maximum is not None:
+            lines.append(f"    args: {{n: {{maximum: {maximum}}}}}")
+    return "\n".join(lines) + "\n"
+
+
+grants = st.dictionaries(
+    st.sampled_from(TOOLS),
+    st.tuples(
+        st.sampled_from(ACTIONS),
+        st.lists(st.sampled_from(ROLES), unique=True, max_size=2).map(tuple),
+        st.none() | st.integers(0, 10),
+    ),
+)
+turns = st.lists(
+    st.lists(st.tuples(st.sampled_from(TOOLS), st.integers(0, 12)), min_size=1, max_size=3),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    grants=grants,
+    roles=st.lists(st.sampled_from(ROLES), unique=True, max_size=2),
+    turns=turns,
+    approve_even=st.booleans(),
+)
+def test_a_tool_runs_only_when_allowed_or_approved(
+    grants: dict[str, Any],
+    roles: list[str],
+    turns: list[list[tuple[str, int]]],
+    approve_even: bool,
+) -> None:
+    import asyncio
+
+    approved_calls: set[tuple[str, int]] = set()
+
+    def approver(request: PendingApproval) -> bool:
+        verdict = (request.arguments["n"] % 2 == 0) == approve_even
+        if verdict:
+            approved_calls.add((request.tool, request.arguments["n"]))
+        return verdict
+
+    script = [Turn.calls([(name, {"n": n}) for name, n in calls]) for calls in turns]
+    fake = FakeXAI(Script([*script, Turn.text("done")]))
+    agent = Sim(
+        client=XAIClient(api_key="test-key-123456", transport=fake.transport()),
+        policy=Policy.from_yaml(policy_yaml(grants)),
+        approver=CallbackApprover(approver),
+        principal=Principal(user_id="u", roles=tuple(roles)),
+        config=RunConfig(max_tool_errors=100, max_tool_calls=100),
+    )
+    result = asyncio.run(agent.run("go"))
+
+    ran = list(agent.ran)
+    for step in result.steps:
+        assert step.decision is not None
+        assert step.arguments is not None
+        key = (step.tool, step.arguments["n"])
+        body_ran = step.status == "ok"
+        assert body_ran == (key in ran and step.status == "ok")
+        if step.decision.action == "deny":
+            assert not body_ran
+        elif step.decision.action == "confirm":
+            assert body_ran == (key in approved_calls)
+        if body_ran and step.tool == "drop_c":
+            assert step.decision.action == "confirm", "destructive tools are never plainly allowed"
+    assert len(ran) == sum(1 for s in result.steps if s.status == "ok")
+
+
+class Vault(Agent):
+    @tool
+    async def login(self, user: str, password: str) -> str:
+        """Log in."""
+        return f"token for {user}: Bearer {SECRET}"
+
+    @tool
+    async def crash(self) -> str:
+        """Fails."""
+        raise RuntimeError(f"failed with key {API_KEY}")
+
+    @tool(timeout=0.05)
+    async def hang(self) -> str:
+        """Hangs."""
+        import asyncio
+
+        await asyncio.sleep(5)
+        return "never"
+
+    @tool(destructive=True)
+    async def wipe(self, what: str) -> str:
+        """Wipe."""
+        return f"wiped {what}"
+
+
+def every_stage_script() -> Script:
+    return Script(
+        [
+            Turn.calls(
+                [
+                    ("login", {"user": "ana", "password": SECRET}),
+                    ("login", {"user": "ana"}),  # invalid
+                    ("crash", {}),
+                    ("hang", {}),
+                    ("nope", {}),  # unknown tool
+                ]
+            ),
+            Turn.calls([("wipe", {"what": "cache"}), ("wipe", {"what": "prod"})]),
+            Turn.text("done"),
+        ]
+    )
+
+
+async def test_a_run_through_every_stage_verifies_and_leaks_no_secret(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    fake = FakeXAI(every_stage_script())
+    with AuditLog(JsonlSink(path)) as audit:
+        agent = Vault(
+            client=XAIClient(api_key=API_KEY, transport=fake.transport()),
+            audit=audit,
+            approver=CallbackApprover(lambda r: r.arguments["what"] == "cache", name="ops"),
+        )
+        result = await agent.run(f"log in as ana with password {SECRET}")
+    assert [s.status for s in result.steps] == [
+        "ok",
+        "invalid",
+        "failed",
+        "timed_out",
+        "unknown_tool",
+        "ok",
+        "declined",
+    ]
+    verdict = verify_file(path)
+    assert verdict.ok, verdict.error
+    text = path.read_text()
+    assert SECRET not in text
+    assert API_KEY not in text
+    events = {json.loads(line)["event"] for line in text.splitlines()}
+    assert events >= {
+        "run.started",
+        "model.request",
+        "model.response",
+        "call.requested",
+        "call.validated",
+        "call.invalid",
+        "call.decided",
+        "approval.requested",
+        "approval.decided",
+        "call.executed",
+        "call.failed",
+        "call.timed_out",
+        "run.ended",
+    }
+
+
+async def test_pause_and_resume_are_audited() -> None:
+    fake = FakeXAI(Script([Turn.call("wipe", {"what": "cache"}), Turn.text("ok")]))
+    with capture_audit() as audit:
+        agent = Vault(client=XAIClient(api_key="k" * 16, transport=fake.transport()), audit=audit)
+        paused = await agent.run("wipe the cache")
+        await agent.resume(paused, {paused.pending[0].approval_id: True}, approver="ana")
+    assert "run.paused" in audit.events
+    assert "run.resumed" in audit.events
+    decided = audit.fields_of("approval.decided")
+    assert decided[0]["approved"] is True
+    assert decided[0]["approver"] == "ana"
+    assert audit.verify().ok
+
+
+class FailingSink(MemorySink):
+    def __init__(self, fail_after: int) -> None:
+        super().__init__()
+        self.fail_after = fail_after
+
+    def write(self, *args: Any, **kwargs: Any) -> Any:
+        if len(self.lines) >= self.fail_after:
+            raise OSError("disk full")
+        return super().write(*args, **kwargs)
+
+
+@pytest.mark.parametrize(("fail_after", "expected_ran"), [(0, []), (3, []), (5, []), (6, ["x"])])
+async def test_an_unwritable_audit_log_stops_the_run(
+    fail_after: int, expected_ran: list[str]
+) -> None:
+    """Records up to the decision come before the tool runs; any failure ends the run."""
+    fake = FakeXAI(Script([Turn.call("wipe", {"what": "x"}), Turn.text("ok")]))
+    ran: list[str] = []
+
+    class Probe(Vault):
+        @tool
+        async def wipe(self, what: str) -> str:  # type: ignore[override]
+            """Wipe (not destructive here, so only the audit can stop it)."""
+            ran.append(what)
+            return "wiped"
+
+    agent = Probe(
+        client=XAIClient(api_key="k" * 16, transport=fake.transport()),
+        audit=AuditLog(FailingSink(fail_after)),
+    )
+    with pytest.raises(AuditWriteFailed) as info:
+        await agent.run("wipe x")
+    assert info.value.run.status == "failed"  # type: ignore[attr-defined]
+    assert ran == expected_ran
+    assert fake.count("/v1/responses") == (0 if fail_after < 2 else 1)
