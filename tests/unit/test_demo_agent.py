@@ -55,3 +55,7 @@ async def test_the_offline_demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert statuses["web_search"] == "server"
     assert result.citations
     assert verify_file(audit_path).ok
+    search = [t for t in fake.requests[0].json["tools"] if t["type"] == "web_search"]
+    assert search == [
+        {"type": "web_search", "allowed_domains": ["postgresql.org", "kubernetes.io", "grafana.com"]}
+    ], "the policy's domains travel with the request, so the model cannot widen them"
