@@ -57,5 +57,8 @@ async def test_the_offline_demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert verify_file(audit_path).ok
     search = [t for t in fake.requests[0].json["tools"] if t["type"] == "web_search"]
     assert search == [
-        {"type": "web_search", "allowed_domains": ["postgresql.org", "kubernetes.io", "grafana.com"]}
+        {
+            "type": "web_search",
+            "allowed_domains": ["postgresql.org", "kubernetes.io", "grafana.com"],
+        }
     ], "the policy's domains travel with the request, so the model cannot widen them"
