@@ -23,13 +23,15 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo
 from agentkit.errors import ConfigError, ToolArgumentsInvalid
+
+if TYPE_CHECKING:
+    import jsonschema
 
 DEFAULT_TOOL_TIMEOUT = 30.0
 _MAX_REPORTED = 5
@@ -110,6 +112,8 @@ class Tool:
         self._args_model = _arguments_model(fn, self.name, arg_docs)
         self._accepts = tuple(self._args_model.model_fields)
         self.parameters = parameters or strict_schema(self._args_model.model_json_schema())
+        import jsonschema  # deferred: `import agentkit` stays light; tools are built later
+
         self._validator = jsonschema.Draft202012Validator(self.parameters)
         self.info = ToolInfo(
             name=self.name,
@@ -141,7 +145,7 @@ class Tool:
         Raises:
             ToolArgumentsInvalid: naming the first offending field.
         """
-        errors = sorted(self._validator.iter_errors(arguments), key=jsonschema.exceptions.relevance)
+        errors = sorted(self._validator.iter_errors(arguments), key=_relevance)
         if errors:
             problems = "; ".join(
                 f"{_error_field(e) or 'arguments'}: {e.message}" for e in errors[:_MAX_REPORTED]
@@ -316,6 +320,12 @@ def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
+
+
+def _relevance(error: jsonschema.ValidationError) -> Any:
+    from jsonschema.exceptions import relevance
+
+    return relevance(error)
 
 
 def _error_field(error: jsonschema.ValidationError) -> str | None:
