@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from agentkit.errors import ConfigError
@@ -30,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="answer from the fake xAI server on loopback (automatic when XAI_API_KEY is unset)",
     )
     parser.add_argument("--script", help="script of the offline model (YAML or JSON)")
+    parser.add_argument("--user", default="cli", help="the principal's user id (default: cli)")
+    parser.add_argument(
+        "--role", action="append", default=[], help="a role of the principal (repeatable)"
+    )
     parser.add_argument("--json", action="store_true", help="print the run state as JSON")
     parser.set_defaults(handler=_handle)
 
@@ -40,6 +45,8 @@ def load_agent_class(target: str) -> type[Any]:
     module_name, _, class_name = target.partition(":")
     if not module_name or not class_name:
         raise ConfigError(f"expected MODULE:Class, got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules of the project at hand
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -51,6 +58,7 @@ def load_agent_class(target: str) -> type[Any]:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from agentkit.decision import Principal
     from agentkit.model import XAIClient
     from agentkit.transcript import print_transcript
 
@@ -66,7 +74,8 @@ def _handle(args: argparse.Namespace) -> int:
         else:
             client = XAIClient(base_url=args.base_url) if args.base_url else XAIClient()
             mode = "online"
-        agent = cls(client=client, model=args.model)
+        principal = Principal(user_id=args.user, roles=tuple(args.role))
+        agent = cls(client=client, model=args.model, principal=principal)
         result = asyncio.run(_run(agent, args.prompt))
     if args.json:
         print(json.dumps(json.loads(result.to_json()), indent=2))
@@ -76,16 +85,22 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 async def _run(agent: Any, prompt: str) -> Any:
+    from agentkit.tools.python import close_python_tool
+
     try:
         return await agent.run(prompt)
     finally:
         await agent.client.aclose()
+        for tool in agent.tool_list:
+            await close_python_tool(tool)
 
 
-def _offline_server(script_path: str | None) -> Any:
+def _offline_server(script: Any) -> Any:
+    """The fake xAI server on loopback; `script` is a Script, a file path, or None."""
     from agentkit.testing import FakeXAI, Script, serve_in_thread
 
-    script = Script.load(script_path) if script_path else None
+    if isinstance(script, str | Path):
+        script = Script.load(script)
     print(
         "agentkit: no XAI_API_KEY: running offline against the scripted fake xAI server",
         file=sys.stderr,

@@ -12,13 +12,11 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 from agentkit import ApprovalStore, CallbackApprover, PendingApproval, Principal, print_transcript
 from agentkit.audit import AuditLog, JsonlSink, verify_file
 from agentkit.model import XAIClient
-from agentkit.tools.database import database_tools
-from agentkit.tools.python import close_python_tool, python_tool
+from agentkit.tools.python import close_python_tool
 from examples.ops_copilot.agent import REPO, OpsCopilot
 from examples.ops_copilot.script import PROMPT, SCRIPT
 from examples.ops_copilot.tickets import create_database
@@ -36,14 +34,9 @@ def demo_approver(request: PendingApproval) -> bool:
 
 
 def build_agent(client: XAIClient, audit: AuditLog, db_path: Path) -> OpsCopilot:
-    tools: list[Any] = [python_tool(timeout=10)]
-    tools += database_tools(
-        f"sqlite:///{db_path}", tables=["tickets"], untrusted_columns={"tickets": ["title"]}
-    )
     return OpsCopilot(
         client=client,
         db_path=db_path,
-        tools=tools,
         approver=CallbackApprover(demo_approver, name=APPROVER_NAME),
         audit=audit,
         approvals=ApprovalStore(DEMO_DIR / "approvals.db"),

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agentkit import Agent, load_policy, tool
+from agentkit.tools.database import database_tools
+from agentkit.tools.python import python_tool
 from agentkit.tools.search import server_search_tools
+from examples.ops_copilot.script import SCRIPT
+from examples.ops_copilot.tickets import create_database
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -24,11 +28,21 @@ class OpsCopilot(Agent):
     )
     policy = POLICY
     server_tools = server_search_tools(load_policy(POLICY))
-    offline_script = str(HERE / "script.yaml")
+    offline_script = SCRIPT
+    """What `agentkit run --offline` answers with."""
 
     def __init__(self, *, db_path: Path = DEFAULT_DB, **kwargs: Any) -> None:
-        self.db_path = db_path
-        super().__init__(**kwargs)
+        self.db_path = db_path if db_path.exists() else create_database(db_path)
+        tools = [
+            python_tool(timeout=10),
+            *database_tools(
+                f"sqlite:///{self.db_path}",
+                tables=["tickets"],
+                untrusted_columns={"tickets": ["title"]},
+            ),
+            *kwargs.pop("tools", ()),
+        ]
+        super().__init__(tools=tools, **kwargs)
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.db_path)
