@@ -17,13 +17,16 @@ AgentkitError                   base; `exit_code` is what the CLI exits with
     ModelConnectionError        the connection failed or dropped
     StreamInterrupted           a stream ended before its terminal event
     ModelBehaviorError          the model's output is unusable (malformed, bad schema after a retry)
+    ResponseFailed              the API answered status failed (agentkit.model.responses_wire)
   ToolError                     a tool could not produce a result
     ToolArgumentsInvalid        arguments are not JSON or break the tool's schema
     ToolFailed                  the tool raised
+      SearchFailed              a search backend failed (agentkit.tools.search_client)
     ToolTimeout                 the tool exceeded its timeout
     UnknownTool                 the model called a tool the agent does not have
   PolicyError                   the policy itself is unusable
     PolicyLoadError             a policy file is malformed (path, line, key)
+      PolicyInvalid             every problem of one file in .problems (agentkit.policy.loader)
   CallDenied                    a call was refused (decision)
     ApprovalRefused             an approval does not match its call, was replayed, or was declined
   SandboxError                  running code in a container failed
@@ -34,6 +37,8 @@ AgentkitError                   base; `exit_code` is what the CLI exits with
     SandboxFileError            a file transfer was refused (size, count, link, path)
   DatabaseError                 a database tool failed
     QueryRefused                the statement is not allowed (reason)
+    QueryParamsInvalid          parameters do not fit the statement (agentkit.tools.sql_statement)
+    QueryTimeout                the statement timeout cancelled it (agentkit.tools.sql_engine)
   LimitExceeded                 a run hit one of its limits
     MaxTurnsExceeded
     MaxToolCallsExceeded
