@@ -193,7 +193,7 @@ class Runner:
         self._record(run, "model.request", {"model": self.model, "items": len(request.input)})
         response = await self.client.respond(request)
         run.turn += 1
-        run.conversation.extend(response.output)
+        run.conversation.extend(item for item in response.output if _resendable(item))
         run.previous_response_id = response.id
         _add_usage(run, response)
         for server_call in response.server_tool_calls:
@@ -473,6 +473,12 @@ def _destructive_floor(tool: Tool, decision: Decision) -> Decision:
         reason=f"{tool.name} is destructive: a person must confirm it ({decision.reason})",
         rule=decision.rule,
     )
+
+
+def _resendable(item: dict[str, Any]) -> bool:
+    """Server-side tool items are xAI's record of its own work, not input it documents."""
+    kind = str(item.get("type", ""))
+    return kind == "function_call" or not kind.endswith("_call")
 
 
 def server_tool_name(call: ServerToolCall) -> str:
