@@ -8,7 +8,6 @@ and rate limits see the calls before them); the calls allowed then run concurren
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -29,6 +28,7 @@ from agentkit.errors import (
     AgentkitError,
     ApprovalRefused,
     AuditError,
+    BudgetExceeded,
     MaxToolCallsExceeded,
     MaxTurnsExceeded,
     RunStateError,
@@ -39,23 +39,14 @@ from agentkit.errors import (
 from agentkit.execute import Execution, execute
 from agentkit.history import RecentCalls, history_for
 from agentkit.label import DEFAULT_OUTPUT_CAP, label_output
-from agentkit.model.types import (
-    FunctionCall,
-    ModelClient,
-    ModelRequest,
-    ModelResponse,
-    ServerToolCall,
-)
+from agentkit.limits import destructive_floor, effective_limits
+from agentkit.model.types import FunctionCall, ModelClient, ModelRequest, ModelResponse
+from agentkit.model_turn import fold_response
 from agentkit.parse import parse_arguments
 from agentkit.state import RunError, RunResult, Step
 from agentkit.tool import Tool
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
-SERVER_SIDE_DECISION = Decision(
-    action="allow",
-    reason="run by xAI with the filters set before the request; results are untrusted",
-    rule="xai-server-side",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +97,9 @@ class Runner:
         self._clock = clock
         self._wire_tools = [t.wire() for t in self.tools.values()] + [dict(s) for s in server_tools]
         self._recent = RecentCalls()
-        self._limits = _effective_limits(self.config, authoriser)
+        self._limits = effective_limits(
+            self.config.max_turns, self.config.max_tool_calls, authoriser
+        )
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -166,6 +159,7 @@ class Runner:
                         limit="max_turns",
                         value=self._limits.max_turns,
                     )
+                self._check_budget(run)
                 response = await self._model_turn(run)
                 if not response.function_calls:
                     self._finish(run, response)
@@ -178,6 +172,15 @@ class Runner:
         except AgentkitError as exc:
             self._fail(run, exc)
             raise
+
+    def _check_budget(self, run: RunResult) -> None:
+        budget = self._limits.max_cost_usd
+        if budget is not None and run.totals.cost_usd >= budget:
+            raise BudgetExceeded(
+                f"run {run.run_id} spent ${run.totals.cost_usd:.4f} of its ${budget:.4f} budget",
+                limit="max_cost_usd",
+                value=budget,
+            )
 
     async def _model_turn(self, run: RunResult) -> ModelResponse:
         request = ModelRequest(
@@ -192,12 +195,8 @@ class Runner:
         )
         self._record(run, "model.request", {"model": self.model, "items": len(request.input)})
         response = await self.client.respond(request)
-        run.turn += 1
-        run.conversation.extend(item for item in response.output if _resendable(item))
-        run.previous_response_id = response.id
-        _add_usage(run, response)
-        for server_call in response.server_tool_calls:
-            self._record_server_call(run, server_call)
+        for step in fold_response(run, response, now=self._clock()):
+            self._record(run, "call.executed", {"server_side": True}, step)
         self._record(
             run,
             "model.response",
@@ -210,22 +209,6 @@ class Runner:
             },
         )
         return response
-
-    def _record_server_call(self, run: RunResult, call: ServerToolCall) -> None:
-        """xAI ran a search for the model: its results are now in the run, and untrusted."""
-        step = Step(
-            call_id=call.id,
-            tool=server_tool_name(call),
-            turn=run.turn,
-            raw_arguments=call.arguments,
-            arguments=_json_object(call.arguments),
-            status="server",
-            decision=SERVER_SIDE_DECISION,
-            untrusted=True,
-            started_at=self._clock(),
-        )
-        run.steps.append(step)
-        self._record(run, "call.executed", {"server_side": True, "type": call.type}, step)
 
     def _finish(self, run: RunResult, response: ModelResponse) -> None:
         run.output = response.text
@@ -285,7 +268,7 @@ class Runner:
         call = ProposedCall.model_construct(
             call_id=step.call_id, tool=tool.info, arguments=step.arguments
         )
-        decision = _destructive_floor(tool, self.authoriser.decide(run.principal, call, history))
+        decision = destructive_floor(tool, self.authoriser.decide(run.principal, call, history))
         step.decision = decision
         self._record(
             run,
@@ -462,66 +445,3 @@ class Runner:
             fields["call_id"] = step.call_id
             fields["tool"] = step.tool
         self.audit.record(event, fields)
-
-
-def _destructive_floor(tool: Tool, decision: Decision) -> Decision:
-    """A destructive tool always waits for a person, whatever the authoriser said."""
-    if decision.action != "allow" or not tool.destructive:
-        return decision
-    return Decision(
-        action="confirm",
-        reason=f"{tool.name} is destructive: a person must confirm it ({decision.reason})",
-        rule=decision.rule,
-    )
-
-
-def _resendable(item: dict[str, Any]) -> bool:
-    """Server-side tool items are xAI's record of its own work, not input it documents."""
-    kind = str(item.get("type", ""))
-    return kind == "function_call" or not kind.endswith("_call")
-
-
-def server_tool_name(call: ServerToolCall) -> str:
-    """`web_search_call` -> `web_search`: the name a policy uses for the server-side tool."""
-    return call.type.removesuffix("_call") or call.name
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text) if text else {}
-    except json.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _add_usage(run: RunResult, response: ModelResponse) -> None:
-    usage = response.usage
-    totals = run.totals
-    totals.requests += 1
-    totals.input_tokens += usage.input_tokens
-    totals.output_tokens += usage.output_tokens
-    totals.reasoning_tokens += usage.reasoning_tokens
-    totals.cached_tokens += usage.cached_tokens
-    totals.total_tokens += usage.total_tokens
-    totals.cost_usd += usage.cost_usd
-    run.usage.append(usage.to_dict())
-    for citation in response.citations:
-        if citation.url not in run.citations:
-            run.citations.append(citation.url)
-
-
-@dataclass(frozen=True, slots=True)
-class _Limits:
-    max_turns: int
-    max_tool_calls: int
-
-
-def _effective_limits(config: RunConfig, authoriser: Authoriser) -> _Limits:
-    """The stricter of the run configuration and the policy's own run limits."""
-    limits = getattr(authoriser, "run_limits", None)
-    turns = getattr(limits, "max_turns", None)
-    calls = getattr(limits, "max_tool_calls", None)
-    return _Limits(
-        max_turns=min(config.max_turns, turns) if turns else config.max_turns,
-        max_tool_calls=min(config.max_tool_calls, calls) if calls else config.max_tool_calls,
-    )

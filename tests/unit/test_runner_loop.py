@@ -286,3 +286,21 @@ def test_run_sync_outside_and_inside_a_loop() -> None:
             agent.run_sync("hi")
 
     asyncio.run(inside())
+
+
+async def test_the_policy_cost_budget_stops_the_next_model_turn() -> None:
+    from agentkit.errors import BudgetExceeded
+    from agentkit.policy import Policy
+
+    policy = Policy.from_yaml(
+        "version: 1\nrun_limits: {max_cost_usd: 0.000001}\nroles: {user: {}}\n"
+        "tools:\n  lookup_ticket: {side_effect: read, action: allow, roles: [user]}\n"
+    )
+    agent, fake, _ = make(
+        [Turn.call("lookup_ticket", {"ticket_id": 1}), Turn.text("done")],
+        policy=policy,
+        principal=Principal(user_id="u", roles=("user",)),
+    )
+    with pytest.raises(BudgetExceeded):
+        await agent.run("what is ticket 1?")
+    assert fake.count("/v1/responses") == 1

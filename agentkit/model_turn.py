@@ -1,0 +1,80 @@
+"""Stage: fold one model response into the run state."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agentkit.decision import Decision
+from agentkit.model.types import ModelResponse, ServerToolCall
+from agentkit.state import RunResult, Step
+
+SERVER_SIDE_DECISION = Decision(
+    action="allow",
+    reason="run by xAI with the filters set before the request; results are untrusted",
+    rule="xai-server-side",
+)
+
+
+def fold_response(run: RunResult, response: ModelResponse, *, now: float) -> list[Step]:
+    """Advance the turn, keep what is resent next time, add usage and citations.
+
+    Returns the steps recorded for server-side tools (searches xAI ran): their results
+    reached the model, so they count as untrusted output for the data-flow rules.
+    """
+    run.turn += 1
+    run.conversation.extend(item for item in response.output if _resendable(item))
+    run.previous_response_id = response.id
+    _add_usage(run, response)
+    steps = [_server_step(run, call, now) for call in response.server_tool_calls]
+    run.steps.extend(steps)
+    return steps
+
+
+def server_tool_name(call: ServerToolCall) -> str:
+    """`web_search_call` -> `web_search`: the name a policy uses for the server-side tool."""
+    return call.type.removesuffix("_call") or call.name
+
+
+def _server_step(run: RunResult, call: ServerToolCall, now: float) -> Step:
+    return Step(
+        call_id=call.id,
+        tool=server_tool_name(call),
+        turn=run.turn,
+        raw_arguments=call.arguments,
+        arguments=_json_object(call.arguments),
+        status="server",
+        decision=SERVER_SIDE_DECISION,
+        untrusted=True,
+        started_at=now,
+    )
+
+
+def _resendable(item: dict[str, Any]) -> bool:
+    """Server-side tool items are xAI's record of its own work, not input it documents."""
+    kind = str(item.get("type", ""))
+    return kind == "function_call" or not kind.endswith("_call")
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _add_usage(run: RunResult, response: ModelResponse) -> None:
+    usage = response.usage
+    totals = run.totals
+    totals.requests += 1
+    totals.input_tokens += usage.input_tokens
+    totals.output_tokens += usage.output_tokens
+    totals.reasoning_tokens += usage.reasoning_tokens
+    totals.cached_tokens += usage.cached_tokens
+    totals.total_tokens += usage.total_tokens
+    totals.cost_usd += usage.cost_usd
+    run.usage.append(usage.to_dict())
+    for citation in response.citations:
+        if citation.url not in run.citations:
+            run.citations.append(citation.url)
