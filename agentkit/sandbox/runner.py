@@ -113,13 +113,18 @@ def forward(child: subprocess.Popen[bytes]) -> None:
     assert child.stderr is not None
     selector.register(child.stdout, selectors.EVENT_READ, b"o")
     selector.register(child.stderr, selectors.EVENT_READ, b"e")
+    reaped = False
     while selector.get_map():
-        for key, _ in selector.select():
+        for key, _ in selector.select(timeout=0.05):
             data = os.read(key.fd, CHUNK)
             if data:
                 _write(1, encode_frame(key.data, data))
             else:
                 selector.unregister(key.fileobj)
+        if not reaped and child.poll() is not None:
+            # The program is over; anything it left running could hold the pipes open.
+            _kill_everything_else()
+            reaped = True
 
 
 def _refusal(name: str, limit: int) -> str | None:

@@ -169,6 +169,7 @@ def drive(
     params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
     handle = api.attach_socket(container_id, params=params)
     deadline = time.monotonic() + timeout
+    sock: socket.socket | None = None
     try:
         sock = _raw_socket(handle)
         sock.settimeout(timeout)
@@ -179,10 +180,22 @@ def drive(
     except ProtocolViolation as exc:
         outcome.violation = str(exc)
     finally:
-        handle.close()
+        _hang_up(sock, handle)
     if outcome.timed_out or outcome.truncated or outcome.violation:
         _kill(api, container_id)
     return outcome
+
+
+def _hang_up(sock: socket.socket | None, handle: Any) -> None:
+    """Really close the attach connection, even if docker-py still holds a reference.
+
+    A connection left open but unread stalls Docker's copy of the container's output,
+    and with it the container's exit, kill and removal (the daemon hangs on its lock).
+    """
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    handle.close()
 
 
 def _kill(api: Any, container_id: str) -> None:
