@@ -1,0 +1,94 @@
+"""Every benchmark in one run; writes docs/benchmarks.json, docs/benchmarks.md and the plot.
+
+python -m tools.bench.run_all [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tools.bench import audit_throughput, concurrency, imports, latency, profile, sandbox
+from tools.bench.common import REPO, machine
+from tools.bench.report import write_markdown, write_plot
+
+DOCS = REPO / "docs"
+
+
+def peer_versions() -> dict[str, str]:
+    """Installed versions of the packages compared."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ("agentkit", "openai", "openai-agents", "pydantic-ai-slim", "autogen-ext", "httpx2")
+    found = {}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def audit_rates(records: int) -> dict[str, Any]:
+    """Chained JSONL records per second (best of 3), verify rate, and with fsync per record."""
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        wall, cpu = audit_throughput.best_of(3, folder, records, 1, fsync=False)
+        began = time.perf_counter()
+        verified = audit_throughput.verify_file(folder / "audit-False-0.jsonl")
+        verify_rate = verified.records / (time.perf_counter() - began)
+        fsync_wall, _ = audit_throughput.run(folder / "fsync.jsonl", 1000, 1, fsync=True)
+    return {
+        "records": records,
+        "records_per_s": wall,
+        "records_per_cpu_s": cpu,
+        "verify_records_per_s": verify_rate,
+        "verify_ok": verified.ok,
+        "fsync_records_per_s": fsync_wall,
+    }
+
+
+def run(quick: bool) -> dict[str, Any]:
+    """All sections, in order; each prints its progress."""
+    scale = 0.2 if quick else 1.0
+    report: dict[str, Any] = {"machine": machine(), "versions": peer_versions(), "quick": quick}
+    print("time per run", flush=True)
+    report["latency"] = latency.measure_all(
+        list(latency.DEFAULT_PEERS), int(300 * scale), 30, 2 if quick else 5
+    )
+    print("concurrency", flush=True)
+    report["concurrency"] = concurrency.measure_all(
+        list(concurrency.DEFAULT_PEERS), [100, 1000], 1 if quick else 3
+    )
+    print("imports", flush=True)
+    report["imports"] = imports.measure_all(3 if quick else 9)
+    print("sandbox", flush=True)
+    report["sandbox"] = asyncio.run(sandbox.measure_all(4 if quick else 20, 10 if quick else 50))
+    print("audit", flush=True)
+    report["audit"] = audit_rates(int(100_000 * scale))
+    print("profiles", flush=True)
+    report["profile"] = profile.measure_all(int(300 * scale), 1000)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer runs: a smoke test")
+    parser.add_argument("--out", default=str(DOCS), help="folder for the three files")
+    args = parser.parse_args()
+    report = run(args.quick)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmarks.json").write_text(json.dumps(report, indent=1) + "\n")
+    write_plot(report, out / "benchmarks.png")
+    write_markdown(report, out / "benchmarks.md")
+    print(f"wrote {out / 'benchmarks.md'}, benchmarks.json and benchmarks.png")
+
+
+if __name__ == "__main__":
+    main()
