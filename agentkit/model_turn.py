@@ -25,6 +25,7 @@ def fold_response(run: RunResult, response: ModelResponse, *, now: float) -> lis
     run.turn += 1
     run.conversation.extend(item for item in response.output if _resendable(item))
     run.previous_response_id = response.id
+    run.server_has = len(run.conversation)
     _add_usage(run, response)
     steps = [_server_step(run, call, now) for call in response.server_tool_calls]
     run.steps.extend(steps)

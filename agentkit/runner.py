@@ -61,6 +61,9 @@ class RunConfig:
     approval_timeout: float = 300.0
     stream: bool = False
     parallel_tool_calls: bool = True
+    chain_responses: bool = False
+    """Send only new items plus `previous_response_id` (xAI keeps responses for 30 days);
+    the default resends the whole conversation and keeps nothing on the server's word."""
     request_options: Mapping[str, Any] = field(default_factory=dict)
     """Extra ModelRequest fields (temperature, max_output_tokens, reasoning_effort, ...)."""
 
@@ -183,9 +186,11 @@ class Runner:
             )
 
     async def _model_turn(self, run: RunResult) -> ModelResponse:
+        chained = self.config.chain_responses and run.previous_response_id is not None
         request = ModelRequest(
             model=self.model,
-            input=list(run.conversation),
+            input=run.conversation[run.server_has :] if chained else list(run.conversation),
+            previous_response_id=run.previous_response_id if chained else None,
             instructions=self.instructions,
             tools=self._wire_tools,
             parallel_tool_calls=self.config.parallel_tool_calls,

@@ -131,6 +131,8 @@ class RunResult(BaseModel):
     """call ids of the current turn whose outputs are not yet in the conversation."""
     consumed_approvals: list[str] = Field(default_factory=list)
     previous_response_id: str | None = None
+    server_has: int = 0
+    """How many conversation items the server already holds (with `previous_response_id`)."""
     started_at: float = 0.0
     ended_at: float | None = None
 

@@ -304,3 +304,17 @@ async def test_the_policy_cost_budget_stops_the_next_model_turn() -> None:
     with pytest.raises(BudgetExceeded):
         await agent.run("what is ticket 1?")
     assert fake.count("/v1/responses") == 1
+
+
+async def test_chained_responses_send_only_new_items() -> None:
+    agent, fake, _ = make(
+        [Turn.call("lookup_ticket", {"ticket_id": 5}), Turn.text("five")],
+        config=RunConfig(chain_responses=True),
+    )
+    result = await agent.run("what is 5?")
+    first, second = (r.json for r in fake.requests)
+    assert first.get("previous_response_id") is None
+    assert second["previous_response_id"]
+    assert [i["type"] for i in second["input"]] == ["function_call_output"]
+    # the fake follows the stored chain to find the turn: "five" proves the chain held
+    assert result.output == "five"
