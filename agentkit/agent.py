@@ -22,6 +22,8 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from agentkit.approval import ApprovalDecision, Approver
 from agentkit.approval_store import ApprovalLedger
 from agentkit.audit_seam import AuditRecorder
@@ -47,6 +49,8 @@ class Agent:
     policy: ClassVar[str | Path | Sequence[str | Path] | None] = None
     """Path(s) of the YAML policy; later files extend earlier ones."""
     config: ClassVar[RunConfig] = RunConfig()
+    output_type: ClassVar[type[BaseModel] | None] = None
+    """A pydantic model the final answer must match (strict JSON; one corrective turn)."""
 
     _method_tools: ClassVar[tuple[str, ...]] = ()
 
@@ -166,6 +170,7 @@ class Agent:
                 instructions=type(self).instructions,
                 server_tools=type(self).server_tools,
                 agent_name=type(self).__name__,
+                output_type=type(self).output_type,
                 **self._runner_args,
             )
         return self._runner

@@ -8,11 +8,14 @@ and rate limits see the calls before them); the calls allowed then run concurren
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 from agentkit.approval import (
     ApprovalDecision,
@@ -31,6 +34,7 @@ from agentkit.errors import (
     BudgetExceeded,
     MaxToolCallsExceeded,
     MaxTurnsExceeded,
+    ModelBehaviorError,
     RunStateError,
     ToolArgumentsInvalid,
     TooManyToolErrors,
@@ -40,10 +44,12 @@ from agentkit.execute import Execution, execute
 from agentkit.history import RecentCalls, history_for
 from agentkit.label import DEFAULT_OUTPUT_CAP, label_output
 from agentkit.limits import destructive_floor, effective_limits
+from agentkit.model.structured import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelRequest, ModelResponse
 from agentkit.model_turn import fold_response
 from agentkit.parse import parse_arguments
 from agentkit.state import RunError, RunResult, Step
+from agentkit.structured import correction_message, structured_problem
 from agentkit.tool import Tool
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
@@ -85,6 +91,7 @@ class Runner:
         approver: Approver | None = None,
         ledger: ApprovalLedger | None = None,
         agent_name: str = "agent",
+        output_type: type[BaseModel] | None = None,
         clock: Any = time.time,
     ) -> None:
         self.client = client
@@ -99,6 +106,8 @@ class Runner:
         self.agent_name = agent_name
         self._clock = clock
         self._wire_tools = [t.wire() for t in self.tools.values()] + [dict(s) for s in server_tools]
+        self.output_type = output_type
+        self._text_format = text_format(output_type) if output_type is not None else None
         self._recent = RecentCalls()
         self._limits = effective_limits(
             self.config.max_turns, self.config.max_tool_calls, authoriser
@@ -165,6 +174,8 @@ class Runner:
                 self._check_budget(run)
                 response = await self._model_turn(run)
                 if not response.function_calls:
+                    if self._needs_correction(run, response):
+                        continue
                     self._finish(run, response)
                     return run
                 await self._handle_turn(run, response.function_calls)
@@ -193,6 +204,7 @@ class Runner:
             previous_response_id=run.previous_response_id if chained else None,
             instructions=self.instructions,
             tools=self._wire_tools,
+            text_format=self._text_format,
             parallel_tool_calls=self.config.parallel_tool_calls,
             stream=self.config.stream,
             user=run.principal.user_id,
@@ -214,6 +226,24 @@ class Runner:
             },
         )
         return response
+
+    def _needs_correction(self, run: RunResult, response: ModelResponse) -> bool:
+        """With an output type: True after asking once for a conforming answer."""
+        if self.output_type is None:
+            return False
+        problem = structured_problem(response.text, self.output_type)
+        if problem is None:
+            run.structured = json.loads(response.text)
+            return False
+        if run.corrections >= 1:
+            raise ModelBehaviorError(
+                f"the answer does not match {self.output_type.__name__} after one correction: "
+                f"{problem[:1000]}",
+                request_id=response.request_id,
+            )
+        run.corrections += 1
+        run.conversation.append(correction_message(problem))
+        return True
 
     def _finish(self, run: RunResult, response: ModelResponse) -> None:
         run.output = response.text

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentkit.decision import Decision, Principal
+from agentkit.errors import RunStateError
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
 RunStatus = Literal["running", "completed", "awaiting_approval", "failed"]
 StepStatus = Literal[
     "pending",
@@ -119,6 +121,8 @@ class RunResult(BaseModel):
     """One normalised usage record per model request."""
     totals: UsageTotals = Field(default_factory=UsageTotals)
     citations: list[str] = Field(default_factory=list)
+    structured: Any = None
+    """The final answer parsed as JSON, when the agent has an `output_type`."""
     error: RunError | None = None
 
     # --- what continuing the run needs ---
@@ -127,6 +131,7 @@ class RunResult(BaseModel):
     user_messages: list[str] = Field(default_factory=list)
     turn: int = 0
     tool_errors: int = 0
+    corrections: int = 0
     open_calls: list[str] = Field(default_factory=list)
     """call ids of the current turn whose outputs are not yet in the conversation."""
     consumed_approvals: list[str] = Field(default_factory=list)
@@ -150,6 +155,12 @@ class RunResult(BaseModel):
             if step.call_id == call_id:
                 return step
         raise KeyError(call_id)
+
+    def parsed(self, model: type[ModelT]) -> ModelT:
+        """The structured answer as an instance of `model`."""
+        if self.structured is None:
+            raise RunStateError(f"run {self.run_id} has no structured output")
+        return model.model_validate(self.structured)
 
     def to_json(self) -> str:
         return self.model_dump_json()

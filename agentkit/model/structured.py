@@ -11,10 +11,11 @@ import copy
 import dataclasses
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from agentkit.errors import ConfigError, ModelBehaviorError
 from agentkit.model.types import Item, ModelRequest, ModelResponse
+from agentkit.structured import correction_message, structured_problem
 
 if TYPE_CHECKING:
     from agentkit.model.client import XAIClient
@@ -79,22 +80,12 @@ def text_format(model: type[BaseModel]) -> dict[str, Any]:
 
 def _validate(response: ModelResponse, model: type[OutputT]) -> OutputT | str:
     """The parsed output, or a description of what was wrong with it."""
-    if not response.text.strip():
-        return "the answer contained no text"
-    try:
-        return model.model_validate_json(response.text)
-    except ValidationError as exc:
-        return str(exc)
+    problem = structured_problem(response.text, model)
+    return model.model_validate_json(response.text) if problem is None else problem
 
 
 def _correction(request: ModelRequest, response: ModelResponse, problem: str) -> ModelRequest:
-    message: Item = {
-        "role": "user",
-        "content": (
-            "Your previous answer does not match the required JSON schema:\n"
-            f"{problem}\nAnswer again with only one JSON object that matches the schema."
-        ),
-    }
+    message: Item = correction_message(problem)
     if request.previous_response_id is not None:
         return dataclasses.replace(request, previous_response_id=response.id, input=[message])
     return dataclasses.replace(request, input=[*request.input, *response.output, message])

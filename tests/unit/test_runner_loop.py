@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from pydantic import BaseModel
 
 from agentkit import Agent, ApprovalDecision, Principal, RunConfig, RunResult, tool
 from agentkit.approval import CallbackApprover
@@ -15,6 +16,7 @@ from agentkit.errors import (
     ApprovalRefused,
     MaxToolCallsExceeded,
     MaxTurnsExceeded,
+    ModelBehaviorError,
     RunStateError,
     TooManyToolErrors,
 )
@@ -318,3 +320,47 @@ async def test_chained_responses_send_only_new_items() -> None:
     assert [i["type"] for i in second["input"]] == ["function_call_output"]
     # the fake follows the stored chain to find the turn: "five" proves the chain held
     assert result.output == "five"
+
+
+class Triage(BaseModel):
+    ticket_id: int
+    severity: Literal["low", "high"]
+
+
+class TriageDesk(Desk):
+    output_type = Triage
+
+
+def make_triage(script: list[Turn]) -> tuple[TriageDesk, FakeXAI]:
+    fake = FakeXAI(Script(script))
+    client = XAIClient(api_key="test-key-123456", transport=fake.transport())
+    return TriageDesk(Ledger(), client=client), fake
+
+
+async def test_structured_output_is_requested_and_parsed() -> None:
+    agent, fake = make_triage(
+        [
+            Turn.call("lookup_ticket", {"ticket_id": 4}),
+            Turn.text('{"ticket_id":4,"severity":"high"}'),
+        ]
+    )
+    result = await agent.run("triage 4")
+    assert result.parsed(Triage) == Triage(ticket_id=4, severity="high")
+    text = fake.requests[0].json["text"]["format"]
+    assert (text["type"], text["strict"], text["name"]) == ("json_schema", True, "Triage")
+    assert text["schema"]["additionalProperties"] is False
+
+
+async def test_structured_output_gets_one_correction_then_a_typed_error() -> None:
+    agent, fake = make_triage(
+        [Turn.text("high, I think"), Turn.text('{"ticket_id":4,"severity":"high"}')]
+    )
+    result = await agent.run("triage 4")
+    assert result.structured == {"ticket_id": 4, "severity": "high"}
+    assert (
+        "does not match the required JSON schema" in fake.requests[1].json["input"][-1]["content"]
+    )
+
+    agent, _ = make_triage([Turn.text("nope"), Turn.text('{"ticket_id":"x"}')])
+    with pytest.raises(ModelBehaviorError, match="after one correction"):
+        await agent.run("triage 4")
