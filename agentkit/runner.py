@@ -479,4 +479,6 @@ class Runner:
         if step is not None:
             fields["call_id"] = step.call_id
             fields["tool"] = step.tool
+        if run.usage and "request_id" not in fields:
+            fields["request_id"] = run.usage[-1]["request_id"]  # the turn that led here
         self.audit.record(event, fields)

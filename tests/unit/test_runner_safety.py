@@ -233,6 +233,8 @@ async def test_pause_and_resume_are_audited() -> None:
         await agent.resume(paused, {paused.pending[0].approval_id: True}, approver="ana")
     assert "run.paused" in audit.events
     assert "run.resumed" in audit.events
+    for fields in audit.fields_of("call.decided"):
+        assert fields["request_id"], "each call record names the model request behind it"
     decided = audit.fields_of("approval.decided")
     assert decided[0]["approved"] is True
     assert decided[0]["approver"] == "ana"
