@@ -1,0 +1,79 @@
+"""A host process killed with SIGKILL leaves its warm pool behind; the next sandbox reaps it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit.errors import SandboxError
+from agentkit.sandbox.hardening import LABEL, OWNER_LABEL
+from tests.support import missing_service
+
+pytestmark = pytest.mark.docker
+REPO = Path(__file__).resolve().parents[2]
+
+HOLDER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from agentkit.sandbox.docker_sandbox import DockerSandbox
+
+    async def main():
+        sandbox = DockerSandbox(pool_size=2)
+        await sandbox.start()
+        result = await sandbox.execute("print(6 * 7)")
+        print(result.stdout.strip(), flush=True)
+        await asyncio.sleep(3600)  # killed here, with its warm containers still up
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.fixture
+def docker_client() -> Iterator[Any]:
+    try:
+        from agentkit.sandbox.build import image_state
+        from agentkit.sandbox.docker_sandbox import connect
+
+        client = connect()
+    except SandboxError as exc:
+        missing_service(f"Docker: {exc}")
+    if image_state(client) == "missing":
+        missing_service("the agentkit-sandbox image is not built (agentkit sandbox build)")
+    yield client
+    client.close()
+
+
+def labelled_by(client: Any, pid: int) -> list[Any]:
+    containers = client.containers.list(all=True, filters={"label": LABEL})
+    return [c for c in containers if f"/{pid}/" in c.labels.get(OWNER_LABEL, "")]
+
+
+async def test_containers_of_a_killed_process_are_reaped_at_the_next_start(
+    docker_client: Any,
+) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "42"
+        left = labelled_by(docker_client, holder.pid)
+        assert left, "the warm pool should be up while its process lives"
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=30)
+    assert labelled_by(docker_client, holder.pid), "SIGKILL leaves the pool's containers behind"
+
+    from agentkit.sandbox.docker_sandbox import DockerSandbox
+
+    async with DockerSandbox(docker_client, pool_size=0):
+        assert labelled_by(docker_client, holder.pid) == []
