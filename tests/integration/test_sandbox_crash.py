@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -57,9 +58,7 @@ def labelled_by(client: Any, pid: int) -> list[Any]:
     return [c for c in containers if f"/{pid}/" in c.labels.get(OWNER_LABEL, "")]
 
 
-async def test_containers_of_a_killed_process_are_reaped_at_the_next_start(
-    docker_client: Any,
-) -> None:
+def test_containers_of_a_killed_process_are_reaped_at_the_next_start(docker_client: Any) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
@@ -75,5 +74,8 @@ async def test_containers_of_a_killed_process_are_reaped_at_the_next_start(
 
     from agentkit.sandbox.docker_sandbox import DockerSandbox
 
-    async with DockerSandbox(docker_client, pool_size=0):
-        assert labelled_by(docker_client, holder.pid) == []
+    async def start_another() -> list[Any]:
+        async with DockerSandbox(docker_client, pool_size=0):
+            return labelled_by(docker_client, holder.pid)
+
+    assert asyncio.run(start_another()) == []
