@@ -61,11 +61,14 @@ def is_orphan(owner: str | None) -> bool:
 def reap_orphans(client: Any) -> list[str]:
     """Remove labelled containers whose owning process no longer exists (blocking)."""
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if is_orphan(container.labels.get(OWNER_LABEL)):
+    # the low-level listing carries the labels: no per-container inspect that could race
+    # with another process removing a container between the list and the inspect
+    for summary in client.api.containers(all=True, filters={"label": LABEL}):
+        labels = summary.get("Labels") or {}
+        if is_orphan(labels.get(OWNER_LABEL)):
             with contextlib.suppress(Exception):
-                container.remove(force=True)
-                removed.append(container.id)
+                client.api.remove_container(summary["Id"], force=True)
+                removed.append(summary["Id"])
     if removed:
         log.info("reaped %d orphaned sandbox container(s)", len(removed))
     return removed

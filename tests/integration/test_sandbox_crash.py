@@ -53,9 +53,11 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
-def labelled_by(client: Any, pid: int) -> list[Any]:
-    containers = client.containers.list(all=True, filters={"label": LABEL})
-    return [c for c in containers if f"/{pid}/" in c.labels.get(OWNER_LABEL, "")]
+def labelled_by(client: Any, pid: int) -> list[str]:
+    containers = client.api.containers(all=True, filters={"label": LABEL})
+    return [
+        c["Id"] for c in containers if f"/{pid}/" in (c.get("Labels") or {}).get(OWNER_LABEL, "")
+    ]
 
 
 def test_containers_of_a_killed_process_are_reaped_at_the_next_start(docker_client: Any) -> None:
@@ -74,7 +76,7 @@ def test_containers_of_a_killed_process_are_reaped_at_the_next_start(docker_clie
 
     from agentkit.sandbox.docker_sandbox import DockerSandbox
 
-    async def start_another() -> list[Any]:
+    async def start_another() -> list[str]:
         async with DockerSandbox(docker_client, pool_size=0):
             return labelled_by(docker_client, holder.pid)
 
