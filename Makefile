@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
-BENCH  := $(VENV)/.installed-bench
+BENCH  := .venv-bench/.installed
 
 .PHONY: demo test bench lint typecheck unit services sandbox-image postgres clean
 
@@ -13,8 +13,11 @@ $(DEV): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-$(BENCH): $(DEV)
-	$(BIN)/pip install -q -e '.[bench]'
+# peers live in their own virtualenv: they may pull versions the test environment must not see
+$(BENCH): $(DEV) pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install -q --upgrade pip
+	.venv-bench/bin/pip install -q -e '.[bench]' autogen-agentchat
 	touch $@
 
 ## the example copilot; offline against the scripted model unless XAI_API_KEY is set
@@ -47,7 +50,7 @@ postgres:
 	tools/ci/install-postgres.sh
 
 bench: $(BENCH) sandbox-image
-	$(BIN)/python -m tools.bench.run_all
+	.venv-bench/bin/python -m tools.bench.run_all
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .agentkit

@@ -8,6 +8,7 @@ from typing import Any
 from tools.bench.peers import LABELS
 
 TARGET_OVERHEAD_FACTOR = 5.0
+TARGET_OVERHEAD_MS = 1.5
 TARGET_CONCURRENCY_RATIO = 1.15
 TARGET_IMPORT_MS, TARGET_IMPORT_MB = 300.0, 45.0
 TARGET_AUDIT_RATE = 20_000
@@ -44,8 +45,9 @@ def latency_section(data: dict[str, Any]) -> list[str]:
         "",
         f"agentkit adds {ours:.2f} ms per run over two raw httpx2 POSTs; the leanest other "
         f"framework adds {lowest:.2f} ms, {factor:.1f} times as much. Target (at least "
-        f"{TARGET_OVERHEAD_FACTOR:g} times less overhead than both frameworks): "
-        f"{_met(factor >= TARGET_OVERHEAD_FACTOR)}.",
+        f"{TARGET_OVERHEAD_FACTOR:g} times less overhead than both frameworks, under "
+        f"{TARGET_OVERHEAD_MS:g} ms): "
+        f"{_met(factor >= TARGET_OVERHEAD_FACTOR and ours <= TARGET_OVERHEAD_MS)}.",
         "",
     ]
     return lines
@@ -250,3 +252,21 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def main() -> None:
+    """Rewrite the page and the plot from an existing JSON file (no measuring)."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("json_file", nargs="?", default="docs/benchmarks.json")
+    args = parser.parse_args()
+    source = Path(args.json_file)
+    report = json.loads(source.read_text())
+    write_plot(report, source.with_suffix(".png"))
+    write_markdown(report, source.with_suffix(".md"))
+
+
+if __name__ == "__main__":
+    main()
