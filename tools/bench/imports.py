@@ -1,6 +1,6 @@
 """Import time and resident memory of each framework, each in a fresh interpreter.
 
-    python -m tools.bench.imports [--repeats 7]
+python -m tools.bench.imports [--repeats 7]
 """
 
 from __future__ import annotations
