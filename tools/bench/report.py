@@ -233,7 +233,9 @@ def write_plot(report: dict[str, Any], path: Path) -> None:
     results = report["latency"]["results"]
     order = sorted(results, key=lambda n: results[n]["median_of_process_medians_ms"])
     figure, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
-    left.boxplot([results[n]["samples_ms"] for n in order], vert=False, showfliers=False)
+    left.boxplot(
+        [results[n]["samples_ms"] for n in order], orientation="horizontal", showfliers=False
+    )
     left.set_yticks(range(1, len(order) + 1), [LABELS[n] for n in order], fontsize=8)
     left.set_xlabel("ms per run (2 requests + 1 tool), loopback")
     left.set_title("Time per run")
