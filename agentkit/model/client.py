@@ -21,6 +21,7 @@ import httpx2
 from agentkit.errors import ConfigError, MissingAPIKey, ModelError
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.chat_wire import build_chat_body, parse_chat_body
+from agentkit.model.pool import LeanTransport
 from agentkit.model.pricing import PriceTable
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
@@ -81,7 +82,7 @@ class XAIClient:
         self._caps = capabilities or CapabilityTable.default()
         self._sleep = sleep
         self._owns_http = http is None
-        self._http = http or httpx2.AsyncClient(transport=transport)
+        self._http = http or httpx2.AsyncClient(transport=transport or LeanTransport())
         self._headers = {
             "Authorization": f"Bearer {key}",
             "Content-Type": "application/json",

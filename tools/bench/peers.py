@@ -59,9 +59,10 @@ def _openai(base_url: str, connections: int) -> Any:
 
 
 async def make_agentkit(base_url: str, folder: Path, connections: int) -> Peer:
-    """agentkit with strict validation, a YAML policy and a hash-chained JSONL audit log."""
-    http = _http(connections)
-    agent = agentkit_agent(base_url, folder / "audit.jsonl", http)
+    """agentkit as shipped (its own keep-alive transport), with strict validation, a YAML
+    policy and a hash-chained JSONL audit log. No pool limit: it has none to set."""
+    del connections
+    agent = agentkit_agent(base_url, folder / "audit.jsonl", None)
 
     async def run() -> None:
         result = await agent.run(PROMPT)
@@ -69,7 +70,7 @@ async def make_agentkit(base_url: str, folder: Path, connections: int) -> Peer:
             raise RuntimeError(f"agentkit run {result.status}: {result.error}")
 
     async def close() -> None:
-        await http.aclose()
+        await agent.client.aclose()
 
     return Peer(run, close)
 
