@@ -65,6 +65,11 @@ class _Head:
         return None
 
 
+def default_ssl_context() -> ssl.SSLContext:
+    """The same verified TLS settings httpx2's default transport uses."""
+    return httpx2.create_ssl_context()
+
+
 class LeanTransport(httpx2.AsyncBaseTransport):
     """An O(1) keep-alive pool; see the module docstring for why it exists."""
 
@@ -109,7 +114,9 @@ class LeanTransport(httpx2.AsyncBaseTransport):
         scheme, host, port = origin
         context = None
         if scheme == "https":
-            context = self._ssl or ssl.create_default_context()
+            if self._ssl is None:
+                self._ssl = default_ssl_context()
+            context = self._ssl
         try:
             async with asyncio.timeout(timeouts.connect):
                 reader, writer = await asyncio.open_connection(
