@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -187,3 +188,58 @@ async def test_a_connection_closed_by_the_server_while_idle_is_not_reused(
             assert (await http.get(server.url)).text == "ok"
             await asyncio.sleep(0.05)  # the hang-up reaches the idle connection
     assert server.connections == 3
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost, made with the openssl command."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_tls_is_verified(certificate: tuple[Path, Path]) -> None:
+    """A server whose certificate we trust answers; the default trust store refuses it."""
+    import ssl
+
+    cert, key = certificate
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    server = Server(fixed(b"secure"))
+    server.server = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=server_side)
+    port = server.server.sockets[0].getsockname()[1]
+    try:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        async with httpx2.AsyncClient(transport=LeanTransport(ssl_context=trusting)) as http:
+            assert (await http.get(f"https://localhost:{port}/")).text == "secure"
+        async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+            with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await http.get(f"https://localhost:{port}/")
+    finally:
+        server.server.close()
