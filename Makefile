@@ -17,7 +17,7 @@ $(DEV): pyproject.toml
 $(BENCH): $(DEV) pyproject.toml
 	$(PYTHON) -m venv .venv-bench
 	.venv-bench/bin/pip install -q --upgrade pip
-	.venv-bench/bin/pip install -q -e '.[bench]' autogen-agentchat
+	.venv-bench/bin/pip install -q -e '.[bench]'
 	touch $@
 
 ## the example copilot; offline against the scripted model unless XAI_API_KEY is set
@@ -53,4 +53,4 @@ bench: $(BENCH) sandbox-image
 	.venv-bench/bin/python -m tools.bench.run_all
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .agentkit
+	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache .agentkit
