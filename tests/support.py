@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -18,3 +18,20 @@ def missing_service(reason: str) -> NoReturn:
     if services_required():
         pytest.fail(f"required service missing: {reason}")
     pytest.skip(reason)
+
+
+def sandbox_docker_client() -> Any:
+    """A docker-py client for sandbox tests, once the daemon and the image are there."""
+    from agentkit.errors import SandboxError
+
+    try:
+        from agentkit.sandbox.build import image_state
+        from agentkit.sandbox.docker_sandbox import connect
+
+        client = connect()
+    except SandboxError as exc:
+        missing_service(f"Docker: {exc}")
+    if image_state(client) == "missing":
+        client.close()
+        missing_service("the agentkit-sandbox image is not built (agentkit sandbox build)")
+    return client

@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 
-from agentkit.errors import SandboxError
 from agentkit.sandbox.hardening import LABEL, OWNER_LABEL
-from tests.support import missing_service
+from tests.support import sandbox_docker_client
 
 pytestmark = pytest.mark.docker
 REPO = Path(__file__).resolve().parents[2]
@@ -40,15 +39,7 @@ HOLDER = textwrap.dedent(
 
 @pytest.fixture
 def docker_client() -> Iterator[Any]:
-    try:
-        from agentkit.sandbox.build import image_state
-        from agentkit.sandbox.docker_sandbox import connect
-
-        client = connect()
-    except SandboxError as exc:
-        missing_service(f"Docker: {exc}")
-    if image_state(client) == "missing":
-        missing_service("the agentkit-sandbox image is not built (agentkit sandbox build)")
+    client = sandbox_docker_client()
     yield client
     client.close()
 

@@ -15,22 +15,14 @@ from agentkit.sandbox.docker_sandbox import DockerSandbox
 from agentkit.sandbox.hardening import LABEL, OWNER_LABEL, RUNNER_COMMAND
 from agentkit.sandbox.pool import owner_id
 from agentkit.tools.python import close_python_tool, python_tool
-from tests.support import missing_service
+from tests.support import sandbox_docker_client
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
 def docker_client() -> Iterator[Any]:
-    try:
-        from agentkit.sandbox.build import image_state
-        from agentkit.sandbox.docker_sandbox import connect
-
-        client = connect()
-    except SandboxError as exc:
-        missing_service(f"Docker: {exc}")
-    if image_state(client) == "missing":
-        missing_service("the agentkit-sandbox image is not built (agentkit sandbox build)")
+    client = sandbox_docker_client()
     yield client
     client.close()
 
