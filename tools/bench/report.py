@@ -57,8 +57,9 @@ def concurrency_section(data: dict[str, Any]) -> list[str]:
     lines = [
         "## 2. Concurrency: N runs started together, server waits 200 ms per request",
         "",
-        "Ideal wall time is about 400 ms (two requests per run). Every client gets the same "
-        "httpx2 pool limits (as many connections as runs). Median of "
+        "Ideal wall time is about 400 ms (two requests per run). Every client built on httpx2's "
+        "pool gets the same pool limits (as many connections as runs); agentkit runs as shipped, "
+        "on its own keep-alive transport (see docs/model-client.md). Median of "
         f"{data['processes']} processes; per-run percentiles pooled; peak RSS of the client.",
         "",
     ]
