@@ -20,6 +20,8 @@ from tools.bench.common import summary
 
 IMAGE = "agentkit-sandbox:latest"
 CODE = "print(1)"
+SPACING = 0.5
+"""Seconds between spaced warm runs, standing in for the model turn between two code runs."""
 AUTOGEN_COLD = 5
 """Cold AutoGen runs: each one's teardown waits 10 s for `docker stop`."""
 
@@ -63,8 +65,13 @@ async def agentkit_cold(count: int) -> list[float]:
     return samples
 
 
-async def agentkit_warm(count: int) -> list[float]:
-    """Executions on a started sandbox: a warm container is waiting (pool of 2)."""
+async def agentkit_warm(count: int, *, pause: float = 0.0) -> list[float]:
+    """Executions on a started sandbox (pool of 2), back to back or `pause` s apart.
+
+    Back to back, the pool cannot start containers as fast as they are used, so some
+    calls wait for a start. Spaced out, as code runs are in an agent (a model turn comes
+    between them), a started container is always waiting. The pause is not timed.
+    """
     from agentkit.sandbox.docker_sandbox import DockerSandbox
 
     async with DockerSandbox(pool_size=2) as sandbox:
@@ -75,7 +82,11 @@ async def agentkit_warm(count: int) -> list[float]:
                 raise RuntimeError(f"agentkit sandbox printed {result.stdout!r}")
 
         await once()
-        return await timed(once, count)
+        samples = []
+        for _ in range(count):
+            await asyncio.sleep(pause)
+            samples += await timed(once, 1)
+        return samples
 
 
 async def autogen_cold(count: int) -> list[float]:
@@ -138,6 +149,9 @@ async def measure_all(cold: int, warm: int) -> dict[str, Any]:
         "docker_run_cold": await guarded("docker run", lambda: timed(docker_run, cold)),
         "agentkit_cold": await guarded("agentkit", lambda: agentkit_cold(cold)),
         "agentkit_warm": await guarded("agentkit", lambda: agentkit_warm(warm)),
+        "agentkit_warm_spaced": await guarded(
+            "agentkit", lambda: agentkit_warm(warm, pause=SPACING)
+        ),
         "autogen_cold": await guarded("autogen", lambda: autogen_cold(min(cold, AUTOGEN_COLD))),
         "autogen_warm": await guarded("autogen", lambda: autogen_warm(warm)),
     }
