@@ -128,11 +128,18 @@ class Runner:
             started_at=self._clock(),
         )
         try:
-            self._record(run, "run.started", {"agent": self.agent_name, "model": self.model})
+            self._record(run, "run.started", self._start_fields())
         except AuditError as exc:
             self._fail(run, exc)
             raise
         return await self._drive(run)
+
+    def _start_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"agent": self.agent_name, "model": self.model}
+        facts = {name: tool.facts for name, tool in self.tools.items() if tool.facts}
+        if facts:
+            fields["tool_facts"] = facts
+        return fields
 
     async def resume(
         self,

@@ -74,6 +74,7 @@ class Tool:
         "_args_model",
         "_validator",
         "description",
+        "facts",
         "fn",
         "info",
         "is_async",
@@ -94,8 +95,11 @@ class Tool:
         untrusted_output: bool = False,
         timeout: float = DEFAULT_TOOL_TIMEOUT,
         parameters: dict[str, Any] | None = None,
+        facts: Mapping[str, Any] | None = None,
     ) -> None:
         self.fn = fn
+        self.facts: dict[str, Any] = dict(facts or {})
+        """Settings worth an audit record at the start of every run (e.g. sandbox overrides)."""
         self.name = name or fn.__name__
         if not _NAME_RE.match(self.name):
             raise ConfigError(f"tool name {self.name!r} must match {_NAME_RE.pattern}")

@@ -88,7 +88,20 @@ def python_tool(sandbox: Sandbox | None = None, *, pool_size: int = 1, **limits:
         description=DESCRIPTION,
         side_effect="read",
         timeout=config.timeout + _STARTUP_SLACK,
+        facts=_facts(config, sandbox),
     )
+
+
+def _facts(config: SandboxConfig, sandbox: Sandbox | None) -> dict[str, Any]:
+    """What the audit log records about this sandbox at the start of each run."""
+    if sandbox is not None:
+        return {"sandbox": type(sandbox).__name__}
+    return {
+        "sandbox": "DockerSandbox",
+        "image": config.image,
+        "weakened": config.weakened(),
+        "runtime": config.runtime,
+    }
 
 
 async def close_python_tool(tool: Tool) -> None:

@@ -276,3 +276,21 @@ async def test_an_unwritable_audit_log_stops_the_run(
     assert info.value.run.status == "failed"  # type: ignore[attr-defined]
     assert ran == expected_ran
     assert fake.count("/v1/responses") == (0 if fail_after < 2 else 1)
+
+
+async def test_a_weakened_sandbox_is_on_the_record_of_every_run() -> None:
+    from agentkit.tools.python import python_tool
+
+    weakened = python_tool(network=True, overrides={"network"})
+    fake = FakeXAI(Script([Turn.text("nothing to run")]))
+    with capture_audit() as audit:
+        agent = Vault(
+            client=XAIClient(api_key="k" * 16, transport=fake.transport()),
+            tools=[weakened],
+            audit=audit,
+        )
+        await agent.run("hello")
+    [started] = audit.fields_of("run.started")
+    facts = started["tool_facts"]["run_python"]
+    assert facts["weakened"] == ["network"]
+    assert facts["image"].startswith("agentkit-sandbox")
