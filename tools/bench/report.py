@@ -155,7 +155,27 @@ def sandbox_section(data: dict[str, Any]) -> list[str]:
         "10 s grace period, so few cold AutoGen runs are made.",
         "",
     ]
-    return lines
+    return lines + _sandbox_targets(data)
+
+
+def _sandbox_targets(data: dict[str, Any]) -> list[str]:
+    """SANDBOX targets: warm p50 5x and p90 3x faster than AutoGen warm; cold within 1.2x."""
+    spaced, autogen = data.get("agentkit_warm_spaced", {}), data.get("autogen_warm", {})
+    cold, bare = data.get("agentkit_cold", {}), data.get("docker_run_cold", {})
+    if not all("median_ms" in r for r in (spaced, autogen, cold, bare)):
+        return []
+    p50 = autogen["median_ms"] / spaced["median_ms"]
+    p90 = autogen["p90_ms"] / spaced["p90_ms"]
+    cold_ratio = cold["median_ms"] / bare["median_ms"]
+    return [
+        f"Warm, as an agent uses it (runs spaced by a model turn): agentkit is {p50:.1f} x "
+        f"faster than AutoGen's warm executor at p50 and {p90:.1f} x at p90 (targets 5 x and "
+        f"3 x: {_met(p50 >= 5 and p90 >= 3)}), although every agentkit run gets a fresh "
+        "container: the pool starts the container and the program's interpreter ahead of "
+        f"time. Cold: {cold_ratio:.2f} x a bare `docker run` (target at most 1.2 x: "
+        f"{_met(cold_ratio <= 1.2)}).",
+        "",
+    ]
 
 
 def audit_section(data: dict[str, Any]) -> list[str]:
