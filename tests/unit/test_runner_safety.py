@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from agentkit import Agent, Principal, RunConfig, tool
 from agentkit.approval import CallbackApprover
-from agentkit.audit import AuditLog, JsonlSink, MemorySink, capture_audit, verify_file
+from agentkit.audit import (
+    KNOWN_EVENTS,
+    AuditLog,
+    JsonlSink,
+    MemorySink,
+    capture_audit,
+    verify_file,
+)
 from agentkit.errors import AuditWriteFailed
 from agentkit.model import XAIClient
 from agentkit.policy import Policy
@@ -208,21 +215,8 @@ async def test_a_run_through_every_stage_verifies_and_leaks_no_secret(tmp_path: 
     assert SECRET not in text
     assert API_KEY not in text
     events = {json.loads(line)["event"] for line in text.splitlines()}
-    assert events >= {
-        "run.started",
-        "model.request",
-        "model.response",
-        "call.requested",
-        "call.validated",
-        "call.invalid",
-        "call.decided",
-        "approval.requested",
-        "approval.decided",
-        "call.executed",
-        "call.failed",
-        "call.timed_out",
-        "run.ended",
-    }
+    # every stage but pausing and resuming (covered by the next test) is on the record
+    assert events == KNOWN_EVENTS - {"run.paused", "run.resumed"}
 
 
 async def test_pause_and_resume_are_audited() -> None:
