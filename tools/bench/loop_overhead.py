@@ -41,19 +41,19 @@ TOOL_SCHEMA = {
     "required": ["ticket_id"],
     "additionalProperties": False,
 }
+WIRE_TOOL = {
+    "type": "function",
+    "name": "lookup_ticket",
+    "description": "Look up a ticket.",
+    "parameters": TOOL_SCHEMA,
+    "strict": True,
+}
+"""The benchmark's one tool, as every client sends it."""
 
 
 async def floor_run(http: Any, base_url: str) -> None:
     """Two POSTs, the second carrying the call and its output, as any client would."""
-    tools = [
-        {
-            "type": "function",
-            "name": "lookup_ticket",
-            "description": "Look up a ticket.",
-            "parameters": TOOL_SCHEMA,
-            "strict": True,
-        }
-    ]
+    tools = [WIRE_TOOL]
     conversation: list[dict[str, Any]] = [{"role": "user", "content": "what is ticket 1?"}]
     body = {
         "model": "grok-4-1-fast-non-reasoning",

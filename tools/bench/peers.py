@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tools.bench.loop_overhead import POLICY, floor_run
+from tools.bench.loop_overhead import POLICY, WIRE_TOOL, floor_run
 
 MODEL = "grok-4-1-fast-non-reasoning"
 PROMPT = "what is ticket 1?"
@@ -111,20 +111,7 @@ async def make_httpx2_floor(base_url: str, folder: Path, connections: int) -> Pe
 async def make_openai_sdk(base_url: str, folder: Path, connections: int) -> Peer:
     """The openai package alone: two `responses.create` calls and the tool run by hand."""
     client = _openai(base_url, connections)
-    tools = [
-        {
-            "type": "function",
-            "name": "lookup_ticket",
-            "description": "Look up a ticket.",
-            "parameters": {
-                "type": "object",
-                "properties": {"ticket_id": {"type": "integer"}},
-                "required": ["ticket_id"],
-                "additionalProperties": False,
-            },
-            "strict": True,
-        }
-    ]
+    tools = [_wire_tool()]
 
     async def run() -> None:
         items: list[Any] = [{"role": "user", "content": PROMPT}]
@@ -242,18 +229,7 @@ async def make_raw_asyncio(base_url: str, folder: Path, connections: int) -> Pee
 
 
 def _wire_tool() -> dict[str, Any]:
-    return {
-        "type": "function",
-        "name": "lookup_ticket",
-        "description": "Look up a ticket.",
-        "parameters": {
-            "type": "object",
-            "properties": {"ticket_id": {"type": "integer"}},
-            "required": ["ticket_id"],
-            "additionalProperties": False,
-        },
-        "strict": True,
-    }
+    return dict(WIRE_TOOL)
 
 
 async def _post(
