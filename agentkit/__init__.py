@@ -17,8 +17,9 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "Agent": "agentkit.agent",
-    "RunConfig": "agentkit.runner",
-    "Runner": "agentkit.runner",
+    "RunConfig": "agentkit.pipeline.config",
+    "RunLimits": "agentkit.run_limits",
+    "Runner": "agentkit.pipeline.runner",
     "RunResult": "agentkit.state",
     "Step": "agentkit.state",
     "PendingApproval": "agentkit.state",
@@ -26,9 +27,9 @@ _EXPORTS: dict[str, str] = {
     "Decision": "agentkit.decision",
     "ToolInfo": "agentkit.decision",
     "History": "agentkit.decision",
-    "ApprovalDecision": "agentkit.approval",
-    "CallbackApprover": "agentkit.approval",
-    "TerminalApprover": "agentkit.approval",
+    "ApprovalDecision": "agentkit.pipeline.confirm",
+    "CallbackApprover": "agentkit.approvers",
+    "TerminalApprover": "agentkit.approvers",
     "ApprovalStore": "agentkit.approval_store",
     "XAIClient": "agentkit.model",
     "Policy": "agentkit.policy",
@@ -79,6 +80,7 @@ __all__ = [
     "Redactor",
     "RetryPolicy",
     "RunConfig",
+    "RunLimits",
     "RunResult",
     "Runner",
     "SandboxConfig",
@@ -108,10 +110,13 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
-    from agentkit.approval import ApprovalDecision, CallbackApprover, TerminalApprover
     from agentkit.approval_store import ApprovalStore
+    from agentkit.approvers import CallbackApprover, TerminalApprover
     from agentkit.decision import Decision, History, Principal, ToolInfo
-    from agentkit.runner import RunConfig, Runner
+    from agentkit.pipeline.config import RunConfig
+    from agentkit.pipeline.confirm import ApprovalDecision
+    from agentkit.pipeline.runner import Runner
+    from agentkit.run_limits import RunLimits
     from agentkit.state import PendingApproval, RunResult, Step
     from agentkit.transcript import print_transcript
 

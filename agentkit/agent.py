@@ -24,13 +24,14 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from agentkit.approval import ApprovalDecision, Approver
-from agentkit.approval_store import ApprovalLedger
-from agentkit.audit_seam import AuditRecorder
+from agentkit.audit.chain import AuditRecorder
 from agentkit.decision import AllowAll, Authoriser, Principal, ToolInfo
 from agentkit.errors import ConfigError
 from agentkit.model.types import ModelClient
-from agentkit.runner import RunConfig, Runner
+from agentkit.pipeline.config import RunConfig
+from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
+from agentkit.pipeline.runner import Runner
+from agentkit.run_limits import HasRunLimits
 from agentkit.state import RunResult
 from agentkit.tool import Tool, as_tool, tool_spec
 
@@ -171,6 +172,9 @@ class Agent:
                 server_tools=type(self).server_tools,
                 agent_name=type(self).__name__,
                 output_type=type(self).output_type,
+                limits=self.authoriser.run_limits
+                if isinstance(self.authoriser, HasRunLimits)
+                else None,
                 **self._runner_args,
             )
         return self._runner

@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
-from agentkit.approval import ApprovalDecision
+from agentkit.canonical import canonical_json
 from agentkit.errors import ApprovalRefused, RunStateError
-from agentkit.state import PendingApproval, RunResult, canonical_json
+from agentkit.pipeline.confirm import ApprovalDecision
+from agentkit.state import PendingApproval, RunResult
 
 DEFAULT_STORE_PATH = ".agentkit/approvals.db"
 Verdict = Literal["pending", "approved", "denied"]
@@ -42,27 +43,6 @@ CREATE TABLE IF NOT EXISTS approvals (
     verdict TEXT NOT NULL DEFAULT 'pending', approver TEXT, decided_at REAL);
 CREATE TABLE IF NOT EXISTS consumed (approval_id TEXT PRIMARY KEY, at REAL NOT NULL);
 """
-
-
-class ApprovalLedger(Protocol):
-    """Remembers used approval ids; `consume` returns False for one already used."""
-
-    def consume(self, approval_id: str) -> bool: ...
-
-
-class MemoryLedger:
-    """Replay protection within one process."""
-
-    def __init__(self) -> None:
-        self._used: set[str] = set()
-        self._lock = threading.Lock()
-
-    def consume(self, approval_id: str) -> bool:
-        with self._lock:
-            if approval_id in self._used:
-                return False
-            self._used.add(approval_id)
-            return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,21 @@ class Decision(BaseModel):
     """Stable id of the deciding rule (for example ``tools.close_ticket``, ``default-deny``)."""
 
 
+def destructive_floor(decision: Decision, tool: str, *, destructive: bool) -> Decision:
+    """The floor no authoriser can lower: a destructive call that would be allowed is confirmed.
+
+    The one home of the rule: `decide()` applies it (so ``agentkit policy explain`` shows it)
+    and the runner applies it to every authoriser's decision (so a custom one cannot skip it).
+    """
+    if decision.action != "allow" or not destructive:
+        return decision
+    return Decision(
+        action="confirm",
+        reason=f"{tool} is destructive: a person must confirm it",
+        rule="destructive",
+    )
+
+
 class Authoriser(Protocol):
     """The seam the runner calls for every validated call."""
 
@@ -127,11 +142,8 @@ class Authoriser(Protocol):
 
 
 class AllowAll:
-    """Allows every call; destructive tools still go through confirmation in the runner."""
+    """Allows every call; destructive tools still need a person (the destructive floor)."""
 
     def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision:
-        if call.tool.destructive:
-            return Decision(
-                action="confirm", reason="destructive tools need confirmation", rule="destructive"
-            )
-        return Decision(action="allow", reason="no policy configured", rule="no-policy")
+        allowed = Decision(action="allow", reason="no policy configured", rule="no-policy")
+        return destructive_floor(allowed, call.tool.name, destructive=call.tool.destructive)

@@ -7,12 +7,11 @@ another process from this record alone. `RunResult` is both the state and what
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agentkit.canonical import sha256_of
 from agentkit.decision import Decision, Principal
 from agentkit.errors import RunStateError
 
@@ -33,14 +32,9 @@ StepStatus = Literal[
 """`server`: a server-side tool (web_search, x_search) that xAI ran; its results are untrusted."""
 
 
-def canonical_json(value: Any) -> str:
-    """One spelling of a JSON value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def arguments_digest(arguments: Any) -> str:
     """SHA-256 of the canonical JSON of a call's arguments: what an approval is bound to."""
-    return hashlib.sha256(canonical_json(arguments).encode()).hexdigest()
+    return sha256_of(arguments)
 
 
 class Step(BaseModel):
@@ -63,6 +57,11 @@ class Step(BaseModel):
     truncated: bool = False
     citations: list[str] = Field(default_factory=list)
     error: str | None = None
+    """The error text the model received, when the tool body failed or timed out."""
+    error_type: str | None = None
+    """The exception class name, when the tool body failed (``ToolTimeout`` on a timeout)."""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    """Facts the tool reported about its output (a search's cache hit, a query's tables)."""
     started_at: float = 0.0
     duration_ms: float = 0.0
     approver: str | None = None
@@ -145,10 +144,6 @@ class RunResult(BaseModel):
     def cost_usd(self) -> float:
         return self.totals.cost_usd
 
-    @property
-    def tool_calls(self) -> int:
-        """Calls that were authorised to run or to ask a person (invalid ones do not count)."""
-        return sum(1 for s in self.steps if s.decision is not None)
 
     def step(self, call_id: str) -> Step:
         for step in self.steps:

@@ -6,7 +6,8 @@ import os
 import sys
 from typing import TextIO
 
-from agentkit.state import RunResult, Step, canonical_json
+from agentkit.canonical import canonical_json
+from agentkit.state import RunResult, Step
 
 _COLOURS = {
     "dim": "2",

@@ -14,25 +14,23 @@ from agentkit.audit.records import (
     EMPTY_HEAD,
     Anchor,
     SealedRecord,
-    canonical_json,
     check_event_name,
     format_ts,
     seal,
 )
 from agentkit.audit.redact import Redactor
 from agentkit.audit.sinks import AuditSink
+from agentkit.canonical import canonical_json
 from agentkit.errors import AuditWriteFailed
 
 
 class AuditRecorder(Protocol):
-    """What the runner needs from an audit log (AuditLog and NullAudit both are one)."""
+    """The seam between the runner and an audit log (AuditLog and NullAudit both are one).
+
+    `record` writes one record or raises AuditWriteFailed; the run then stops (fail closed).
+    """
 
     def record(self, event: str, fields: Mapping[str, Any]) -> None: ...
-
-    @property
-    def head(self) -> Anchor: ...
-
-    def close(self) -> None: ...
 
 
 class AuditLog:

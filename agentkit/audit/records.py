@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from agentkit.canonical import canonical_json
 from agentkit.errors import ConfigError
 
 FORMAT_VERSION = 1
@@ -48,17 +49,6 @@ KNOWN_EVENTS: frozenset[str] = frozenset(
 
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 _HASH = re.compile(r"[0-9a-f]{64}")
-
-
-def canonical_json(value: Any) -> str:
-    """The one serialisation that is hashed: sorted keys, no spaces, ASCII only.
-
-    Args:
-        value: plain JSON data (dict, list, str, int, finite float, bool, None).
-    """
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    )
 
 
 def digest(text: str) -> str:

@@ -6,7 +6,7 @@ import argparse
 import getpass
 
 from agentkit.approval_store import DEFAULT_STORE_PATH, ApprovalStore
-from agentkit.state import canonical_json
+from agentkit.canonical import canonical_json
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

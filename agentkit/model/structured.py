@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from agentkit.errors import ConfigError, ModelBehaviorError
 from agentkit.model.types import Item, ModelRequest, ModelResponse
-from agentkit.structured import correction_message, structured_problem
+from agentkit.pipeline.answer import correction_message, structured_problem
 
 if TYPE_CHECKING:
     from agentkit.model.client import XAIClient

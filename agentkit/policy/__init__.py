@@ -10,20 +10,20 @@ Example:
 from __future__ import annotations
 
 from agentkit.policy.loader import PolicyInvalid
-from agentkit.policy.model import (
+from agentkit.policy.policy import Policy, load_policy
+from agentkit.policy.spec import (
     PolicyFile,
-    RunLimits,
+    RunLimitsSpec,
     ToolOverrides,
     policy_json_schema,
     policy_json_schema_text,
 )
-from agentkit.policy.policy import Policy, load_policy
 
 __all__ = [
     "Policy",
     "PolicyFile",
     "PolicyInvalid",
-    "RunLimits",
+    "RunLimitsSpec",
     "ToolOverrides",
     "load_policy",
     "policy_json_schema",

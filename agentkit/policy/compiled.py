@@ -13,17 +13,17 @@ from agentkit.policy.constraints import (
     TrustedList,
     compile_constraint,
 )
-from agentkit.policy.limits import CompiledQuota
-from agentkit.policy.model import (
+from agentkit.policy.counting import CompiledQuota
+from agentkit.policy.spec import (
     ArgConstraint,
     ClassRule,
     Escalation,
     PolicyFile,
     RateLimit,
     RuleAction,
-    RunLimits,
     ToolRule,
 )
+from agentkit.run_limits import RunLimits
 
 Where = tuple[str | int, ...]
 
@@ -45,7 +45,6 @@ class CompiledTool:
     roles: frozenset[str] | None
     constraints: tuple[Constraint, ...]
     rate_limit: RateLimit | None
-    allow_destructive_unconfirmed: bool
     untrusted_output: bool
     untrusted_columns: tuple[str, ...]
 
@@ -78,6 +77,7 @@ class CompiledPolicy:
 
     default: Escalation = "deny"
     run_limits: RunLimits = field(default_factory=RunLimits)
+    """The file's run limits, checked by `decide()` through `RunLimits.check_tool_call`."""
     role_closure: Mapping[str, frozenset[str]] = field(default_factory=dict)
     tools: Mapping[str, CompiledTool] = field(default_factory=dict)
     classes: Mapping[SideEffect, CompiledClass] = field(default_factory=dict)
@@ -99,7 +99,7 @@ def compile_policy(spec: PolicyFile, lists: Mapping[str, TrustedList]) -> Compil
     _check_destructive_class(spec.classes.get("destructive"))
     return CompiledPolicy(
         default=spec.default or "deny",
-        run_limits=spec.run_limits or RunLimits(),
+        run_limits=_run_limits(spec),
         role_closure=closure,
         tools=tools,
         classes=classes,
@@ -164,17 +164,26 @@ def _tool(
         roles=_roles(spec.roles, roles, where),
         constraints=_constraints(spec.args, lists, (*where, "args")),
         rate_limit=spec.rate_limit,
-        allow_destructive_unconfirmed=spec.allow_destructive_unconfirmed,
         untrusted_output=spec.untrusted_output,
         untrusted_columns=tuple(spec.untrusted_columns),
+    )
+
+
+def _run_limits(spec: PolicyFile) -> RunLimits:
+    if spec.run_limits is None:
+        return RunLimits()
+    return RunLimits(
+        max_turns=spec.run_limits.max_turns,
+        max_tool_calls=spec.run_limits.max_tool_calls,
+        max_cost_usd=spec.run_limits.max_cost_usd,
     )
 
 
 def _check_destructive_class(rule: ClassRule | None) -> None:
     if rule is not None and rule.action == "allow":
         raise CompileError(
-            "destructive tools cannot be allowed as a class: use confirm, or allow single "
-            "tools with allow_destructive_unconfirmed: true",
+            "destructive tools cannot be allowed as a class: use confirm "
+            "(a destructive call always waits for a person)",
             ("classes", "destructive", "action"),
         )
 

@@ -17,7 +17,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from agentkit.decision import History
 from agentkit.policy import dataflow
 from agentkit.policy._names import did_you_mean
-from agentkit.policy.model import ArgConstraint, DomainRule, NormaliseKind, Provenance
+from agentkit.policy.spec import ArgConstraint, DomainRule, NormaliseKind, Provenance
 
 _MISSING = object()
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from agentkit.decision import History
-from agentkit.policy.model import NormaliseKind
+from agentkit.policy.spec import NormaliseKind
 
 _DOT_LOOKALIKES = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")

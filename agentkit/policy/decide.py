@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agentkit.decision import Decision, History, Principal, ProposedCall, SideEffect
-from agentkit.policy import dataflow, limits
+from agentkit.decision import (
+    Decision,
+    History,
+    Principal,
+    ProposedCall,
+    SideEffect,
+    destructive_floor,
+)
+from agentkit.policy import counting, dataflow
 from agentkit.policy.compiled import CompiledPolicy, CompiledRule, CompiledTool
 from agentkit.policy.constraints import DataflowContext
 
@@ -35,7 +42,7 @@ def decide(
             return decision
         if _SEVERITY[decision.action] > _SEVERITY[chosen.action]:
             chosen = decision
-    return _destructive_floor(policy, name, classes, chosen)
+    return destructive_floor(chosen, name, destructive="destructive" in classes)
 
 
 def _checks(
@@ -46,7 +53,7 @@ def _checks(
     held: frozenset[str],
 ) -> Iterator[Decision]:
     """Every escalation that applies, in the documented order (lazily, so a deny stops early)."""
-    budget = limits.check_run_limits(policy.run_limits, history)
+    budget = policy.run_limits.check_tool_call(history)
     if budget:
         yield budget
     yield from _rate_limits(policy, call.tool.name, classes, history)
@@ -56,7 +63,7 @@ def _checks(
         yield from _arguments(tool, call, ctx)
     for quota in policy.quotas:
         if quota.applies(call.tool.name, classes):
-            found = limits.check_quota(
+            found = counting.check_quota(
                 quota, call, history, lambda c: _classes(policy, c.tool, c.side_effect)
             )
             if found:
@@ -140,7 +147,7 @@ def _rate_limits(
 ) -> Iterator[Decision]:
     tool = policy.tools.get(name)
     if tool is not None and tool.rate_limit is not None:
-        found = limits.check_rate(
+        found = counting.check_rate(
             f"tools.{name}.rate_limit",
             tool.rate_limit,
             lambda t, _se: t == name,
@@ -158,7 +165,9 @@ def _rate_limits(
             return c in _classes(policy, tool_name, side_effect)
 
         names = _tools_of_class(policy, c, history) | {name}
-        found = limits.check_rate(f"classes.{c}.rate_limit", cls.rate_limit, member, names, history)
+        found = counting.check_rate(
+            f"classes.{c}.rate_limit", cls.rate_limit, member, names, history
+        )
         if found:
             yield found
 
@@ -231,17 +240,3 @@ def _rule_reason(rule: CompiledRule, call: ProposedCall, sources: frozenset[str]
         return f"{call.tool.name} {verb}: untrusted content from {origin} entered this run"
     return f"{call.tool.name} {verb} by rule {rule.id}"
 
-
-def _destructive_floor(
-    policy: CompiledPolicy, name: str, classes: frozenset[SideEffect], chosen: Decision
-) -> Decision:
-    if chosen.action != "allow" or "destructive" not in classes:
-        return chosen
-    tool = policy.tools.get(name)
-    if tool is not None and tool.allow_destructive_unconfirmed:
-        return chosen
-    return Decision(
-        action="confirm",
-        reason=f"{name} is destructive: a person must confirm it",
-        rule="destructive",
-    )

@@ -28,7 +28,7 @@ from agentkit.policy._names import did_you_mean
 from agentkit.policy._yaml import MAX_BYTES, YAMLProblem, load_yaml
 from agentkit.policy.compiled import Where
 from agentkit.policy.constraints import TrustedList
-from agentkit.policy.model import ListSpec, PolicyFile, Quota, Rule
+from agentkit.policy.spec import ListSpec, PolicyFile, Quota, Rule
 
 MAX_EXTENDS_DEPTH = 16
 

@@ -11,7 +11,8 @@ from agentkit.policy import loader
 from agentkit.policy._names import did_you_mean
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
-from agentkit.policy.model import PolicyFile, RunLimits, ToolOverrides
+from agentkit.policy.spec import PolicyFile, ToolOverrides
+from agentkit.run_limits import RunLimits
 
 
 class Policy:

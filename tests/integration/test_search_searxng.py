@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from agentkit import Agent, Principal, tool
-from agentkit.approval import CallbackApprover
+from agentkit.approvers import CallbackApprover
 from agentkit.model import XAIClient
 from agentkit.policy import load_policy
 from agentkit.testing import FakeXAI, Script, Turn

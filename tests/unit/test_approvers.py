@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from agentkit.approval import TerminalApprover, pending_approval
+from agentkit.approvers import TerminalApprover
+from agentkit.pipeline.confirm import pending_approval
 
 
 @pytest.mark.parametrize(

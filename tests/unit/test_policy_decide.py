@@ -15,6 +15,7 @@ from agentkit.decision import (
     SideEffect,
     ToolInfo,
 )
+from agentkit.errors import PolicyLoadError
 from agentkit.policy import Policy
 
 
@@ -118,12 +119,14 @@ def test_destructive_tool_allowed_by_default_action_is_still_confirmed() -> None
     assert (d.action, d.rule) == ("confirm", "destructive")
 
 
-def test_destructive_opt_out_is_explicit() -> None:
-    p = policy(
-        "tools: {rm: {action: allow, side_effect: destructive,\n"
-        "             allow_destructive_unconfirmed: true}}"
-    )
-    assert decide(p, call("rm", "destructive")).action == "allow"
+def test_no_policy_can_opt_a_destructive_tool_out_of_confirmation() -> None:
+    with pytest.raises(PolicyLoadError, match="allow_destructive_unconfirmed is not supported"):
+        policy(
+            "tools: {rm: {action: confirm, side_effect: destructive,\n"
+            "             allow_destructive_unconfirmed: true}}"
+        )
+    d = decide(policy("tools: {rm: {action: allow}}"), call("rm", "destructive"))
+    assert (d.action, d.rule) == ("confirm", "destructive")
 
 
 def test_policy_declared_class_counts_even_if_agent_says_read() -> None:

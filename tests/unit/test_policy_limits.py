@@ -45,7 +45,6 @@ def test_class_rate_limit_spans_the_tools_of_the_class() -> None:
 @pytest.mark.parametrize(
     ("history", "rule"),
     [
-        ({"turn": 4}, "run_limits.max_turns"),
         ({"calls": (past("a"), past("b"))}, "run_limits.max_tool_calls"),
         ({"cost_usd": 0.5}, "run_limits.max_cost_usd"),
     ],

@@ -54,7 +54,7 @@ MALFORMED = [
         "destructive allowed",
         "version: 1\ntools:\n  rm:\n    side_effect: destructive\n    action: allow\n",
         3,
-        "allow_destructive_unconfirmed",
+        "a destructive tool cannot be allowed",
     ),
     (
         "destructive class allowed",

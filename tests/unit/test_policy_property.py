@@ -27,8 +27,6 @@ def tool_rules(draw: st.DrawFn) -> dict[str, Any]:
         rule["roles"] = roles
     if draw(st.booleans()):
         rule["args"] = {"n": {"maximum": draw(st.integers(0, 10))}}
-    if draw(st.booleans()):
-        rule["allow_destructive_unconfirmed"] = True
     return rule
 
 
@@ -120,8 +118,7 @@ def test_destructive_calls_are_never_plainly_allowed(
     destructive = call.tool.model_copy(update={"side_effect": "destructive"})
     call = call.model_copy(update={"tool": destructive})
     decision = load(spec).decide(principal, call, history)
-    opted_out = spec["tools"].get(call.tool.name, {}).get("allow_destructive_unconfirmed")
-    assert decision.action != "allow" or opted_out
+    assert decision.action != "allow"
 
 
 @settings(max_examples=150, deadline=None)

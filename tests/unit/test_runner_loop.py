@@ -11,10 +11,9 @@ import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, ApprovalDecision, Principal, RunConfig, RunResult, tool
-from agentkit.approval import CallbackApprover
+from agentkit.approvers import CallbackApprover
 from agentkit.errors import (
     ApprovalRefused,
-    MaxToolCallsExceeded,
     MaxTurnsExceeded,
     ModelBehaviorError,
     RunStateError,
@@ -172,12 +171,20 @@ async def test_runaway_turns_end_with_a_typed_error(tight: RunConfig) -> None:
     assert len(ledger.ran) == 3
 
 
-async def test_runaway_calls_end_with_a_typed_error(tight: RunConfig) -> None:
+async def test_calls_past_the_tool_call_limit_are_denied_and_the_ones_before_run(
+    tight: RunConfig,
+) -> None:
     calls = [("lookup_ticket", {"ticket_id": i}) for i in range(6)]
     agent, _, ledger = make([Turn.calls(calls), Turn.text("x")], config=tight)
-    with pytest.raises(MaxToolCallsExceeded):
-        await agent.run("many")
-    assert len(ledger.ran) == 0, "calls of a turn run only after every decision of it passed"
+    result = await agent.run("many")
+    assert result.status == "completed"
+    allowed = tight.max_tool_calls
+    assert ledger.ran == [("lookup_ticket", i) for i in range(allowed)]
+    for step in result.steps[allowed:]:
+        assert step.status == "denied"
+        assert step.decision is not None
+        assert step.decision.rule == "run_limits.max_tool_calls"
+    assert all(s.status == "ok" for s in result.steps[:allowed])
 
 
 async def test_destructive_call_pauses_and_nothing_of_it_runs() -> None:

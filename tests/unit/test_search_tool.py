@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentkit.errors import ConfigError
-from agentkit.execute import execute
-from agentkit.label import label_output
+from agentkit.pipeline.execute import execute
+from agentkit.pipeline.label import label_output
 from agentkit.tool import ToolOutput
 from agentkit.tools.search import (
     SearchFailed,

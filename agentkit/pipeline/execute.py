@@ -1,4 +1,4 @@
-"""Stage: run a tool body with its timeout; every outcome becomes data, never an escape."""
+"""Stage execute: run a tool body with its timeout; every outcome becomes data, never an escape."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ Outcome = Literal["ok", "failed", "timed_out"]
 
 
 @dataclass(frozen=True, slots=True)
-class Execution:
+class ToolOutcome:
+    """What one tool body produced, before labelling."""
+
     outcome: Outcome
     text: str
     """The output text, or the error message for the model."""
@@ -24,27 +26,29 @@ class Execution:
     truncated: bool = False
     citations: tuple[str, ...] = ()
     error_type: str | None = None
+    """The exception class name when the body failed (``ToolTimeout`` when it timed out)."""
     metadata: dict[str, Any] = field(default_factory=dict)
+    """Facts about the output (a search's cache hit or miss, a query's tables), audited."""
 
 
-async def execute(tool: Tool, arguments: dict[str, Any]) -> Execution:
+async def execute(tool: Tool, arguments: dict[str, Any]) -> ToolOutcome:
     """Run `tool` with validated `arguments`, bounded by the tool's timeout."""
     try:
         value = await asyncio.wait_for(tool.invoke(arguments), timeout=tool.timeout)
     except TimeoutError:
-        return Execution(
+        return ToolOutcome(
             "timed_out",
             f"{tool.name} did not finish within {tool.timeout:g} s and was abandoned",
             untrusted=False,
             error_type="ToolTimeout",
         )
     except AgentkitError as exc:
-        return Execution(
+        return ToolOutcome(
             "failed", f"{tool.name} failed: {exc}", False, error_type=type(exc).__name__
         )
     except Exception as exc:  # a tool's bug must reach the model as a tool error, not crash the run
         logger.debug("tool %s raised", tool.name, exc_info=True)
-        return Execution(
+        return ToolOutcome(
             "failed",
             f"{tool.name} failed: {type(exc).__name__}: {exc}",
             False,
@@ -52,7 +56,7 @@ async def execute(tool: Tool, arguments: dict[str, Any]) -> Execution:
         )
     if isinstance(value, ToolOutput):
         untrusted = tool.untrusted_output if value.untrusted is None else value.untrusted
-        return Execution(
+        return ToolOutcome(
             "ok",
             render_output(value.content),
             untrusted,
@@ -60,4 +64,4 @@ async def execute(tool: Tool, arguments: dict[str, Any]) -> Execution:
             citations=tuple(value.citations),
             metadata=dict(value.metadata),
         )
-    return Execution("ok", render_output(value), tool.untrusted_output)
+    return ToolOutcome("ok", render_output(value), tool.untrusted_output)

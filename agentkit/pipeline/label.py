@@ -1,4 +1,4 @@
-"""Stage: label a tool's output by its source, cap its size, frame untrusted data as data."""
+"""Stage label: label a tool's output by its source, cap its size, frame untrusted data as data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage: fold one model response into the run state."""
+"""Stage turn: fold one model response into the run state."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from agentkit.decision import Decision
-from agentkit.model.types import ModelResponse, ServerToolCall
+from agentkit.model.types import ModelRequest, ModelResponse, ServerToolCall
+from agentkit.pipeline.config import RunConfig
 from agentkit.state import RunResult, Step
 
 SERVER_SIDE_DECISION = Decision(
@@ -14,6 +15,31 @@ SERVER_SIDE_DECISION = Decision(
     reason="run by xAI with the filters set before the request; results are untrusted",
     rule="xai-server-side",
 )
+
+
+def model_request(
+    run: RunResult,
+    *,
+    model: str,
+    instructions: str | None,
+    tools: list[dict[str, Any]],
+    text_format: dict[str, Any] | None,
+    config: RunConfig,
+) -> ModelRequest:
+    """The next request of `run`: the whole conversation, or only what the server lacks."""
+    chained = config.chain_responses and run.previous_response_id is not None
+    return ModelRequest(
+        model=model,
+        input=run.conversation[run.server_has :] if chained else list(run.conversation),
+        previous_response_id=run.previous_response_id if chained else None,
+        instructions=instructions,
+        tools=tools,
+        text_format=text_format,
+        parallel_tool_calls=config.parallel_tool_calls,
+        stream=config.stream,
+        user=run.principal.user_id,
+        **config.request_options,
+    )
 
 
 def fold_response(run: RunResult, response: ModelResponse, *, now: float) -> list[Step]:

@@ -1,4 +1,4 @@
-"""Rate limits, run budgets and cumulative quotas: the counting part of a decision."""
+"""Rate limits and cumulative quotas: the counting part of a decision (run limits: run_limits)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,9 @@ from typing import Any
 
 from agentkit.decision import Decision, History, PastCall, ProposedCall, SideEffect
 from agentkit.policy.constraints import is_missing, resolve
-from agentkit.policy.model import Escalation, RateLimit, RunLimits
+from agentkit.policy.spec import Escalation, RateLimit
 
 WINDOW_SECONDS = 60.0
-
-
-def check_run_limits(limits: RunLimits, history: History) -> Decision | None:
-    """Deny once the run has used its turns, tool calls or cost budget."""
-    if limits.max_turns is not None and history.turn > limits.max_turns:
-        return _deny(
-            "run_limits.max_turns", f"the run reached its limit of {limits.max_turns} turns"
-        )
-    if limits.max_tool_calls is not None:
-        done = sum(1 for c in history.calls if c.executed)
-        if done >= limits.max_tool_calls:
-            return _deny(
-                "run_limits.max_tool_calls",
-                f"the run reached its limit of {limits.max_tool_calls} tool calls",
-            )
-    if limits.max_cost_usd is not None and history.cost_usd >= limits.max_cost_usd:
-        return _deny(
-            "run_limits.max_cost_usd",
-            f"the run spent its budget of ${limits.max_cost_usd:.2f} "
-            f"(${history.cost_usd:.4f} so far)",
-        )
-    return None
 
 
 def check_rate(

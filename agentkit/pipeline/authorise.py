@@ -1,11 +1,23 @@
-"""What a decision may know about the past: derived from the run state, never stored twice."""
+"""Stage authorise: run limits, the authoriser's decision and the destructive floor.
+
+What a decision may know about the past is derived from the run state, never stored twice.
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
 
-from agentkit.decision import History, PastCall
+from agentkit.decision import (
+    Authoriser,
+    Decision,
+    History,
+    PastCall,
+    ProposedCall,
+    destructive_floor,
+)
+from agentkit.pipeline.validate import ValidCall
+from agentkit.run_limits import RunLimits
 from agentkit.state import RunResult, Step
 from agentkit.tool import Tool
 
@@ -74,3 +86,22 @@ def history_for(
         now=now,
         principal_recent_calls=recent.snapshot(run.principal.user_id, now),
     )
+
+
+def authorise(
+    authoriser: Authoriser,
+    limits: RunLimits,
+    run: RunResult,
+    call_id: str,
+    call: ValidCall,
+    history: History,
+) -> Decision:
+    """The decision on one valid call: a limit it would pass, else the authoriser's, floored."""
+    limited = limits.check_tool_call(history)
+    if limited is not None:
+        return limited
+    proposed = ProposedCall.model_construct(
+        call_id=call_id, tool=call.tool.info, arguments=call.arguments
+    )
+    decision = authoriser.decide(run.principal, proposed, history)
+    return destructive_floor(decision, call.tool.name, destructive=call.tool.destructive)

@@ -24,8 +24,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RunLimits(_Strict):
-    """Budgets for one run; the runner stops the run when one is reached."""
+class RunLimitsSpec(_Strict):
+    """Budgets for one run, as the file writes them (compiled into `agentkit.RunLimits`)."""
 
     max_turns: int | None = Field(default=None, ge=1)
     """Model turns per run."""
@@ -165,19 +165,23 @@ class ToolRule(_Strict):
     args: dict[str, ArgConstraint] = Field(default_factory=dict)
     """Constraints per argument (a dotted path reaches into objects)."""
     rate_limit: RateLimit | None = None
-    allow_destructive_unconfirmed: bool = False
-    """Explicit opt-out: let a destructive tool run without a person confirming it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_destructive_opt_out(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "allow_destructive_unconfirmed" in data:
+            raise ValueError(
+                "allow_destructive_unconfirmed is not supported: a destructive tool always "
+                "waits for a person; if the tool destroys nothing, declare it side_effect: write"
+            )
+        return data
 
     @model_validator(mode="after")
-    def _destructive_needs_opt_out(self) -> ToolRule:
-        if (
-            self.side_effect == "destructive"
-            and self.action == "allow"
-            and not self.allow_destructive_unconfirmed
-        ):
+    def _destructive_is_confirmed(self) -> ToolRule:
+        if self.side_effect == "destructive" and self.action == "allow":
             raise ValueError(
-                "a destructive tool cannot be plainly allowed: use action: confirm, "
-                "or set allow_destructive_unconfirmed: true to opt out visibly"
+                "a destructive tool cannot be allowed: use action: confirm "
+                "(a destructive call always waits for a person)"
             )
         return self
 
@@ -246,7 +250,7 @@ class PolicyFile(_Strict):
     description: str | None = None
     default: Escalation | None = None
     """The action for tools the policy names nowhere (``deny`` unless set)."""
-    run_limits: RunLimits | None = None
+    run_limits: RunLimitsSpec | None = None
     roles: dict[str, RoleSpec] = Field(default_factory=dict)
     lists: dict[str, ListSpec] = Field(default_factory=dict)
     classes: dict[SideEffect, ClassRule] = Field(default_factory=dict)

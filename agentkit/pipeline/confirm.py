@@ -1,4 +1,4 @@
-"""Stage: confirmation by a person, bound to exactly one call.
+"""Stage confirm: a person's approval, bound to exactly one call, used at most once.
 
 An approval names (run id, call id, tool, SHA-256 of the canonical arguments). The runner
 refuses an approval that does not match its pending call in every part, one for a call
@@ -11,21 +11,21 @@ Two ways to decide:
 * paused: no approver; the run ends with status ``awaiting_approval`` and its pending
   approvals, is stored anywhere (see `ApprovalStore`), and `Agent.resume(run, decisions)`
   continues it, in this process or another.
+
+A ledger remembers used approval ids, so an approval cannot be spent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import sys
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 from agentkit.errors import ApprovalRefused
-from agentkit.state import PendingApproval, RunResult, arguments_digest, canonical_json
-
-DEFAULT_APPROVAL_TIMEOUT = 300.0
+from agentkit.state import PendingApproval, RunResult, arguments_digest
 
 
 def approval_id_for(run_id: str, call_id: str, tool: str, arguments_sha256: str) -> str:
@@ -137,7 +137,7 @@ def normalise_decisions(
     return list(decisions)
 
 
-# --- approvers ---------------------------------------------------------------------------
+# --- the seams: who decides inline, and who remembers used approvals ------------------------
 
 
 class Approver(Protocol):
@@ -148,47 +148,39 @@ class Approver(Protocol):
     async def __call__(self, request: PendingApproval) -> bool: ...
 
 
-class CallbackApprover:
-    """Wraps an application callback (sync or async) returning True to approve."""
+class ApprovalLedger(Protocol):
+    """Remembers used approval ids; `consume` returns False for one already used."""
 
-    def __init__(
-        self,
-        callback: Callable[[PendingApproval], bool | Awaitable[bool]],
-        *,
-        name: str = "callback",
-    ) -> None:
-        self._callback = callback
-        self.name = name
-
-    async def __call__(self, request: PendingApproval) -> bool:
-        answer = self._callback(request)
-        if isinstance(answer, Awaitable):
-            answer = await answer
-        return bool(answer)
+    def consume(self, approval_id: str) -> bool: ...
 
 
-class TerminalApprover:
-    """Asks on the terminal: shows the tool, the arguments and the reason; default No."""
+class MemoryLedger:
+    """Replay protection within one process."""
 
-    def __init__(
-        self,
-        *,
-        stream_in: TextIO | None = None,
-        stream_out: TextIO | None = None,
-        name: str = "terminal",
-    ) -> None:
-        self._in = stream_in or sys.stdin
-        self._out = stream_out or sys.stderr
-        self.name = name
+    def __init__(self) -> None:
+        self._used: set[str] = set()
+        self._lock = threading.Lock()
 
-    async def __call__(self, request: PendingApproval) -> bool:
-        return await asyncio.to_thread(self._ask, request)
+    def consume(self, approval_id: str) -> bool:
+        with self._lock:
+            if approval_id in self._used:
+                return False
+            self._used.add(approval_id)
+            return True
 
-    def _ask(self, request: PendingApproval) -> bool:
-        self._out.write(
-            f"\nApproval needed: {request.tool}({canonical_json(request.arguments)})\n"
-            f"  why: {request.reason} [{request.rule}]\n  approve? [y/N] "
-        )
-        self._out.flush()
-        answer = self._in.readline().strip().lower()
-        return answer in ("y", "yes")
+
+@dataclass(frozen=True, slots=True)
+class InlineAnswer:
+    """What an inline approver said, within the timeout or not."""
+
+    approved: bool
+    note: str = ""
+
+
+async def ask(approver: Approver, request: PendingApproval, patience: float) -> InlineAnswer:
+    """Ask `approver` about `request`; no answer within `patience` seconds is a no."""
+    try:
+        approved = await asyncio.wait_for(approver(request), timeout=patience)
+    except TimeoutError:
+        return InlineAnswer(False, "timed out")
+    return InlineAnswer(approved is True)

@@ -1,0 +1,195 @@
+"""Stage record: one typed audit event per stage transition, bound to its run and call.
+
+Every record carries the run's context (``run_id``, ``turn``, ``principal``, and the
+``request_id`` of the model turn that led to it); a call's records also carry ``call_id``
+and ``tool``. The event classes below are the whole vocabulary the runner writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from agentkit.audit.chain import AuditRecorder
+from agentkit.state import RunResult, Step
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """Base of the runner's audit events; an optional field left None is not written."""
+
+    name: ClassVar[str]
+
+    def fields(self) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value is not None or field.default is not None:
+                record[field.name] = value
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted(AuditEvent):
+    name = "run.started"
+    agent: str
+    model: str
+    tool_facts: dict[str, dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResumed(AuditEvent):
+    name = "run.resumed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunPaused(AuditEvent):
+    name = "run.paused"
+    pending: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RunCompleted(AuditEvent):
+    name = "run.ended"
+    cost_usd: float
+    status: str = "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunFailed(AuditEvent):
+    name = "run.ended"
+    error: str
+    status: str = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequested(AuditEvent):
+    name = "model.request"
+    model: str
+    items: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelResponded(AuditEvent):
+    name = "model.response"
+    request_id: str | None
+    response_id: str
+    status: str
+    calls: int
+    usage: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequested(AuditEvent):
+    name = "call.requested"
+
+
+@dataclass(frozen=True, slots=True)
+class CallValidated(AuditEvent):
+    name = "call.validated"
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallInvalid(AuditEvent):
+    name = "call.invalid"
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallDecided(AuditEvent):
+    name = "call.decided"
+    action: str
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequested(AuditEvent):
+    name = "approval.requested"
+    approval_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecided(AuditEvent):
+    name = "approval.decided"
+    approval_id: str
+    approved: bool
+    approver: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCallRan(AuditEvent):
+    """A server-side tool (web_search, x_search) that xAI ran during a model turn."""
+
+    name = "call.executed"
+    server_side: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CallExecuted(AuditEvent):
+    """A tool body finished; `CallFailed` and `CallTimedOut` when it did not succeed."""
+
+    name = "call.executed"
+    duration_ms: float
+    untrusted: bool
+    truncated: bool
+    output: str
+    metadata: dict[str, Any] | None = None
+    error_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallFailed(CallExecuted):
+    name = "call.failed"
+
+
+@dataclass(frozen=True, slots=True)
+class CallTimedOut(CallExecuted):
+    name = "call.timed_out"
+
+
+class RunRecorder:
+    """Writes the events of one run to an `AuditRecorder`, adding the run's context."""
+
+    __slots__ = ("_audit", "_run")
+
+    def __init__(self, audit: AuditRecorder, run: RunResult) -> None:
+        self._audit = audit
+        self._run = run
+
+    def emit(self, event: AuditEvent) -> None:
+        """Write `event` for the run; raises AuditWriteFailed when the log cannot take it."""
+        self._audit.record(event.name, self._context(event.fields()))
+
+    def call(self, step: Step) -> CallRecorder:
+        """A recorder bound to one call of this run."""
+        return CallRecorder(self, step)
+
+    def _context(self, record: dict[str, Any], step: Step | None = None) -> dict[str, Any]:
+        run = self._run
+        record["run_id"] = run.run_id
+        record["turn"] = run.turn
+        record["principal"] = run.principal.user_id
+        if step is not None:
+            record["call_id"] = step.call_id
+            record["tool"] = step.tool
+        if run.usage and "request_id" not in record:
+            record["request_id"] = run.usage[-1]["request_id"]  # the turn that led here
+        return record
+
+
+class CallRecorder:
+    """Writes the events of one call, adding the run's and the call's context."""
+
+    __slots__ = ("_run", "_step")
+
+    def __init__(self, run: RunRecorder, step: Step) -> None:
+        self._run = run
+        self._step = step
+
+    def emit(self, event: AuditEvent) -> None:
+        record = self._run._context(event.fields(), self._step)
+        self._run._audit.record(event.name, record)

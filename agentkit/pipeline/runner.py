@@ -1,0 +1,379 @@
+"""The loop: model turn -> tool calls -> the pipeline for each call -> next turn.
+
+Each call passes, in order: parse and validate -> authorise -> confirm -> execute -> label,
+with a record of every transition, and its output goes back to the model. Decisions of one
+turn are made one after another (so quotas and rate limits see the calls before them); the
+calls allowed then run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentkit.audit.chain import AuditRecorder, NullAudit
+from agentkit.decision import Authoriser, Decision, Principal
+from agentkit.errors import AgentkitError, ApprovalRefused, AuditError, RunStateError
+from agentkit.model.structured import text_format
+from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
+from agentkit.pipeline import record as ev
+from agentkit.pipeline.answer import check_answer
+from agentkit.pipeline.authorise import RecentCalls, authorise, history_for
+from agentkit.pipeline.config import RunConfig
+from agentkit.pipeline.confirm import (
+    ApprovalDecision,
+    ApprovalLedger,
+    Approver,
+    MemoryLedger,
+    ask,
+    check_binding,
+    normalise_decisions,
+    pending_approval,
+)
+from agentkit.pipeline.execute import ToolOutcome, execute
+from agentkit.pipeline.label import label_output
+from agentkit.pipeline.record import RunRecorder
+from agentkit.pipeline.turn import fold_response, model_request
+from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
+from agentkit.run_limits import RunLimits
+from agentkit.state import RunError, RunResult, Step, StepStatus
+from agentkit.tool import Tool
+
+DECLINED_MESSAGE = "A person declined this call. It was not run."
+
+
+class Runner:
+    """Drives runs of one agent configuration. Safe to share between concurrent runs.
+
+    Args:
+        limits: further run limits (a policy's); the stricter of these and the config's apply.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: ModelClient,
+        model: str,
+        tools: Iterable[Tool],
+        authoriser: Authoriser,
+        instructions: str | None = None,
+        server_tools: Iterable[Mapping[str, Any]] = (),
+        config: RunConfig | None = None,
+        limits: RunLimits | None = None,
+        audit: AuditRecorder | None = None,
+        approver: Approver | None = None,
+        ledger: ApprovalLedger | None = None,
+        agent_name: str = "agent",
+        output_type: type[BaseModel] | None = None,
+        clock: Any = time.time,
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.tools = {t.name: t for t in tools}
+        self.authoriser = authoriser
+        self.instructions = instructions
+        self.config = config or RunConfig()
+        self.limits = self.config.limits.stricter(limits or RunLimits())
+        self.audit: AuditRecorder = audit or NullAudit()
+        self.approver = approver
+        self.ledger: ApprovalLedger = ledger or MemoryLedger()
+        self.agent_name = agent_name
+        self.output_type = output_type
+        self._text_format = text_format(output_type) if output_type is not None else None
+        self._clock = clock
+        self._wire_tools = [t.wire() for t in self.tools.values()] + [dict(s) for s in server_tools]
+        self._recent = RecentCalls()
+
+    # --- entry points ----------------------------------------------------------------------
+
+    async def start(
+        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+    ) -> RunResult:
+        run = RunResult(
+            run_id=run_id or uuid.uuid4().hex,
+            agent=self.agent_name,
+            model=self.model,
+            principal=principal or Principal(),
+            conversation=[{"role": "user", "content": prompt}],
+            user_messages=[prompt],
+            started_at=self._clock(),
+        )
+        recorder = RunRecorder(self.audit, run)
+        facts = {name: tool.facts for name, tool in self.tools.items() if tool.facts}
+        try:
+            recorder.emit(ev.RunStarted(self.agent_name, self.model, facts or None))
+        except AuditError as exc:
+            self._fail(recorder, run, exc)
+            raise
+        return await self._drive(recorder, run)
+
+    async def resume(
+        self,
+        run: RunResult,
+        decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None,
+        *,
+        approver_name: str = "unknown",
+    ) -> RunResult:
+        if run.status != "awaiting_approval":
+            raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
+        recorder = RunRecorder(self.audit, run)
+        try:
+            answered = normalise_decisions(decisions, run, approver_name)
+            approved = self._apply_decisions(recorder, run, answered)
+            if run.pending:
+                return run  # some approvals are still open: stay paused
+            run.status = "running"
+            recorder.emit(ev.RunResumed())
+            await self._execute_all(recorder, run, approved)
+            self._close_turn(run)
+        except ApprovalRefused:
+            raise  # the caller's mistake: the stored run stays as it was
+        except AgentkitError as exc:
+            self._fail(recorder, run, exc)
+            raise
+        return await self._drive(recorder, run)
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def _drive(self, recorder: RunRecorder, run: RunResult) -> RunResult:
+        try:
+            while True:
+                self.limits.check_before_request(run.run_id, run.turn, run.totals.cost_usd)
+                response = await self._model_turn(recorder, run)
+                if not response.function_calls:
+                    if self._needs_correction(run, response):
+                        continue
+                    self._finish(recorder, run, response)
+                    return run
+                await self._handle_turn(recorder, run, response.function_calls)
+                if run.pending:
+                    self._pause(recorder, run)
+                    return run
+                self._close_turn(run)
+        except AgentkitError as exc:
+            self._fail(recorder, run, exc)
+            raise
+
+    async def _model_turn(self, recorder: RunRecorder, run: RunResult) -> ModelResponse:
+        request = model_request(
+            run,
+            model=self.model,
+            instructions=self.instructions,
+            tools=self._wire_tools,
+            text_format=self._text_format,
+            config=self.config,
+        )
+        recorder.emit(ev.ModelRequested(self.model, len(request.input)))
+        response = await self.client.respond(request)
+        for step in fold_response(run, response, now=self._clock()):
+            recorder.call(step).emit(ev.ServerCallRan())
+        recorder.emit(
+            ev.ModelResponded(
+                request_id=response.request_id,
+                response_id=response.id,
+                status=response.status,
+                calls=len(response.function_calls),
+                usage=response.usage.to_dict(),
+            )
+        )
+        return response
+
+    def _needs_correction(self, run: RunResult, response: ModelResponse) -> bool:
+        """With an output type: True after asking once for a conforming answer."""
+        if self.output_type is None:
+            return False
+        correction = check_answer(run, response, self.output_type)
+        if correction is None:
+            return False
+        run.corrections += 1
+        run.conversation.append(correction)
+        return True
+
+    def _finish(self, recorder: RunRecorder, run: RunResult, response: ModelResponse) -> None:
+        run.output = response.text
+        run.status = "completed"
+        run.ended_at = self._clock()
+        recorder.emit(ev.RunCompleted(cost_usd=run.totals.cost_usd))
+
+    def _pause(self, recorder: RunRecorder, run: RunResult) -> None:
+        run.status = "awaiting_approval"
+        recorder.emit(ev.RunPaused([p.approval_id for p in run.pending]))
+
+    def _fail(self, recorder: RunRecorder, run: RunResult, exc: AgentkitError) -> None:
+        run.status = "failed"
+        run.error = RunError(type=type(exc).__name__, message=str(exc))
+        run.ended_at = self._clock()
+        exc.run = run  # type: ignore[attr-defined]  # nothing is lost: the state rides on the error
+        if not isinstance(exc, AuditError):
+            recorder.emit(ev.RunFailed(error=run.error.type))
+
+    # --- one turn of calls -----------------------------------------------------------------
+
+    async def _handle_turn(
+        self, recorder: RunRecorder, run: RunResult, calls: list[FunctionCall]
+    ) -> None:
+        runnable: list[tuple[Step, ValidCall]] = []
+        for call in calls:
+            step = self._new_step(recorder, run, call)
+            valid = self._validate(recorder, run, step)
+            if valid is not None and await self._gate(recorder, run, step, valid):
+                runnable.append((step, valid))
+        await self._execute_all(recorder, run, runnable)
+
+    def _new_step(self, recorder: RunRecorder, run: RunResult, call: FunctionCall) -> Step:
+        step = Step(
+            call_id=call.call_id,
+            tool=call.name,
+            turn=run.turn,
+            raw_arguments=call.arguments,
+            started_at=self._clock(),
+        )
+        run.steps.append(step)
+        run.open_calls.append(call.call_id)
+        recorder.call(step).emit(ev.CallRequested())
+        return step
+
+    def _validate(self, recorder: RunRecorder, run: RunResult, step: Step) -> ValidCall | None:
+        checked = validate_call(self.tools, step.tool, step.raw_arguments)
+        if isinstance(checked, Rejected):
+            step.arguments = checked.parsed
+            self._settle(step, checked.status, feedback(checked))
+            recorder.call(step).emit(ev.CallInvalid(checked.error))
+            self._count_error(run)
+            return None
+        step.arguments = checked.arguments
+        recorder.call(step).emit(ev.CallValidated(checked.arguments))
+        return checked
+
+    async def _gate(
+        self, recorder: RunRecorder, run: RunResult, step: Step, call: ValidCall
+    ) -> bool:
+        """Authorise and confirm one valid call. True when it may run now."""
+        history = history_for(run, self.tools, now=self._clock(), recent=self._recent)
+        decision = authorise(self.authoriser, self.limits, run, step.call_id, call, history)
+        step.decision = decision
+        recorder.call(step).emit(ev.CallDecided(decision.action, decision.rule, decision.reason))
+        if decision.action == "allow":
+            self._recent.add(run.principal.user_id, call.tool.name, self._clock())
+            return True
+        if decision.action == "deny":
+            reason = f"Denied by policy ({decision.rule}): {decision.reason}"
+            self._settle(step, "denied", reason)
+            return False
+        return await self._confirm(recorder, run, step, call, decision)
+
+    async def _confirm(
+        self, recorder: RunRecorder, run: RunResult, step: Step, call: ValidCall, decision: Decision
+    ) -> bool:
+        request = pending_approval(
+            run.run_id,
+            step.call_id,
+            step.tool,
+            call.arguments,
+            reason=decision.reason,
+            rule=decision.rule,
+            now=self._clock(),
+        )
+        calls = recorder.call(step)
+        calls.emit(ev.ApprovalRequested(request.approval_id, decision.reason))
+        if self.approver is None:
+            run.pending.append(request)
+            step.status = "awaiting_approval"
+            return False
+        answer = await ask(self.approver, request, self.config.approval_timeout)
+        self.ledger.consume(request.approval_id)
+        run.consumed_approvals.append(request.approval_id)
+        step.approver = self.approver.name
+        calls.emit(
+            ev.ApprovalDecided(request.approval_id, answer.approved, step.approver, answer.note)
+        )
+        if answer.approved:
+            self._recent.add(run.principal.user_id, step.tool, self._clock())
+            return True
+        self._settle(step, "declined", DECLINED_MESSAGE)
+        return False
+
+    def _apply_decisions(
+        self, recorder: RunRecorder, run: RunResult, decisions: list[ApprovalDecision]
+    ) -> list[tuple[Step, ValidCall]]:
+        approved: list[tuple[Step, ValidCall]] = []
+        answered = [(decision, check_binding(run, decision)) for decision in decisions]
+        for decision, pending in answered:
+            if not self.ledger.consume(pending.approval_id):
+                raise ApprovalRefused(f"approval {pending.approval_id} was already used (replay)")
+            run.pending.remove(pending)
+            run.consumed_approvals.append(pending.approval_id)
+            step = run.step(pending.call_id)
+            step.approver = decision.approver
+            recorder.call(step).emit(
+                ev.ApprovalDecided(pending.approval_id, decision.approved, decision.approver)
+            )
+            if decision.approved:
+                # the arguments the approval is bound to (check_binding compared their digest)
+                approved.append((step, ValidCall(self.tools[step.tool], pending.arguments)))
+            else:
+                self._settle(step, "declined", DECLINED_MESSAGE)
+        return approved
+
+    async def _execute_all(
+        self, recorder: RunRecorder, run: RunResult, calls: list[tuple[Step, ValidCall]]
+    ) -> None:
+        if len(calls) == 1:
+            await self._execute(recorder, run, *calls[0])
+        elif calls:
+            await asyncio.gather(*(self._execute(recorder, run, s, c) for s, c in calls))
+
+    async def _execute(
+        self, recorder: RunRecorder, run: RunResult, step: Step, call: ValidCall
+    ) -> None:
+        started = time.perf_counter()
+        result = await execute(call.tool, call.arguments)
+        step.duration_ms = (time.perf_counter() - started) * 1000
+        labelled = label_output(
+            call.tool.name, result.text, untrusted=result.untrusted, cap=self.config.output_cap
+        )
+        step.untrusted = labelled.untrusted
+        step.truncated = labelled.truncated or result.truncated
+        step.citations = list(result.citations)
+        step.metadata = dict(result.metadata)
+        run.citations.extend(url for url in result.citations if url not in run.citations)
+        if result.outcome != "ok":
+            step.error = result.text
+            step.error_type = result.error_type
+            self._count_error(run)
+        self._settle(step, result.outcome, labelled.text)
+        recorder.call(step).emit(_ran_event(result, step, labelled.text))
+
+    def _settle(self, step: Step, status: StepStatus, output: str) -> None:
+        step.status = status
+        step.output = output
+
+    def _close_turn(self, run: RunResult) -> None:
+        """Send every output of the turn back, in the order the model asked."""
+        for call_id in run.open_calls:
+            step = run.step(call_id)
+            run.conversation.append(
+                {"type": "function_call_output", "call_id": call_id, "output": step.output or ""}
+            )
+        run.open_calls.clear()
+
+    def _count_error(self, run: RunResult) -> None:
+        run.tool_errors += 1
+        self.limits.check_tool_errors(run.run_id, run.tool_errors)
+
+
+def _ran_event(result: ToolOutcome, step: Step, output: str) -> ev.CallExecuted:
+    kind = {"ok": ev.CallExecuted, "failed": ev.CallFailed, "timed_out": ev.CallTimedOut}
+    return kind[result.outcome](
+        duration_ms=round(step.duration_ms, 3),
+        untrusted=step.untrusted,
+        truncated=step.truncated,
+        output=output,
+        metadata=step.metadata or None,
+        error_type=result.error_type,
+    )

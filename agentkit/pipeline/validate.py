@@ -1,0 +1,49 @@
+"""Stage validate: a parsed call becomes a `ValidCall` for a tool the agent has, or a rejection."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agentkit.errors import ToolArgumentsInvalid
+from agentkit.pipeline.parse import parse_arguments
+from agentkit.tool import Tool
+
+
+@dataclass(frozen=True, slots=True)
+class ValidCall:
+    """A call whose tool exists and whose arguments parsed and match its strict schema."""
+
+    tool: Tool
+    arguments: dict[str, Any]
+    """The arguments as the tool body receives them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Why a call cannot reach authorisation; the message goes back to the model."""
+
+    status: Literal["invalid", "unknown_tool"]
+    error: str
+    parsed: dict[str, Any] | None = None
+    """The arguments when they parsed as a JSON object but broke the schema."""
+
+
+def validate_call(tools: Mapping[str, Tool], name: str, raw_arguments: str) -> ValidCall | Rejected:
+    """Parse and check one `function_call`; never raises for anything the model sent."""
+    tool = tools.get(name)
+    if tool is None:
+        return Rejected("unknown_tool", f"there is no tool named {name!r}")
+    parsed: dict[str, Any] | None = None
+    try:
+        parsed = parse_arguments(tool.name, raw_arguments)
+        arguments = tool.validate(parsed)
+    except ToolArgumentsInvalid as exc:
+        return Rejected("invalid", str(exc), parsed)
+    return ValidCall(tool, arguments)
+
+
+def feedback(rejection: Rejected) -> str:
+    """The tool output the model receives for a rejected call."""
+    return f"Error: {rejection.error}. Correct the call and try again."
