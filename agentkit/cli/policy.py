@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from agentkit.decision import History, PastCall, Principal, ProposedCall
+from agentkit.decision import Principal
 from agentkit.errors import ConfigError, PolicyLoadError
 
 
@@ -63,24 +63,13 @@ def _explain(args: argparse.Namespace) -> int:
     policy = load_policy(args.file)
     arguments = _json_object(args.args)
     tool = policy.tool_info(args.tool)
-    calls: tuple[PastCall, ...] = ()
-    if args.after_untrusted:
-        calls = (
-            PastCall(
-                call_id="untrusted",
-                tool="<untrusted source>",
-                side_effect="read",
-                arguments={},
-                action="allow",
-                executed=True,
-                untrusted_output=True,
-                output="",
-            ),
-        )
-    history = History(run_id="explain", turn=1, calls=calls, user_messages=tuple(args.user_message))
-    principal = Principal(user_id=args.user, roles=tuple(args.role))
-    call = ProposedCall(call_id="explain", tool=tool, arguments=arguments)
-    decision = policy.decide(principal, call, history)
+    decision = policy.explain(
+        args.tool,
+        arguments,
+        principal=Principal(user_id=args.user, roles=tuple(args.role)),
+        user_messages=tuple(args.user_message),
+        after_untrusted=args.after_untrusted,
+    )
     print(f"{decision.action}  rule={decision.rule}")
     label = f"{tool.side_effect}, untrusted output" if tool.untrusted_output else tool.side_effect
     print(f"  tool: {tool.name} ({label})")

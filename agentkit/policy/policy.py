@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from agentkit.decision import Decision, History, Principal, ProposedCall, ToolInfo
+from agentkit.decision import Decision, History, PastCall, Principal, ProposedCall, ToolInfo
 from agentkit.errors import PolicyLoadError
 from agentkit.policy import loader
 from agentkit.policy._names import did_you_mean
@@ -56,6 +57,38 @@ class Policy:
     def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision:
         """Authorise one proposed call: allow, deny or confirm, naming the rule."""
         return decide(self._compiled, principal, call, history)
+
+    def explain(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        principal: Principal,
+        user_messages: tuple[str, ...] = (),
+        after_untrusted: bool = False,
+    ) -> Decision:
+        """The decision on the first call of a run (what ``agentkit policy explain`` prints).
+
+        Args:
+            after_untrusted: as if untrusted content (a web page, an e-mail) entered the run.
+        """
+        calls: tuple[PastCall, ...] = ()
+        if after_untrusted:
+            calls = (
+                PastCall(
+                    call_id="untrusted",
+                    tool="<untrusted source>",
+                    side_effect="read",
+                    arguments={},
+                    action="allow",
+                    executed=True,
+                    untrusted_output=True,
+                    output="",
+                ),
+            )
+        history = History(run_id="explain", turn=1, calls=calls, user_messages=user_messages)
+        call = ProposedCall(call_id="explain", tool=self.tool_info(tool), arguments=arguments)
+        return self.decide(principal, call, history)
 
     def tool_overrides(self, name: str) -> ToolOverrides:
         """What the policy adds to a tool's declaration (untrusted output, columns)."""
