@@ -24,14 +24,16 @@ $(BENCH): $(DEV) pyproject.toml
 demo: $(DEV) sandbox-image
 	$(BIN)/python -m examples.ops_copilot
 
-## the whole suite: lint, types, unit and integration tests with real services
+## the whole suite: lint, types, the import contract, unit and integration tests with real services
 test: $(DEV) services
 	$(BIN)/ruff check agentkit tests tools examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	AGENTKIT_REQUIRE_SERVICES=1 $(BIN)/pytest -q
 
 lint: $(DEV)
 	$(BIN)/ruff check agentkit tests tools examples
+	$(BIN)/lint-imports
 
 typecheck: $(DEV)
 	$(BIN)/mypy
