@@ -15,13 +15,13 @@ from agentkit.errors import AgentkitError
 
 # subcommand -> module that registers it
 _COMMAND_MODULES: tuple[str, ...] = (
-    "agentkit.cli.run",
-    "agentkit.cli.fake_xai",
-    "agentkit.cli.policy",
-    "agentkit.cli.approvals",
-    "agentkit.cli.audit",
-    "agentkit.cli.sandbox",
-    "agentkit.cli.db",
+    "agentkit.cli.run_command",
+    "agentkit.cli.fake_xai_command",
+    "agentkit.cli.policy_command",
+    "agentkit.cli.approvals_command",
+    "agentkit.cli.audit_command",
+    "agentkit.cli.sandbox_command",
+    "agentkit.cli.db_command",
 )
 
 
