@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     "Agent": "agentkit.agent",
-    "RunConfig": "agentkit.pipeline.config",
+    "RunConfig": "agentkit.pipeline.run_config",
     "RunLimits": "agentkit.run_limits",
     "Runner": "agentkit.pipeline.runner",
     "RunResult": "agentkit.state",
@@ -113,8 +113,8 @@ if TYPE_CHECKING:
     from agentkit.approval_store import ApprovalStore
     from agentkit.approvers import CallbackApprover, TerminalApprover
     from agentkit.decision import Decision, History, Principal, ToolInfo
-    from agentkit.pipeline.config import RunConfig
     from agentkit.pipeline.confirm import ApprovalDecision
+    from agentkit.pipeline.run_config import RunConfig
     from agentkit.pipeline.runner import Runner
     from agentkit.run_limits import RunLimits
     from agentkit.state import PendingApproval, RunResult, Step

@@ -28,8 +28,8 @@ from agentkit.audit.chain import AuditRecorder
 from agentkit.decision import AllowAll, Authoriser, Principal, ToolInfo
 from agentkit.errors import ConfigError
 from agentkit.model.types import ModelClient
-from agentkit.pipeline.config import RunConfig
 from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
+from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.runner import Runner
 from agentkit.run_limits import HasRunLimits
 from agentkit.state import RunResult

@@ -24,7 +24,6 @@ from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
 from agentkit.pipeline.authorise import RecentCalls, authorise, history_for
-from agentkit.pipeline.config import RunConfig
 from agentkit.pipeline.confirm import (
     ApprovalDecision,
     ApprovalLedger,
@@ -38,6 +37,7 @@ from agentkit.pipeline.confirm import (
 from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.label import label_output
 from agentkit.pipeline.record import RunRecorder
+from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.turn import fold_response, model_request
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits

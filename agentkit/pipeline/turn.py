@@ -7,7 +7,7 @@ from typing import Any
 
 from agentkit.decision import Decision
 from agentkit.model.types import ModelRequest, ModelResponse, ServerToolCall
-from agentkit.pipeline.config import RunConfig
+from agentkit.pipeline.run_config import RunConfig
 from agentkit.state import RunResult, Step
 
 SERVER_SIDE_DECISION = Decision(
