@@ -21,58 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.bench.common import CLIENT_CPU, REPO, fake_server, machine, pin_to, summary
-
-POLICY = """
-version: 1
-default: deny
-roles: {user: {}}
-tools:
-  lookup_ticket:
-    side_effect: read
-    action: allow
-    roles: [user]
-    args:
-      ticket_id: {minimum: 1}
-    rate_limit: {per_run: 10}
-"""
-TOOL_SCHEMA = {
-    "type": "object",
-    "properties": {"ticket_id": {"type": "integer"}},
-    "required": ["ticket_id"],
-    "additionalProperties": False,
-}
-WIRE_TOOL = {
-    "type": "function",
-    "name": "lookup_ticket",
-    "description": "Look up a ticket.",
-    "parameters": TOOL_SCHEMA,
-    "strict": True,
-}
-"""The benchmark's one tool, as every client sends it."""
-
-
-async def floor_run(http: Any, base_url: str) -> None:
-    """Two POSTs, the second carrying the call and its output, as any client would."""
-    tools = [WIRE_TOOL]
-    conversation: list[dict[str, Any]] = [{"role": "user", "content": "what is ticket 1?"}]
-    body = {
-        "model": "grok-4-1-fast-non-reasoning",
-        "input": conversation,
-        "tools": tools,
-        "parallel_tool_calls": True,
-    }
-    first = (await http.post(f"{base_url}/responses", json=body)).json()
-    call = next(i for i in first["output"] if i["type"] == "function_call")
-    conversation = [
-        *conversation,
-        call,
-        {
-            "type": "function_call_output",
-            "call_id": call["call_id"],
-            "output": json.dumps({"id": 1, "title": "disk full"}),
-        },
-    ]
-    (await http.post(f"{base_url}/responses", json={**body, "input": conversation})).json()
+from tools.bench.workload import MODEL, POLICY, PROMPT, TICKET, floor_run
 
 
 def make_agent(base_url: str, audit_path: Path) -> Any:
@@ -82,12 +31,12 @@ def make_agent(base_url: str, audit_path: Path) -> Any:
     from agentkit.policy import Policy
 
     class Bench(Agent):
-        model = "grok-4-1-fast-non-reasoning"
+        model = MODEL
 
         @tool
         async def lookup_ticket(self, ticket_id: int) -> dict[str, Any]:
             """Look up a ticket."""
-            return {"id": ticket_id, "title": "disk full"}
+            return {**TICKET, "id": ticket_id}
 
     return Bench(
         client=XAIClient(api_key="bench", base_url=base_url),
@@ -108,7 +57,7 @@ async def measure(base_url: str, runs: int, warmup: int) -> dict[str, list[float
                 for name in ("httpx2_floor", "agentkit"):  # interleaved: same conditions
                     started = time.perf_counter()
                     if name == "agentkit":
-                        result = await agent.run("what is ticket 1?")
+                        result = await agent.run(PROMPT)
                         assert result.status == "completed", result.error
                     else:
                         await floor_run(http, base_url)

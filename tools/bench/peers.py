@@ -16,11 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tools.bench.loop_overhead import POLICY, WIRE_TOOL, floor_run
+from tools.bench.workload import MODEL, POLICY, PROMPT, TICKET, WIRE_TOOL, floor_run, lookup_ticket
 
-MODEL = "grok-4-1-fast-non-reasoning"
-PROMPT = "what is ticket 1?"
-TICKET = {"id": 1, "title": "disk full"}
 Run = Callable[[], Awaitable[None]]
 Close = Callable[[], Awaitable[None]]
 
@@ -38,11 +35,6 @@ def limits(connections: int) -> Any:
     import httpx2
 
     return httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
-
-
-def lookup_ticket(ticket_id: int) -> dict[str, Any]:
-    """Look up a ticket."""
-    return {**TICKET, "id": ticket_id}
 
 
 def _http(connections: int) -> Any:
