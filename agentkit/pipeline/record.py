@@ -22,11 +22,22 @@ class AuditEvent:
 
     def fields(self) -> dict[str, Any]:
         record: dict[str, Any] = {}
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if value is not None or field.default is not None:
-                record[field.name] = value
+        for name, optional in _shape(type(self)):
+            value = getattr(self, name)
+            if value is not None or not optional:
+                record[name] = value
         return record
+
+
+_SHAPES: dict[type[AuditEvent], tuple[tuple[str, bool], ...]] = {}
+
+
+def _shape(kind: type[AuditEvent]) -> tuple[tuple[str, bool], ...]:
+    """Each field's name, and whether it is optional (default None: omitted when None)."""
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        shape = _SHAPES[kind] = tuple((f.name, f.default is None) for f in fields(kind))
+    return shape
 
 
 @dataclass(frozen=True, slots=True)
