@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agentkit.errors import ConfigError, QueryRefused
-from agentkit.tools.sql_guard import SqlGuard
-from agentkit.tools.sql_statement import QueryParamsInvalid
+from agentkit.tools.database.guard import SqlGuard
+from agentkit.tools.database.statement import QueryParamsInvalid
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

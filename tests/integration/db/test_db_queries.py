@@ -11,7 +11,7 @@ import pytest
 from agentkit.errors import DatabaseError, QueryRefused
 from agentkit.tool import Tool, ToolOutput
 from agentkit.tools.database import Database, database_tools
-from agentkit.tools.sql_statement import QueryParamsInvalid
+from agentkit.tools.database.statement import QueryParamsInvalid
 from tests.integration.db.conftest import snapshot
 
 
