@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from agentkit.errors import ConfigError, ModelBehaviorError
-from agentkit.model.types import Item, ModelRequest, ModelResponse
+from agentkit.model.types import Item, ModelClient, ModelRequest, ModelResponse
 from agentkit.structured import correction_message, structured_problem
-
-if TYPE_CHECKING:
-    from agentkit.model.client import XAIClient
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
 
@@ -92,7 +89,7 @@ def _correction(request: ModelRequest, response: ModelResponse, problem: str) ->
 
 
 async def respond_structured(
-    client: XAIClient, request: ModelRequest, model: type[OutputT]
+    client: ModelClient, request: ModelRequest, model: type[OutputT]
 ) -> OutputT:
     """Ask `client` for an answer matching `model`, with one corrective retry."""
     request = dataclasses.replace(request, text_format=text_format(model))
