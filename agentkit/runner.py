@@ -44,7 +44,7 @@ from agentkit.execute import Execution, execute
 from agentkit.history import RecentCalls, history_for
 from agentkit.label import DEFAULT_OUTPUT_CAP, label_output
 from agentkit.limits import destructive_floor, effective_limits
-from agentkit.model.structured import text_format
+from agentkit.model.json_answer import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelRequest, ModelResponse
 from agentkit.model_turn import fold_response
 from agentkit.parse import parse_arguments

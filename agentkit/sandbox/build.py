@@ -59,7 +59,7 @@ class BuildResult:
 
 def runner_source() -> bytes:
     """The in-container runner, as shipped in this package."""
-    return (Path(__file__).with_name("runner.py")).read_bytes()
+    return (Path(__file__).with_name("container_runner.py")).read_bytes()
 
 
 def runner_digest() -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from agentkit.errors import ConfigError, SandboxError, SandboxUnavailable
 from agentkit.sandbox.config import SandboxConfig
-from agentkit.sandbox.errors import image_missing, translate
+from agentkit.sandbox.docker_errors import image_missing, translate
 from agentkit.sandbox.execution import Execution
 from agentkit.sandbox.pool import WarmPool
 from agentkit.sandbox.session import RawOutcome, drive, encode_request
