@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentkit.errors import SandboxError
+from agentkit.errors import SandboxBuildError as SandboxBuildError
 from agentkit.sandbox.config import DEFAULT_IMAGE
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,6 @@ _TRIM = (
     "var/lib/apt/lists",
     "var/log",
 )
-
-
-class SandboxBuildError(SandboxError):
-    """The image could not be built (missing tool, not root, mirror or daemon failure)."""
 
 
 @dataclass(frozen=True, slots=True)

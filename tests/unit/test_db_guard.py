@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentkit.errors import ConfigError, QueryRefused
+from agentkit.errors import ConfigError, QueryParamsInvalid, QueryRefused
 from agentkit.tools.database.guard import SqlGuard
-from agentkit.tools.database.statement import QueryParamsInvalid
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

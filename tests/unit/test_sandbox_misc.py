@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agentkit.errors import SandboxOOM, SandboxTimeout
-from agentkit.sandbox.build import SandboxBuildError, debian_mirror
+from agentkit.errors import SandboxBuildError, SandboxOOM, SandboxTimeout
+from agentkit.sandbox.build import debian_mirror
 from agentkit.sandbox.execution import Execution, Sandbox
 from agentkit.sandbox.pool import is_orphan, owner_id
 from agentkit.tools.python import python_tool
@@ -110,7 +110,7 @@ def test_raise_for_status_gives_typed_errors_with_the_execution() -> None:
     timed_out = Execution("", "", None, timed_out=True)
     with pytest.raises(SandboxTimeout) as caught:
         timed_out.raise_for_status()
-    assert caught.value.execution is timed_out  # type: ignore[attr-defined]
+    assert caught.value.execution is timed_out
     with pytest.raises(SandboxOOM):
         Execution("", "", 137, oom_killed=True).raise_for_status()
     fine = Execution("1\n", "", 0)

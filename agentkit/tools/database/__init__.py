@@ -16,7 +16,7 @@ result.rows, result.truncated, result.untrusted
 
 from __future__ import annotations
 
-from agentkit.tools.database.engine import QueryTimeout
+from agentkit.errors import QueryTimeout
 from agentkit.tools.database.facade import Database, ExecuteResult, QueryResult
 from agentkit.tools.database.toolset import database_tools
 

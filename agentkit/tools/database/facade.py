@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from agentkit.errors import ConfigError, DatabaseError, QueryRefused
 from agentkit.tools.database.engine import (
     DIALECTS,
-    QueryTimeout,
     create_engine,
     database_error,
     first_line,
@@ -26,7 +25,7 @@ from agentkit.tools.database.statement import CheckedStatement, TableKey
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Engine
 
-__all__ = ["Database", "ExecuteResult", "QueryResult", "QueryTimeout"]
+__all__ = ["Database", "ExecuteResult", "QueryResult"]
 
 DEFAULT_MAX_ROWS = 100
 DEFAULT_MAX_BYTES = 64_000

@@ -18,13 +18,8 @@ class Researcher(Agent):
 
 from __future__ import annotations
 
-from agentkit.tools.search.backends import (
-    SearchBackend,
-    SearchFailed,
-    SearchHit,
-    SearxngBackend,
-    parse_searxng,
-)
+from agentkit.errors import SearchFailed
+from agentkit.tools.search.backends import SearchBackend, SearchHit, SearxngBackend, parse_searxng
 from agentkit.tools.search.client_tool import web_search_tool
 from agentkit.tools.search.entries import MAX_DOMAINS, MAX_X_HANDLES, web_search, x_search
 from agentkit.tools.search.filters import (

@@ -13,10 +13,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, SearchFailed
 from agentkit.policy.dataflow import HostError, host_matches, host_of
 from agentkit.tool import DEFAULT_TOOL_TIMEOUT, Tool, ToolOutput
-from agentkit.tools.search.backends import SearchBackend, SearchFailed, SearchHit
+from agentkit.tools.search.backends import SearchBackend, SearchHit
 from agentkit.tools.search.cache import TTLCache
 from agentkit.tools.search.entries import domain_list
 
