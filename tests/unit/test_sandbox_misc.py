@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agentkit.errors import SandboxBuildError, SandboxOOM, SandboxTimeout
+from agentkit.errors import SandboxBuildError, SandboxOOM, SandboxTimeout, SandboxUnavailable
 from agentkit.sandbox.build import debian_mirror
 from agentkit.sandbox.execution import Execution, Sandbox
 from agentkit.sandbox.pool import is_orphan, owner_id
@@ -64,6 +64,16 @@ def test_creating_the_tool_does_not_import_docker() -> None:
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_without_docker_installed_the_sandbox_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentkit.sandbox.docker_sandbox import connect
+
+    monkeypatch.setitem(sys.modules, "docker", None)
+    with pytest.raises(SandboxUnavailable, match=r"pip install 'agentkit\[sandbox\]'"):
+        connect()
 
 
 class RecordingSandbox:
