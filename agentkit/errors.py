@@ -1,7 +1,7 @@
 """Every exception agentkit raises, in one tree.
 
 ```
-AgentkitError                   base; `exit_code` is what the CLI exits with
+AgentkitError                   base; `exit_code` is what the CLI exits with, `run` the failed run
   ConfigError                   a mistake by the developer using agentkit
     MissingAPIKey               XAI_API_KEY is not set (the key itself never appears anywhere)
     UnsupportedParameter        the model rejects a parameter; raised before any request leaves
@@ -12,33 +12,34 @@ AgentkitError                   base; `exit_code` is what the CLI exits with
       NotFound                  404
       RateLimited               429 (retry_after seconds when given)
         QuotaExhausted          429 saying credits are used up: never retried
-      ServerError               5xx
+      ServerError               5xx (retry_after seconds when given)
     ModelTimeout                connect or read timed out
     ModelConnectionError        the connection failed or dropped
     StreamInterrupted           a stream ended before its terminal event
     ModelBehaviorError          the model's output is unusable (malformed, bad schema after a retry)
-    ResponseFailed              the API answered status failed (agentkit.model.responses_wire)
+    ResponseFailed              the API answered status failed
   ToolError                     a tool could not produce a result
     ToolArgumentsInvalid        arguments are not JSON or break the tool's schema
     ToolFailed                  the tool raised
-      SearchFailed              a search backend failed (agentkit.tools.search_client)
+      SearchFailed              a search backend failed
     ToolTimeout                 the tool exceeded its timeout
     UnknownTool                 the model called a tool the agent does not have
   PolicyError                   the policy itself is unusable
     PolicyLoadError             a policy file is malformed (path, line, key)
-      PolicyInvalid             every problem of one file in .problems (agentkit.policy.loader)
+      PolicyInvalid             every problem of one file in .problems
   CallDenied                    a call was refused (decision)
     ApprovalRefused             an approval does not match its call, was replayed, or was declined
-  SandboxError                  running code in a container failed
+  SandboxError                  running code in a container failed (execution, when it ran)
     SandboxUnavailable          the Docker daemon cannot be reached
     SandboxImageMissing         the image is not built (the message says how to build it)
     SandboxTimeout              killed at the wall-clock deadline
     SandboxOOM                  killed for memory
     SandboxFileError            a file transfer was refused (size, count, link, path)
+    SandboxBuildError           the image could not be built
   DatabaseError                 a database tool failed
     QueryRefused                the statement is not allowed (reason)
-    QueryParamsInvalid          parameters do not fit the statement (agentkit.tools.sql_statement)
-    QueryTimeout                the statement timeout cancelled it (agentkit.tools.sql_engine)
+    QueryParamsInvalid          parameters do not fit the statement
+    QueryTimeout                the statement timeout cancelled it
   LimitExceeded                 a run hit one of its limits
     MaxTurnsExceeded
     MaxToolCallsExceeded
@@ -60,12 +61,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agentkit.decision import Decision
+    from agentkit.sandbox.execution import Execution
+    from agentkit.state import RunResult
 
 
 class AgentkitError(Exception):
     """Base of every agentkit exception."""
 
     exit_code: int = 1
+    run: RunResult | None = None
+    """The run's state when a run failed with this error (nothing is lost)."""
 
 
 class ConfigError(AgentkitError):
@@ -105,6 +110,9 @@ class ModelError(AgentkitError):
 
 
 class ModelHTTPError(ModelError):
+    retry_after: float | None = None
+    """Seconds the API asked to wait before retrying (``Retry-After``), when it said."""
+
     def __init__(
         self,
         message: str,
@@ -172,6 +180,10 @@ class ModelBehaviorError(ModelError):
     pass
 
 
+class ResponseFailed(ModelError):
+    """The API answered with a failed response (`status: failed`, `response.failed`, `error`)."""
+
+
 # --- tools -------------------------------------------------------------------------------
 
 
@@ -191,6 +203,10 @@ class ToolArgumentsInvalid(ToolError):
 
 class ToolFailed(ToolError):
     pass
+
+
+class SearchFailed(ToolFailed):
+    """A search backend could not answer (HTTP error, timeout, malformed reply)."""
 
 
 class ToolTimeout(ToolError):
@@ -222,6 +238,15 @@ class PolicyLoadError(PolicyError):
         self.detail = message
 
 
+class PolicyInvalid(PolicyLoadError):
+    """A policy file has several problems; ``problems`` lists each, the message shows the first."""
+
+    def __init__(self, problems: list[PolicyLoadError]) -> None:
+        first = problems[0]
+        super().__init__(first.detail, path=first.path, line=first.line, key=first.key)
+        self.problems = tuple(problems)
+
+
 class CallDenied(AgentkitError):
     exit_code = 3
 
@@ -239,6 +264,8 @@ class ApprovalRefused(CallDenied):
 
 class SandboxError(AgentkitError):
     exit_code = 5
+    execution: Execution | None = None
+    """What the program did, on a timeout or OOM raised by `Execution.raise_for_status`."""
 
 
 class SandboxUnavailable(SandboxError):
@@ -261,6 +288,10 @@ class SandboxFileError(SandboxError):
     pass
 
 
+class SandboxBuildError(SandboxError):
+    """The image could not be built (missing tool, not root, mirror or daemon failure)."""
+
+
 # --- database ----------------------------------------------------------------------------
 
 
@@ -274,6 +305,16 @@ class QueryRefused(DatabaseError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"query refused: {reason}")
         self.reason = reason
+
+
+class QueryParamsInvalid(DatabaseError):
+    """The parameters given do not match the statement's placeholders."""
+
+    exit_code = 2
+
+
+class QueryTimeout(DatabaseError):
+    """The statement ran past the statement timeout and was cancelled."""
 
 
 # --- limits ------------------------------------------------------------------------------

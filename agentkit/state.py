@@ -144,7 +144,6 @@ class RunResult(BaseModel):
     def cost_usd(self) -> float:
         return self.totals.cost_usd
 
-
     def step(self, call_id: str) -> Step:
         for step in self.steps:
             if step.call_id == call_id:

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo
 from agentkit.errors import ConfigError, ToolArgumentsInvalid
+from agentkit.json_schema import strict_schema
 
 if TYPE_CHECKING:
     import jsonschema
@@ -272,27 +273,6 @@ def _arguments_model(
         )
     model_name = "".join(part.title() for part in tool_name.split("_")) + "Arguments"
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
-
-
-def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Make every object in a JSON Schema strict: all properties required, nothing extra."""
-
-    def visit(node: Any) -> Any:
-        if isinstance(node, dict):
-            node = {k: visit(v) for k, v in node.items() if k != "title"}
-            if node.get("type") == "object" or "properties" in node:
-                properties = node.get("properties", {})
-                node["type"] = "object"
-                node["properties"] = properties
-                node["required"] = list(properties)
-                node["additionalProperties"] = False
-            return node
-        if isinstance(node, list):
-            return [visit(v) for v in node]
-        return node
-
-    result: dict[str, Any] = visit(schema)
-    return result
 
 
 def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:

@@ -12,7 +12,7 @@ from agentkit.audit.chain import AuditLog, AuditRecorder, NullAudit
 from agentkit.audit.records import EMPTY_HEAD, GENESIS, KNOWN_EVENTS, Anchor, SealedRecord
 from agentkit.audit.redact import Redactor
 from agentkit.audit.sinks import AuditSink, JsonlSink, MemorySink
-from agentkit.audit.sql import SqlSink, verify_sql
+from agentkit.audit.sql import DEFAULT_TABLE, SqlSink, verify_sql
 from agentkit.audit.testing import CapturedAudit, capture_audit
 from agentkit.audit.verify import (
     ChainBreak,
@@ -21,8 +21,8 @@ from agentkit.audit.verify import (
     repair_file,
     verify_file,
     verify_lines,
-    verify_target,
 )
+from agentkit.errors import ConfigError
 
 __all__ = [
     "EMPTY_HEAD",
@@ -57,3 +57,14 @@ def open_sink(target: str, *, fsync: bool = False) -> AuditSink:
     if "://" in target:
         return SqlSink(target, fsync=fsync)
     return JsonlSink(target, fsync=fsync)
+
+
+def verify_target(
+    target: str, *, anchor: Anchor | None = None, table: str | None = None
+) -> VerifyResult:
+    """Verify a JSONL file, or an SQL table when `target` is a database URL."""
+    if "://" in target:
+        return verify_sql(target, table=table or DEFAULT_TABLE, anchor=anchor)
+    if table is not None:
+        raise ConfigError("--table applies to a database URL, not to a file")
+    return verify_file(target, anchor=anchor)

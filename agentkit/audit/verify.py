@@ -183,19 +183,6 @@ def verify_file(path: str | os.PathLike[str], *, anchor: Anchor | None = None) -
         raise ConfigError(f"cannot read audit log {path}: {exc.strerror}") from exc
 
 
-def verify_target(
-    target: str, *, anchor: Anchor | None = None, table: str | None = None
-) -> VerifyResult:
-    """Verify a JSONL file, or an SQL table when `target` is a database URL."""
-    if "://" in target:
-        from agentkit.audit.sql import DEFAULT_TABLE, verify_sql
-
-        return verify_sql(target, table=table or DEFAULT_TABLE, anchor=anchor)
-    if table is not None:
-        raise ConfigError("--table applies to a database URL, not to a file")
-    return verify_file(target, anchor=anchor)
-
-
 def read_anchor_file(path: str | os.PathLike[str]) -> Anchor:
     """Read an anchor file written by AuditLog (``SEQ:HASH``)."""
     try:

@@ -40,8 +40,8 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
 
 def verify_command(args: argparse.Namespace) -> int:
     """Print ``ok: N records`` and return 0, or name the first broken record and return 1."""
+    from agentkit.audit import read_anchor_file, verify_target
     from agentkit.audit.records import Anchor
-    from agentkit.audit.verify import read_anchor_file, verify_target
 
     if args.anchor and args.anchor_file:
         raise ConfigError("give --anchor or --anchor-file, not both")
@@ -59,7 +59,7 @@ def verify_command(args: argparse.Namespace) -> int:
 
 def head_command(args: argparse.Namespace) -> int:
     """Print the head of an intact log; return 1 when it does not verify."""
-    from agentkit.audit.verify import verify_target
+    from agentkit.audit import verify_target
 
     result = verify_target(args.file, table=args.table)
     if result.error is not None:

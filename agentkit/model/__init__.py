@@ -11,10 +11,10 @@ Example:
 
 from __future__ import annotations
 
+from agentkit.errors import ResponseFailed
 from agentkit.model.capabilities import CapabilityTable, ModelCapabilities
 from agentkit.model.client import XAIClient
 from agentkit.model.pricing import Price, PriceTable
-from agentkit.model.responses_wire import ResponseFailed
 from agentkit.model.retry import RetryPolicy, Timeouts
 from agentkit.model.types import (
     Citation,

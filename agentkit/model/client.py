@@ -21,7 +21,7 @@ import httpx2
 from agentkit.errors import ConfigError, MissingAPIKey, ModelError
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.chat_wire import build_chat_body, parse_chat_body
-from agentkit.model.pool import LeanTransport
+from agentkit.model.lean_transport import LeanTransport
 from agentkit.model.pricing import PriceTable
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
@@ -148,7 +148,7 @@ class XAIClient:
         Raises:
             ModelBehaviorError: the answer still does not validate after one correction.
         """
-        from agentkit.model.structured import respond_structured
+        from agentkit.model.json_answer import respond_structured
 
         return await respond_structured(self, request, output)
 

@@ -107,7 +107,7 @@ def error_for_status(
         )
     if status >= 500:
         error = ServerError(text, status_code=status, body=body, request_id=request_id)
-        error.retry_after = parse_retry_after(headers)  # type: ignore[attr-defined]
+        error.retry_after = parse_retry_after(headers)
         return error
     cls = _CLASSES.get(status, ModelHTTPError)
     return cls(text, status_code=status, body=body, request_id=request_id)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentkit.errors import ModelBehaviorError, ModelError
+from agentkit.errors import ModelBehaviorError
+from agentkit.errors import ResponseFailed as ResponseFailed
 from agentkit.model.pricing import PriceTable
 from agentkit.model.types import (
     Citation,
@@ -19,11 +20,6 @@ from agentkit.model.types import (
     ServerToolCall,
 )
 from agentkit.model.usage import normalise_usage
-
-
-class ResponseFailed(ModelError):
-    """The API answered with a failed response (`status: failed`, `response.failed`, `error`)."""
-
 
 _OPTIONAL_FIELDS = (
     "instructions",

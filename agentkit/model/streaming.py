@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentkit.model.responses_wire import ResponseFailed
+from agentkit.errors import ResponseFailed
 from agentkit.model.types import Item
 
 DONE = "[DONE]"

@@ -5,32 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from agentkit.errors import ModelBehaviorError
+from agentkit.model.json_answer import correction_message, structured_problem
 from agentkit.model.types import ModelResponse
 from agentkit.state import RunResult
-
-
-def structured_problem(text: str, model: type[BaseModel]) -> str | None:
-    """What is wrong with `text` as a `model`, or None when it conforms."""
-    if not text.strip():
-        return "the answer contained no text"
-    try:
-        model.model_validate_json(text)
-    except ValidationError as exc:
-        return str(exc)
-    return None
-
-
-def correction_message(problem: str) -> dict[str, Any]:
-    return {
-        "role": "user",
-        "content": (
-            "Your previous answer does not match the required JSON schema:\n"
-            f"{problem}\nAnswer again with only one JSON object that matches the schema."
-        ),
-    }
 
 
 def check_answer(

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from agentkit.audit.chain import AuditRecorder, NullAudit
 from agentkit.decision import Authoriser, Decision, Principal
 from agentkit.errors import AgentkitError, ApprovalRefused, AuditError, RunStateError
-from agentkit.model.structured import text_format
+from agentkit.model.json_answer import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
@@ -208,7 +208,7 @@ class Runner:
         run.status = "failed"
         run.error = RunError(type=type(exc).__name__, message=str(exc))
         run.ended_at = self._clock()
-        exc.run = run  # type: ignore[attr-defined]  # nothing is lost: the state rides on the error
+        exc.run = run  # nothing is lost: the state rides on the error
         if not isinstance(exc, AuditError):
             recorder.emit(ev.RunFailed(error=run.error.type))
 

@@ -239,4 +239,3 @@ def _rule_reason(rule: CompiledRule, call: ProposedCall, sources: frozenset[str]
         origin = ", ".join(sorted(sources))
         return f"{call.tool.name} {verb}: untrusted content from {origin} entered this run"
     return f"{call.tool.name} {verb} by rule {rule.id}"
-

@@ -22,6 +22,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from agentkit.errors import PolicyInvalid as PolicyInvalid
 from agentkit.errors import PolicyLoadError
 from agentkit.policy import dataflow
 from agentkit.policy._names import did_you_mean
@@ -31,15 +32,6 @@ from agentkit.policy.constraints import TrustedList
 from agentkit.policy.spec import ListSpec, PolicyFile, Quota, Rule
 
 MAX_EXTENDS_DEPTH = 16
-
-
-class PolicyInvalid(PolicyLoadError):
-    """A policy file has several problems; ``problems`` lists each, the message shows the first."""
-
-    def __init__(self, problems: list[PolicyLoadError]) -> None:
-        first = problems[0]
-        super().__init__(first.detail, path=first.path, line=first.line, key=first.key)
-        self.problems = tuple(problems)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentkit.errors import SandboxError
+from agentkit.errors import SandboxBuildError as SandboxBuildError
 from agentkit.sandbox.config import DEFAULT_IMAGE
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ _TRIM = (
 )
 
 
-class SandboxBuildError(SandboxError):
-    """The image could not be built (missing tool, not root, mirror or daemon failure)."""
-
-
 @dataclass(frozen=True, slots=True)
 class BuildResult:
     """What one build produced."""
@@ -59,7 +55,7 @@ class BuildResult:
 
 def runner_source() -> bytes:
     """The in-container runner, as shipped in this package."""
-    return (Path(__file__).with_name("runner.py")).read_bytes()
+    return (Path(__file__).with_name("container_runner.py")).read_bytes()
 
 
 def runner_digest() -> str:

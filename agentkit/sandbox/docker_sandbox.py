@@ -20,7 +20,7 @@ from typing import Any
 
 from agentkit.errors import ConfigError, SandboxError, SandboxUnavailable
 from agentkit.sandbox.config import SandboxConfig
-from agentkit.sandbox.errors import image_missing, translate
+from agentkit.sandbox.docker_errors import image_missing, import_docker, translate
 from agentkit.sandbox.execution import Execution
 from agentkit.sandbox.pool import WarmPool
 from agentkit.sandbox.session import RawOutcome, drive, encode_request
@@ -33,10 +33,9 @@ def connect() -> Any:
     """A docker-py client from the environment (blocking).
 
     Raises:
-        SandboxUnavailable: the daemon cannot be reached.
+        SandboxUnavailable: docker is not installed, or the daemon cannot be reached.
     """
-    import docker
-
+    docker = import_docker()
     try:
         client = docker.from_env()
         client.ping()

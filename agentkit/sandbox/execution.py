@@ -44,7 +44,7 @@ class Execution:
             exc = SandboxOOM("the program was killed for exceeding its memory limit")
         else:
             return self
-        exc.execution = self  # type: ignore[union-attr]
+        exc.execution = self
         raise exc
 
     def summary(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentkit.sandbox.config import SandboxConfig
-from agentkit.sandbox.errors import translate
+from agentkit.sandbox.docker_errors import translate
 from agentkit.sandbox.hardening import LABEL, OWNER_LABEL, container_kwargs
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentkit.sandbox.runner import FRAME
+from agentkit.sandbox.container_runner import FRAME
 
 _DOCKER_HEADER = struct.Struct(">BxxxL")
 _REPORT_LIMIT = 1 << 20

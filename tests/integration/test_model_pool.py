@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from agentkit.model.pool import LeanTransport
+from agentkit.model.lean_transport import LeanTransport
 
 Reply = Callable[[bytes], bytes]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentkit.errors import ConfigError, QueryRefused
-from agentkit.tools.sql_guard import SqlGuard
-from agentkit.tools.sql_statement import QueryParamsInvalid
+from agentkit.errors import ConfigError, QueryParamsInvalid, QueryRefused
+from agentkit.tools.database.guard import SqlGuard
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

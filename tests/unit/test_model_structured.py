@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from agentkit.errors import ConfigError, ModelBehaviorError
 from agentkit.model import ModelRequest, XAIClient
-from agentkit.model.structured import strict_schema
+from agentkit.model.json_answer import answer_schema
 
 
 class Address(BaseModel):
@@ -44,8 +44,8 @@ def _objects(node: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("model", [Person, Node])
-def test_strict_schema_requires_everything_and_forbids_extras(model: type[BaseModel]) -> None:
-    schema = strict_schema(model)
+def test_answer_schema_requires_everything_and_forbids_extras(model: type[BaseModel]) -> None:
+    schema = answer_schema(model)
     assert schema["type"] == "object"
     objects = _objects(schema)
     assert len(objects) >= 2  # the root and a nested object
@@ -62,7 +62,7 @@ def test_a_non_object_root_is_refused() -> None:
             return {"anyOf": [{"type": "string"}, {"type": "integer"}]}
 
     with pytest.raises(ConfigError, match="object"):
-        strict_schema(Weird)
+        answer_schema(Weird)
 
 
 def _answer(text: str, response_id: str) -> dict[str, Any]:
@@ -104,7 +104,7 @@ async def test_valid_answer_is_parsed_with_a_strict_format() -> None:
     assert person == Person(name="Ada", age=36, addresses=[Address(city="London")])
     fmt = bodies[0]["text"]["format"]
     assert (fmt["type"], fmt["name"], fmt["strict"]) == ("json_schema", "Person", True)
-    assert fmt["schema"] == strict_schema(Person)
+    assert fmt["schema"] == answer_schema(Person)
 
 
 async def test_one_corrective_retry_sends_the_bad_answer_back() -> None:

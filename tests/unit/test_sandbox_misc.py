@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agentkit.errors import SandboxOOM, SandboxTimeout
-from agentkit.sandbox.build import SandboxBuildError, debian_mirror
+from agentkit.errors import SandboxBuildError, SandboxOOM, SandboxTimeout, SandboxUnavailable
+from agentkit.sandbox.build import debian_mirror
 from agentkit.sandbox.execution import Execution, Sandbox
 from agentkit.sandbox.pool import is_orphan, owner_id
 from agentkit.tools.python import python_tool
@@ -66,6 +66,16 @@ def test_creating_the_tool_does_not_import_docker() -> None:
     assert out.stdout.strip() == "False", out.stderr
 
 
+def test_without_docker_installed_the_sandbox_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentkit.sandbox.docker_sandbox import connect
+
+    monkeypatch.setitem(sys.modules, "docker", None)
+    with pytest.raises(SandboxUnavailable, match=r"pip install 'agentkit\[sandbox\]'"):
+        connect()
+
+
 class RecordingSandbox:
     """A Sandbox that records calls and answers with a fixed Execution."""
 
@@ -110,7 +120,7 @@ def test_raise_for_status_gives_typed_errors_with_the_execution() -> None:
     timed_out = Execution("", "", None, timed_out=True)
     with pytest.raises(SandboxTimeout) as caught:
         timed_out.raise_for_status()
-    assert caught.value.execution is timed_out  # type: ignore[attr-defined]
+    assert caught.value.execution is timed_out
     with pytest.raises(SandboxOOM):
         Execution("", "", 137, oom_killed=True).raise_for_status()
     fine = Execution("1\n", "", 0)

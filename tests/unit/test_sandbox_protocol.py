@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentkit.sandbox import runner
-from agentkit.sandbox.runner import encode_frame
+from agentkit.sandbox import container_runner as runner
+from agentkit.sandbox.container_runner import encode_frame
 from agentkit.sandbox.session import FrameDecoder, ProtocolViolation, RawOutcome
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from agentkit.errors import DatabaseError, QueryRefused
 from agentkit.tools.database import Database, QueryTimeout
-from agentkit.tools.sql_statement import CheckedStatement
+from agentkit.tools.database.statement import CheckedStatement
 from tests.integration.db.conftest import PostgresServer, create_pg_database, snapshot
 
 MARKER = Path("/tmp/agentkit-db-escape-marker")

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from agentkit.errors import DatabaseError, QueryRefused
+from agentkit.errors import DatabaseError, QueryParamsInvalid, QueryRefused
 from agentkit.tool import Tool, ToolOutput
 from agentkit.tools.database import Database, database_tools
-from agentkit.tools.sql_statement import QueryParamsInvalid
 from tests.integration.db.conftest import snapshot
 
 

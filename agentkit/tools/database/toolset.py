@@ -2,17 +2,56 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from agentkit.tool import Tool, ToolOutput
-
-if TYPE_CHECKING:
-    from agentkit.tools.database import Database, QueryResult
+from agentkit.tools.database.facade import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ROWS,
+    DEFAULT_STATEMENT_TIMEOUT_S,
+    Database,
+    QueryResult,
+)
 
 SqlParam = str | int | float | bool | None
 """A value bound to a placeholder."""
 
 _DIALECT_NAMES = {"postgres": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL", "tsql": "T-SQL"}
+
+
+def database_tools(
+    url: str,
+    *,
+    tables: Iterable[str],
+    write_tables: Mapping[str, Iterable[str]] | None = None,
+    untrusted_columns: Mapping[str, Iterable[str]] | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+    denied_functions: Iterable[str] | None = None,
+) -> list[Tool]:
+    """Tools for an agent over one database: query_db, list_tables, describe_table, execute_db.
+
+    execute_db is included only when `write_tables` names a table; it is destructive,
+    so every call waits for a person's approval.
+
+    ```python
+    class Analyst(Agent):
+        tools = database_tools("sqlite:///shop.db", tables=["orders", "customers"])
+    ```
+    """
+    db = Database(
+        url,
+        tables=tables,
+        write_tables=write_tables,
+        untrusted_columns=untrusted_columns,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        statement_timeout_s=statement_timeout_s,
+        denied_functions=denied_functions,
+    )
+    return tools_for(db)
 
 
 def tools_for(db: Database) -> list[Tool]:

@@ -32,7 +32,7 @@ from agentkit.decision import History, Principal, ProposedCall
 from agentkit.errors import ConfigError
 from agentkit.policy import Policy
 from agentkit.policy.dataflow import host_matches
-from agentkit.tools.search_server import domain_list, handle_list, web_search, x_search
+from agentkit.tools.search.entries import domain_list, handle_list, web_search, x_search
 
 HANDLES_ARGUMENT = "handles"
 """The x_search argument whose constraint lists the X accounts search may read."""

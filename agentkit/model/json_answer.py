@@ -7,33 +7,25 @@ Imported lazily by `XAIClient.structured`, so pydantic stays off the import path
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from agentkit.errors import ConfigError, ModelBehaviorError
-from agentkit.model.types import Item, ModelRequest, ModelResponse
-from agentkit.pipeline.answer import correction_message, structured_problem
-
-if TYPE_CHECKING:
-    from agentkit.model.client import XAIClient
+from agentkit.json_schema import strict_schema
+from agentkit.model.types import Item, ModelClient, ModelRequest, ModelResponse
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
 
-_SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
-_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
-_SUBSCHEMA_ONE = ("items", "not", "if", "then", "else", "contains")
 
-
-def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON Schema of `model` in strict form.
+def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of `model` in strict form, its root an object.
 
     Every object lists all its properties as required and forbids others, recursively;
-    defaults are dropped (the model must always send every field); the root is an object.
+    defaults are dropped (the model must always send every field).
     """
-    schema = copy.deepcopy(model.model_json_schema())
+    schema = model.model_json_schema()
     ref = schema.get("$ref")
     if isinstance(ref, str) and "type" not in schema:
         # a self-referencing model puts its root behind a $ref: inline it, keep the $defs
@@ -41,31 +33,7 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
         schema = {**schema.get("$defs", {}).get(name, {}), "$defs": schema.get("$defs", {})}
     if schema.get("type") != "object":
         raise ConfigError(f"{model.__name__}: a structured output schema must be an object")
-    _make_strict(schema)
-    return schema
-
-
-def _make_strict(node: Any) -> None:
-    if isinstance(node, list):
-        for child in node:
-            _make_strict(child)
-        return
-    if not isinstance(node, dict):
-        return
-    node.pop("default", None)
-    if node.get("type") == "object" or "properties" in node:
-        properties = node.setdefault("properties", {})
-        node["required"] = list(properties)
-        node["additionalProperties"] = False
-    for key in _SUBSCHEMA_LISTS:
-        _make_strict(node.get(key))
-    for key in _SUBSCHEMA_MAPS:
-        children = node.get(key)
-        if isinstance(children, dict):
-            for child in children.values():
-                _make_strict(child)
-    for key in _SUBSCHEMA_ONE:
-        _make_strict(node.get(key))
+    return strict_schema(schema, drop=("default",))
 
 
 def text_format(model: type[BaseModel]) -> dict[str, Any]:
@@ -73,7 +41,7 @@ def text_format(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "type": "json_schema",
         "name": model.__name__,
-        "schema": strict_schema(model),
+        "schema": answer_schema(model),
         "strict": True,
     }
 
@@ -92,7 +60,7 @@ def _correction(request: ModelRequest, response: ModelResponse, problem: str) ->
 
 
 async def respond_structured(
-    client: XAIClient, request: ModelRequest, model: type[OutputT]
+    client: ModelClient, request: ModelRequest, model: type[OutputT]
 ) -> OutputT:
     """Ask `client` for an answer matching `model`, with one corrective retry."""
     request = dataclasses.replace(request, text_format=text_format(model))
@@ -109,3 +77,24 @@ async def respond_structured(
         request_id=response.request_id,
         attempts=2,
     )
+
+
+def structured_problem(text: str, model: type[BaseModel]) -> str | None:
+    """What is wrong with `text` as a `model`, or None when it conforms."""
+    if not text.strip():
+        return "the answer contained no text"
+    try:
+        model.model_validate_json(text)
+    except ValidationError as exc:
+        return str(exc)
+    return None
+
+
+def correction_message(problem: str) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": (
+            "Your previous answer does not match the required JSON schema:\n"
+            f"{problem}\nAnswer again with only one JSON object that matches the schema."
+        ),
+    }

@@ -1,4 +1,4 @@
-"""Docker's exceptions, caught at the seam and re-raised as agentkit's sandbox errors."""
+"""Docker's exceptions (and its absence), caught at the seam and re-raised as sandbox errors."""
 
 from __future__ import annotations
 
@@ -7,6 +7,22 @@ from typing import Any
 from agentkit.errors import SandboxError, SandboxImageMissing, SandboxUnavailable
 
 BUILD_COMMAND = "agentkit sandbox build"
+INSTALL_COMMAND = "pip install 'agentkit[sandbox]'"
+
+
+def import_docker() -> Any:
+    """The docker package, imported on first use.
+
+    Raises:
+        SandboxUnavailable: docker is not installed (the message says how to install it).
+    """
+    try:
+        import docker
+    except ImportError as exc:
+        raise SandboxUnavailable(
+            f"the sandbox needs the docker package, which is not installed: {INSTALL_COMMAND}"
+        ) from exc
+    return docker
 
 
 def image_missing(image: str) -> SandboxImageMissing:

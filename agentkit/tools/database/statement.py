@@ -8,16 +8,10 @@ from typing import Any, Literal
 
 from sqlglot import exp
 
-from agentkit.errors import DatabaseError, QueryRefused
+from agentkit.errors import QueryParamsInvalid, QueryRefused
 
 TableKey = tuple[str, str]
 """(schema, table), normalised; schema is "" when the name is unqualified."""
-
-
-class QueryParamsInvalid(DatabaseError):
-    """The parameters given do not match the statement's placeholders."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)

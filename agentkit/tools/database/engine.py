@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from agentkit.errors import ConfigError, DatabaseError, QueryRefused
+from agentkit.errors import ConfigError, DatabaseError, QueryRefused, QueryTimeout
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -34,10 +34,6 @@ DIALECTS = {
 }
 _PG_QUERY_CANCELED = "57014"
 _PG_READ_ONLY_TRANSACTION = "25006"
-
-
-class QueryTimeout(DatabaseError):
-    """The statement ran past the statement timeout and was cancelled."""
 
 
 def parse_url(url: str) -> URL:

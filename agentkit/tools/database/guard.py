@@ -24,14 +24,14 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from agentkit.errors import ConfigError, QueryRefused
-from agentkit.tools.sql_rules import (
+from agentkit.tools.database.rules import (
     ALLOWED_PREFIXED_FUNCTIONS,
     DENIED_FUNCTION_PREFIXES,
     DENIED_FUNCTIONS,
     DENIED_STATEMENT_NODES,
     MAX_SQL_CHARS,
 )
-from agentkit.tools.sql_statement import (
+from agentkit.tools.database.statement import (
     CheckedStatement,
     TableKey,
     escape_colons,

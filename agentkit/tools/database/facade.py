@@ -1,18 +1,4 @@
-"""SQL databases for agents: read-only by construction, writes only where configured.
-
-Every statement passes the SQL guard (one statement, allowed tables, no denied
-functions) and then runs on a connection the database itself holds read-only:
-SQLite opened with ``mode=ro`` and ``PRAGMA query_only``, PostgreSQL inside
-``SET TRANSACTION READ ONLY`` with a ``statement_timeout``. Read transactions are
-always rolled back. Writes go through `Database.execute`, limited per table and
-operation, and the tool built on it is destructive (a person confirms each call).
-
-```python
-db = Database("sqlite:///shop.db", tables=["orders"], untrusted_columns={"orders": ["note"]})
-result = db.query("SELECT id, total FROM orders WHERE id = ?", [7])
-result.rows, result.truncated, result.untrusted
-```
-"""
+"""`Database`: one database behind the SQL guard, on connections it holds read-only."""
 
 from __future__ import annotations
 
@@ -24,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import ConfigError, DatabaseError, QueryRefused
-from agentkit.tools.sql_engine import (
+from agentkit.tools.database.engine import (
     DIALECTS,
-    QueryTimeout,
     create_engine,
     database_error,
     first_line,
@@ -34,15 +19,13 @@ from agentkit.tools.sql_engine import (
     parse_url,
     sqlite_deadline,
 )
-from agentkit.tools.sql_guard import SqlGuard
-from agentkit.tools.sql_statement import CheckedStatement, TableKey
+from agentkit.tools.database.guard import SqlGuard
+from agentkit.tools.database.statement import CheckedStatement, TableKey
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, CursorResult, Engine
 
-    from agentkit.tool import Tool
-
-__all__ = ["Database", "ExecuteResult", "QueryResult", "QueryTimeout", "database_tools"]
+__all__ = ["Database", "ExecuteResult", "QueryResult"]
 
 DEFAULT_MAX_ROWS = 100
 DEFAULT_MAX_BYTES = 64_000
@@ -356,39 +339,3 @@ def _names(tables: Iterable[str]) -> Iterable[str]:
     if isinstance(tables, str):
         raise ConfigError(f"tables: expected a list of names, got the string {tables!r}")
     return tables
-
-
-def database_tools(
-    url: str,
-    *,
-    tables: Iterable[str],
-    write_tables: Mapping[str, Iterable[str]] | None = None,
-    untrusted_columns: Mapping[str, Iterable[str]] | None = None,
-    max_rows: int = DEFAULT_MAX_ROWS,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
-    denied_functions: Iterable[str] | None = None,
-) -> list[Tool]:
-    """Tools for an agent over one database: query_db, list_tables, describe_table, execute_db.
-
-    execute_db is included only when `write_tables` names a table; it is destructive,
-    so every call waits for a person's approval.
-
-    ```python
-    class Analyst(Agent):
-        tools = database_tools("sqlite:///shop.db", tables=["orders", "customers"])
-    ```
-    """
-    from agentkit.tools.db_tools import tools_for
-
-    db = Database(
-        url,
-        tables=tables,
-        write_tables=write_tables,
-        untrusted_columns=untrusted_columns,
-        max_rows=max_rows,
-        max_bytes=max_bytes,
-        statement_timeout_s=statement_timeout_s,
-        denied_functions=denied_functions,
-    )
-    return tools_for(db)

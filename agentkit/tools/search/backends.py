@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import httpx2
 
-from agentkit.errors import ToolFailed
+from agentkit.errors import SearchFailed
 
 DEFAULT_BACKEND_TIMEOUT = 10.0
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -39,10 +39,6 @@ class SearchBackend(Protocol):
             SearchFailed: the service could not answer; the message says why.
         """
         ...
-
-
-class SearchFailed(ToolFailed):
-    """A search backend could not answer (HTTP error, timeout, malformed reply)."""
 
 
 class SearxngBackend:

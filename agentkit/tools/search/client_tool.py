@@ -1,23 +1,8 @@
-"""Web search and X search, two ways.
+"""The client-side ``web_search`` tool: a function tool over a `SearchBackend`.
 
-Server-side (xAI runs the search; agentkit sends the filters and reports what happened):
-
-```python
-class Researcher(Agent):
-    server_tools = [web_search(allowed_domains=["docs.python.org"]), x_search()]
-    # or, with the filters the policy declares: server_tools = server_search_tools(policy, x=True)
-```
-
-Client-side (a `web_search` function tool over an approved index):
-
-```python
-class Researcher(Agent):
-    tools = [web_search_tool(SearxngBackend("https://search.internal.example"), cache_ttl=60)]
-```
-
-Whatever the client-side tool returns is labelled untrusted, capped in size and sent as
-plain JSON data; the runner frames it as data, not instructions, and the policy's
-``after_untrusted`` rules apply to every later call.
+Whatever it returns is labelled untrusted, capped in size and sent as plain JSON data;
+the runner frames it as data, not instructions, and the policy's ``after_untrusted``
+rules apply to every later call.
 """
 
 from __future__ import annotations
@@ -28,53 +13,12 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, SearchFailed
 from agentkit.policy.dataflow import HostError, host_matches, host_of
 from agentkit.tool import DEFAULT_TOOL_TIMEOUT, Tool, ToolOutput
-from agentkit.tools.search_cache import TTLCache
-from agentkit.tools.search_client import (
-    SearchBackend,
-    SearchFailed,
-    SearchHit,
-    SearxngBackend,
-    parse_searxng,
-)
-from agentkit.tools.search_policy import (
-    SearchFilters,
-    policy_domain_filters,
-    policy_handle_filters,
-    policy_web_search,
-    policy_x_search,
-    search_allowed,
-    server_search_tools,
-)
-from agentkit.tools.search_server import (
-    MAX_DOMAINS,
-    MAX_X_HANDLES,
-    domain_list,
-    web_search,
-    x_search,
-)
-
-__all__ = [
-    "MAX_DOMAINS",
-    "MAX_X_HANDLES",
-    "SearchBackend",
-    "SearchFailed",
-    "SearchFilters",
-    "SearchHit",
-    "SearxngBackend",
-    "parse_searxng",
-    "policy_domain_filters",
-    "policy_handle_filters",
-    "policy_web_search",
-    "policy_x_search",
-    "search_allowed",
-    "server_search_tools",
-    "web_search",
-    "web_search_tool",
-    "x_search",
-]
+from agentkit.tools.search.backends import SearchBackend, SearchHit
+from agentkit.tools.search.cache import TTLCache
+from agentkit.tools.search.entries import domain_list
 
 MAX_QUERY_CHARS = 1000
 MIN_OUTPUT_CHARS = 200
