@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentkit import Agent, Principal, RunConfig, tool
-from agentkit.approvers import CallbackApprover
 from agentkit.audit import (
     KNOWN_EVENTS,
     AuditLog,
@@ -27,10 +27,9 @@ from agentkit.audit import (
     verify_file,
 )
 from agentkit.errors import AuditWriteFailed
-from agentkit.model import XAIClient
 from agentkit.policy import Policy
 from agentkit.state import PendingApproval
-from agentkit.testing import FakeXAI, Script, Turn
+from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn, scripted_client
 
 TOOLS = ("read_a", "write_b", "drop_c")
 ACTIONS = ("allow", "deny", "confirm")
@@ -112,39 +111,37 @@ def test_a_tool_runs_only_when_allowed_or_approved(
 ) -> None:
     import asyncio
 
-    approved_calls: set[tuple[str, int]] = set()
+    def approves(request: PendingApproval) -> bool:
+        return (request.arguments["n"] % 2 == 0) == approve_even
 
-    def approver(request: PendingApproval) -> bool:
-        verdict = (request.arguments["n"] % 2 == 0) == approve_even
-        if verdict:
-            approved_calls.add((request.tool, request.arguments["n"]))
-        return verdict
-
+    approver = RecordingApprover(approves)
     script = [Turn.calls([(name, {"n": n}) for name, n in calls]) for calls in turns]
-    fake = FakeXAI(Script([*script, Turn.text("done")]))
     agent = Sim(
-        client=XAIClient(api_key="test-key-123456", transport=fake.transport()),
+        client=scripted_client([*script, Turn.text("done")]),
         policy=Policy.from_yaml(policy_yaml(grants)),
-        approver=CallbackApprover(approver),
+        approver=approver,
         principal=Principal(user_id="u", roles=tuple(roles)),
         config=RunConfig(max_tool_errors=100, max_tool_calls=100),
     )
     result = asyncio.run(agent.run("go"))
+    approved = {r.call_id for r in approver.requests if approves(r)}
 
-    ran = list(agent.ran)
+    ok_calls: Counter[tuple[str, int]] = Counter()
     for step in result.steps:
         assert step.decision is not None
         assert step.arguments is not None
-        key = (step.tool, step.arguments["n"])
         body_ran = step.status == "ok"
-        assert body_ran == (key in ran and step.status == "ok")
+        if body_ran:
+            ok_calls[(step.tool, step.arguments["n"])] += 1
         if step.decision.action == "deny":
             assert not body_ran
         elif step.decision.action == "confirm":
-            assert body_ran == (key in approved_calls)
+            assert body_ran == (step.call_id in approved)
+        else:
+            assert body_ran, "an allowed call runs"
         if body_ran and step.tool == "drop_c":
             assert step.decision.action == "confirm", "destructive tools are never plainly allowed"
-    assert len(ran) == sum(1 for s in result.steps if s.status == "ok")
+    assert Counter(agent.ran) == ok_calls, "bodies ran for exactly the calls reported ok"
 
 
 class Vault(Agent):
@@ -192,12 +189,11 @@ def every_stage_script() -> Script:
 
 async def test_a_run_through_every_stage_verifies_and_leaks_no_secret(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    fake = FakeXAI(every_stage_script())
     with AuditLog(JsonlSink(path)) as audit:
         agent = Vault(
-            client=XAIClient(api_key=API_KEY, transport=fake.transport()),
+            client=scripted_client(every_stage_script(), api_key=API_KEY),
             audit=audit,
-            approver=CallbackApprover(lambda r: r.arguments["what"] == "cache", name="ops"),
+            approver=RecordingApprover(lambda r: r.arguments["what"] == "cache", name="ops"),
         )
         result = await agent.run(f"log in as ana with password {SECRET}")
     assert [s.status for s in result.steps] == [
@@ -220,9 +216,9 @@ async def test_a_run_through_every_stage_verifies_and_leaks_no_secret(tmp_path: 
 
 
 async def test_pause_and_resume_are_audited() -> None:
-    fake = FakeXAI(Script([Turn.call("wipe", {"what": "cache"}), Turn.text("ok")]))
+    client = scripted_client([Turn.call("wipe", {"what": "cache"}), Turn.text("ok")])
     with capture_audit() as audit:
-        agent = Vault(client=XAIClient(api_key="k" * 16, transport=fake.transport()), audit=audit)
+        agent = Vault(client=client, audit=audit)
         paused = await agent.run("wipe the cache")
         await agent.resume(paused, {paused.pending[0].approval_id: True}, approver="ana")
     assert "run.paused" in audit.events
@@ -262,7 +258,7 @@ async def test_an_unwritable_audit_log_stops_the_run(
             return "wiped"
 
     agent = Probe(
-        client=XAIClient(api_key="k" * 16, transport=fake.transport()),
+        client=scripted_client(fake),
         audit=AuditLog(FailingSink(fail_after)),
     )
     with pytest.raises(AuditWriteFailed) as info:
@@ -276,10 +272,9 @@ async def test_a_weakened_sandbox_is_on_the_record_of_every_run() -> None:
     from agentkit.tools.python import python_tool
 
     weakened = python_tool(network=True, overrides={"network"})
-    fake = FakeXAI(Script([Turn.text("nothing to run")]))
     with capture_audit() as audit:
         agent = Vault(
-            client=XAIClient(api_key="k" * 16, transport=fake.transport()),
+            client=scripted_client([Turn.text("nothing to run")]),
             tools=[weakened],
             audit=audit,
         )
