@@ -28,8 +28,17 @@ from agentkit.audit import (
 )
 from agentkit.errors import AuditWriteFailed
 from agentkit.policy import Policy
+from agentkit.runner import Runner
 from agentkit.state import PendingApproval
-from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn, scripted_client
+from agentkit.testing import (
+    FakeClock,
+    FakeXAI,
+    RecordingApprover,
+    Script,
+    Turn,
+    scripted_client,
+)
+from agentkit.tool import as_tool
 
 TOOLS = ("read_a", "write_b", "drop_c")
 ACTIONS = ("allow", "deny", "confirm")
@@ -283,3 +292,36 @@ async def test_a_weakened_sandbox_is_on_the_record_of_every_run() -> None:
     facts = started["tool_facts"]["run_python"]
     assert facts["weakened"] == ["network"]
     assert facts["image"].startswith("agentkit-sandbox")
+
+
+async def test_a_per_minute_rate_limit_follows_the_runners_clock() -> None:
+    policy = Policy.from_yaml(
+        "version: 1\nroles: {viewer: {}}\ntools:\n"
+        "  read_a: {side_effect: read, action: allow, roles: [viewer], "
+        "rate_limit: {per_minute: 1}}\n"
+    )
+    ran: list[int] = []
+
+    async def read_a(n: int) -> str:
+        """Read."""
+        ran.append(n)
+        return f"a{n}"
+
+    clock = FakeClock()
+    runner = Runner(
+        client=scripted_client([Turn.call("read_a", {"n": 1}), Turn.text("done")]),
+        model=Agent.model,
+        tools=[as_tool(read_a)],
+        authoriser=policy,
+        clock=clock,
+    )
+    principal = Principal(user_id="u", roles=("viewer",))
+    first = await runner.start("go", principal=principal)
+    clock.advance(59)
+    second = await runner.start("go", principal=principal)
+    clock.advance(2)
+    third = await runner.start("go", principal=principal)
+    assert [r.steps[0].status for r in (first, second, third)] == ["ok", "denied", "ok"]
+    assert second.steps[0].decision is not None
+    assert second.steps[0].decision.rule == "tools.read_a.rate_limit.per_minute"
+    assert ran == [1, 1]

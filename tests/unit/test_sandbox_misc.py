@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from agentkit.errors import SandboxOOM, SandboxTimeout
 from agentkit.sandbox.build import SandboxBuildError, debian_mirror
 from agentkit.sandbox.execution import Execution, Sandbox
 from agentkit.sandbox.pool import is_orphan, owner_id
+from agentkit.testing import RecordingSandbox
 from agentkit.tools.python import python_tool
 
 
@@ -66,28 +66,6 @@ def test_creating_the_tool_does_not_import_docker() -> None:
     assert out.stdout.strip() == "False", out.stderr
 
 
-class RecordingSandbox:
-    """A Sandbox that records calls and answers with a fixed Execution."""
-
-    def __init__(self, result: Execution) -> None:
-        self.result = result
-        self.codes: list[str] = []
-
-    async def execute(
-        self,
-        code: str,
-        *,
-        files: Mapping[str, bytes | str] | None = None,
-        fetch: Iterable[str] = (),
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> Execution:
-        self.codes.append(code)
-        return self.result
-
-    async def aclose(self) -> None:
-        return None
-
-
 async def test_the_tool_returns_output_code_and_flags_to_the_model() -> None:
     sandbox = RecordingSandbox(Execution("out", "err", None, timed_out=True))
     assert isinstance(sandbox, Sandbox)
@@ -96,6 +74,7 @@ async def test_the_tool_returns_output_code_and_flags_to_the_model() -> None:
     assert tool.parameters["required"] == ["code"]
     result = await tool.invoke(tool.validate({"code": "print(1)"}))
     assert sandbox.codes == ["print(1)"]
+    assert not sandbox.closed, "a sandbox given to the tool is the caller's to close"
     assert result == {
         "stdout": "out",
         "stderr": "err",
