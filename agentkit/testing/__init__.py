@@ -1,7 +1,8 @@
 """Offline xAI and loop-level test doubles.
 
 A scripted fake of the xAI REST API, in-process or on loopback HTTP; a model client
-over it (`scripted_client`); a recording approver, a recording sandbox and a fake clock.
+over it (`scripted_client`); a recording approver, a recording sandbox and a fake clock;
+policy decisions in a line (`agentkit.testing.decisions`).
 
 Example:
     >>> fake = FakeXAI(Script([Turn.call("lookup_ticket", {"ticket_id": 42}), Turn.text("done")]))
