@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.soak.checks import Ledger, check_audit, memory_verdict
+from agentkit.testing.soak import Ledger, check_audit, memory_verdict
 
 REPO = Path(__file__).resolve().parents[2]
 
