@@ -232,7 +232,9 @@ async def test_pause_and_resume_are_audited() -> None:
         await agent.resume(paused, {paused.pending[0].approval_id: True}, approver="ana")
     assert "run.paused" in audit.events
     assert "run.resumed" in audit.events
-    for fields in audit.fields_of("call.decided"):
+    call_records = audit.fields_of("call.decided")
+    assert call_records, "the wipe call was decided on the record"
+    for fields in call_records:
         assert fields["request_id"], "each call record names the model request behind it"
     decided = audit.fields_of("approval.decided")
     assert decided[0]["approved"] is True
