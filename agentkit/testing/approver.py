@@ -17,7 +17,7 @@ class RecordingApprover:
 
     Example:
         >>> import asyncio
-        >>> from agentkit.approval import pending_approval
+        >>> from agentkit.pipeline.confirm import pending_approval
         >>> approver = RecordingApprover({"close_ticket": True})
         >>> request = pending_approval(
         ...     "run1", "call1", "close_ticket", {"ticket_id": 7}, reason="", rule="", now=0.0

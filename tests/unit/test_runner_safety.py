@@ -27,8 +27,8 @@ from agentkit.audit import (
     verify_file,
 )
 from agentkit.errors import AuditWriteFailed
+from agentkit.pipeline.runner import Runner
 from agentkit.policy import Policy
-from agentkit.runner import Runner
 from agentkit.state import PendingApproval
 from agentkit.testing import (
     FakeClock,

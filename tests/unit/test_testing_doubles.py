@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from agentkit.approval import pending_approval
 from agentkit.errors import ConfigError
 from agentkit.model import ModelRequest, XAIClient
+from agentkit.pipeline.confirm import pending_approval
 from agentkit.sandbox.execution import Execution, Sandbox
 from agentkit.state import PendingApproval
 from agentkit.testing import (
