@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,3 +53,7 @@ class HTTPReply:
         """The first header called ``name`` (case-insensitive)."""
         wanted = name.lower()
         return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+
+Handler = Callable[[HTTPRequest], Awaitable[HTTPReply]]
+"""Answers one exchange: what both byte transports hand each request to (`FakeXAI.handle`)."""

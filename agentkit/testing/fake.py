@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentkit.testing import replies
 from agentkit.testing.behaviour import (
@@ -32,12 +32,10 @@ from agentkit.testing.faults import Fault, FaultQueue
 from agentkit.testing.script import Script, Turn
 from agentkit.testing.sse import frame, response_events
 from agentkit.testing.store import ResponseStore
+from agentkit.testing.transport import FakeTransport
 from agentkit.testing.usage import Tokens
 from agentkit.testing.validation import check_request
 from agentkit.testing.wire import models_list, new_response_id, output_items, response_object
-
-if TYPE_CHECKING:
-    from agentkit.testing.transport import FakeTransport
 
 TurnSource = Script | Callable[[dict[str, Any]], Turn] | None
 MODEL_PATHS: dict[str, Endpoint] = {"/v1/responses": "responses", "/v1/chat/completions": "chat"}
@@ -99,9 +97,7 @@ class FakeXAI:
 
     def transport(self) -> FakeTransport:
         """An httpx2 async transport answering in-process."""
-        from agentkit.testing.transport import FakeTransport
-
-        return FakeTransport(self)
+        return FakeTransport(self.handle)
 
     # --- one exchange ---------------------------------------------------------------------
 

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 import httpx2
 
-from agentkit.testing.exchange import HTTPReply, HTTPRequest
-
-if TYPE_CHECKING:
-    from agentkit.testing.fake import FakeXAI
+from agentkit.testing.exchange import Handler, HTTPReply, HTTPRequest
 
 
 class _ReplyStream(httpx2.AsyncByteStream):
@@ -33,14 +29,14 @@ class _ReplyStream(httpx2.AsyncByteStream):
 
 
 class FakeTransport(httpx2.AsyncBaseTransport):
-    """Answers every request with a `FakeXAI`, in-process.
+    """Answers every request with ``handler`` (a `FakeXAI`'s ``handle``), in-process.
 
     Example:
         >>> client = httpx2.AsyncClient(transport=fake.transport(), base_url="http://fake-xai/v1")
     """
 
-    def __init__(self, fake: FakeXAI) -> None:
-        self.fake = fake
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         """Hand the request to the fake and turn its reply into an httpx2 response."""
@@ -67,6 +63,6 @@ class FakeTransport(httpx2.AsyncBaseTransport):
         read_timeout = timeouts.get("read") if isinstance(timeouts, dict) else None
         try:
             async with asyncio.timeout(read_timeout):
-                return await self.fake.handle(exchange)
+                return await self.handler(exchange)
         except TimeoutError as exc:
             raise httpx2.ReadTimeout("Timed out waiting for the response", request=request) from exc

@@ -8,16 +8,16 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from glob import glob
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from agentkit.audit import AuditLog, SqlSink, verify_sql
 from agentkit.cli import main
 from agentkit.errors import AuditWriteFailed
-from tests.support import missing_service
 
 pytestmark = pytest.mark.postgres
 
@@ -37,7 +37,7 @@ def _free_port() -> int:
         return port
 
 
-def _as_server_user(base: Path) -> list[str]:
+def _as_server_user(base: Path, missing_service: Callable[[str], NoReturn]) -> list[str]:
     """PostgreSQL refuses to run as root: run it as the postgres account then."""
     if os.geteuid() != 0:
         return []
@@ -49,7 +49,7 @@ def _as_server_user(base: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def url() -> Iterator[str]:
+def url(missing_service: Callable[[str], NoReturn]) -> Iterator[str]:
     """A PostgreSQL URL; each test uses its own table (see `table_name`)."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     if initdb is None or pg_ctl is None:
@@ -59,7 +59,7 @@ def url() -> Iterator[str]:
     except ImportError:
         missing_service("the psycopg driver is not installed (pip install 'agentkit[db]')")
     base = Path(tempfile.mkdtemp(prefix="agentkit-audit-pg-"))
-    prefix = _as_server_user(base)
+    prefix = _as_server_user(base, missing_service)
     data, port = base / "data", _free_port()
     try:
         _start(prefix, initdb, pg_ctl, data, port)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import textwrap
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +16,8 @@ from agentkit.sandbox.docker_sandbox import DockerSandbox
 from agentkit.sandbox.execution import Execution
 from agentkit.sandbox.hardening import OWNER_LABEL
 from agentkit.sandbox.pool import owner_id
-from tests.support import sandbox_docker_client
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def docker_client() -> Iterator[Any]:
-    client = sandbox_docker_client()
-    yield client
-    client.close()
 
 
 def ours(client: Any) -> list[Any]:

@@ -8,14 +8,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agentkit.sandbox.hardening import LABEL, OWNER_LABEL
-from tests.support import sandbox_docker_client
 
 pytestmark = pytest.mark.docker
 REPO = Path(__file__).resolve().parents[2]
@@ -35,13 +33,6 @@ HOLDER = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-@pytest.fixture
-def docker_client() -> Iterator[Any]:
-    client = sandbox_docker_client()
-    yield client
-    client.close()
 
 
 def labelled_by(client: Any, pid: int) -> list[str]:

@@ -15,16 +15,8 @@ from agentkit.sandbox.docker_sandbox import DockerSandbox
 from agentkit.sandbox.hardening import LABEL, OWNER_LABEL, RUNNER_COMMAND
 from agentkit.sandbox.pool import owner_id
 from agentkit.tools.python import close_python_tool, python_tool
-from tests.support import sandbox_docker_client
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def docker_client() -> Iterator[Any]:
-    client = sandbox_docker_client()
-    yield client
-    client.close()
 
 
 def ours(client: Any) -> set[str]:

@@ -3,22 +3,14 @@ was started before the code arrived."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from agentkit.sandbox.docker_sandbox import DockerSandbox
-from tests.support import sandbox_docker_client
 
 pytestmark = pytest.mark.docker
-
-
-@pytest.fixture(scope="module")
-def docker_client() -> Iterator[Any]:
-    client = sandbox_docker_client()
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -16,10 +16,8 @@ import httpx2
 import pytest
 
 from agentkit import Agent, Principal, tool
-from agentkit.approvers import CallbackApprover
-from agentkit.model import XAIClient
 from agentkit.policy import load_policy
-from agentkit.testing import FakeXAI, Script, Turn
+from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn, scripted_client
 from agentkit.tools.search import SearchFailed, SearchHit, SearxngBackend, web_search_tool
 from agentkit.transcript import Transcript
 
@@ -209,11 +207,11 @@ def copilot(searxng: SearchServer, turns: list[Turn]) -> tuple[Copilot, FakeXAI]
     )
     Copilot.ran = []
     agent = Copilot(
-        client=XAIClient(api_key="test-key-123456", transport=fake.transport()),
+        client=scripted_client(fake),
         tools=[web_search_tool(SearxngBackend(searxng.base_url), max_results=3)],
         policy=policy,
         principal=Principal(user_id="dana", roles=("operator",)),
-        approver=CallbackApprover(lambda request: True, name="test"),
+        approver=RecordingApprover(True, name="test"),
     )
     return agent, fake
 

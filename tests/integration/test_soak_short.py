@@ -10,32 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from agentkit.errors import SandboxError
-from tests.support import missing_service
-from tools.soak.checks import Ledger, check_audit, memory_verdict
+from agentkit.testing.soak import Ledger, check_audit, memory_verdict
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _require_docker() -> None:
-    try:
-        from agentkit.sandbox.build import image_state
-        from agentkit.sandbox.docker_sandbox import connect
-
-        client = connect()
-    except SandboxError as exc:
-        missing_service(f"Docker: {exc}")
-    try:
-        if image_state(client) == "missing":
-            missing_service("the agentkit-sandbox image is not built (agentkit sandbox build)")
-    finally:
-        client.close()
-
-
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.usefixtures("docker_client")
 def test_short_soak_with_faults_and_sandbox_passes_every_check() -> None:
-    _require_docker()
     command = [sys.executable, "-m", "tools.soak", "--agents", "4", "--minutes", "0.5"]
     command += ["--fault-rate", "0.1", "--sandbox", "--seed", "7"]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)

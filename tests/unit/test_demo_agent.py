@@ -8,8 +8,7 @@ import pytest
 
 from agentkit.audit import AuditLog, JsonlSink, verify_file
 from agentkit.errors import PolicyLoadError
-from agentkit.model import XAIClient
-from agentkit.testing import FakeXAI
+from agentkit.testing import FakeXAI, scripted_client
 from examples.ops_copilot import __main__ as demo
 from examples.ops_copilot.agent import OpsCopilot
 from examples.ops_copilot.tickets import create_database
@@ -17,7 +16,7 @@ from examples.ops_copilot.tickets import create_database
 
 def test_the_demo_policy_matches_the_demo_tools(tmp_path: Path) -> None:
     db = create_database(tmp_path / "tickets.db")
-    client = XAIClient(api_key="test-key-123456", transport=FakeXAI().transport())
+    client = scripted_client()
     with AuditLog(JsonlSink(tmp_path / "audit.jsonl")) as audit:
         agent = demo.build_agent(client, audit, db)  # loading the policy checks every tool name
     names = {t.name for t in agent.tool_list}
@@ -27,7 +26,7 @@ def test_the_demo_policy_matches_the_demo_tools(tmp_path: Path) -> None:
 def test_a_policy_naming_a_missing_tool_is_refused(tmp_path: Path) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\ntools:\n  launch_rockets: {side_effect: read, action: allow}\n")
-    client = XAIClient(api_key="k" * 12, transport=FakeXAI().transport())
+    client = scripted_client(api_key="k" * 12)
     with pytest.raises(PolicyLoadError, match="launch_rockets"):
         OpsCopilot(policy=policy, client=client)
 
@@ -37,7 +36,7 @@ async def test_the_offline_demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(demo, "DEMO_DIR", tmp_path)
     fake = FakeXAI(demo.SCRIPT)
     db = create_database(tmp_path / "tickets.db")
-    client = XAIClient(api_key="test-key-123456", transport=fake.transport())
+    client = scripted_client(fake)
     audit_path = tmp_path / "audit.jsonl"
     with AuditLog(JsonlSink(audit_path)) as audit:
         agent = demo.build_agent(client, audit, db)

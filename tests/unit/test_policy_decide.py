@@ -6,48 +6,11 @@ from typing import Any
 
 import pytest
 
-from agentkit.decision import (
-    Decision,
-    History,
-    PastCall,
-    Principal,
-    ProposedCall,
-    SideEffect,
-    ToolInfo,
-)
 from agentkit.errors import PolicyLoadError
 from agentkit.policy import Policy
-
-
-def call(tool: str, side_effect: SideEffect = "read", **arguments: Any) -> ProposedCall:
-    return ProposedCall(
-        call_id="c", tool=ToolInfo(name=tool, side_effect=side_effect), arguments=arguments
-    )
-
-
-def past(
-    tool: str,
-    side_effect: SideEffect = "read",
-    *,
-    untrusted: bool = False,
-    output: str = "",
-    executed: bool = True,
-    **arguments: Any,
-) -> PastCall:
-    return PastCall(
-        call_id=f"p-{tool}",
-        tool=tool,
-        side_effect=side_effect,
-        arguments=arguments,
-        action="allow",
-        executed=executed,
-        untrusted_output=untrusted,
-        output=output,
-    )
-
-
-def decide(policy: Policy, proposed: ProposedCall, *roles: str, **history: Any) -> Decision:
-    return policy.decide(Principal(user_id="u1", roles=roles), proposed, History(**history))
+from agentkit.testing.decisions import decide
+from agentkit.testing.decisions import past_call as past
+from agentkit.testing.decisions import proposed_call as call
 
 
 def policy(body: str) -> Policy:

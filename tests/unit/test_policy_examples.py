@@ -8,7 +8,9 @@ import pytest
 
 from agentkit.policy import Policy, load_policy
 from agentkit.policy.dataflow import HostError, appears_in, host_of, normalise
-from tests.unit.test_policy_decide import call, decide, past
+from agentkit.testing.decisions import decide
+from agentkit.testing.decisions import past_call as past
+from agentkit.testing.decisions import proposed_call as call
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from agentkit.policy import Policy
-from tests.unit.test_policy_decide import call, decide, past, policy
+from agentkit.testing.decisions import decide
+from agentkit.testing.decisions import past_call as past
+from agentkit.testing.decisions import proposed_call as call
+
+
+def policy(body: str) -> Policy:
+    return Policy.from_yaml("version: 1\n" + body)
+
 
 RATE = """
 classes:

@@ -11,7 +11,8 @@ from agentkit.cli import main
 from agentkit.decision import ToolInfo
 from agentkit.errors import PolicyLoadError
 from agentkit.policy import Policy, PolicyInvalid, load_policy, policy_json_schema_text
-from tests.unit.test_policy_decide import call, decide
+from agentkit.testing.decisions import decide
+from agentkit.testing.decisions import proposed_call as call
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ def test_the_first_example_runs_under_its_policy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from agentkit import Agent, FakeXAI, Script, Turn
-    from agentkit.model import XAIClient
+    from agentkit.testing import scripted_client
 
     shutil.copy(REPO / "policies" / "baseline.yaml", tmp_path)
     (tmp_path / "copilot.yaml").write_text(blocks("yaml")[0])
@@ -48,7 +48,7 @@ def test_the_first_example_runs_under_its_policy(
     ).replace("TerminalApprover()", "TerminalApprover(stream_in=ANSWERS, stream_out=SHOWN)")
     namespace: dict[str, Any] = {
         "__name__": "readme",
-        "CLIENT": XAIClient(api_key="test-key-123456", transport=fake.transport()),
+        "CLIENT": scripted_client(fake),
         "ANSWERS": io.StringIO("y\n"),
         "SHOWN": io.StringIO(),
     }

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel
 
 from agentkit import Agent, ApprovalDecision, Principal, RunConfig, RunResult, tool
-from agentkit.approvers import CallbackApprover
 from agentkit.errors import (
     ApprovalRefused,
     MaxTurnsExceeded,
@@ -19,8 +19,7 @@ from agentkit.errors import (
     RunStateError,
     TooManyToolErrors,
 )
-from agentkit.model import XAIClient
-from agentkit.testing import FakeXAI, Script, Turn
+from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn, scripted_client
 
 
 class Ledger:
@@ -71,8 +70,7 @@ class Desk(Agent):
 def make(script: list[Turn], **kwargs: Any) -> tuple[Desk, FakeXAI, Ledger]:
     fake = FakeXAI(Script(script))
     ledger = Ledger()
-    client = XAIClient(api_key="test-key-123456", transport=fake.transport())
-    return Desk(ledger, client=client, **kwargs), fake, ledger
+    return Desk(ledger, client=scripted_client(fake), **kwargs), fake, ledger
 
 
 @pytest.fixture
@@ -100,16 +98,37 @@ async def test_one_tool_call_then_an_answer() -> None:
     assert result.totals.input_tokens > 0
 
 
-async def test_parallel_calls_run_concurrently() -> None:
-    agent, _, _ = make(
-        [Turn.calls([("slow", {"seconds": 0.3}), ("slow", {"seconds": 0.3})]), Turn.text("ok")]
-    )
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    result = await agent.run("sleep twice")
-    elapsed = loop.time() - started
-    assert [s.status for s in result.steps] == ["ok", "ok"]
-    assert elapsed < 0.55, "two 0.3 s calls of one turn must overlap"
+class Meeting(Agent):
+    """Tools that each wait until every call of the turn is running: run one by one, they fail."""
+
+    def __init__(self, parties: int, **kwargs: Any) -> None:
+        self.in_loop = asyncio.Barrier(parties)
+        self.in_threads = threading.Barrier(parties, timeout=5)
+        super().__init__(**kwargs)
+
+    @tool
+    async def meet(self, name: str) -> str:
+        """Wait on the event loop for the other calls."""
+        await self.in_loop.wait()
+        return f"{name} met"
+
+    @tool
+    def meet_in_thread(self, name: str) -> str:
+        """Wait in a worker thread for the other calls (a sync tool)."""
+        self.in_threads.wait()
+        return f"{name} met"
+
+
+@pytest.mark.parametrize("name", ["meet", "meet_in_thread"])
+async def test_parallel_calls_run_concurrently(name: str) -> None:
+    calls = [(name, {"name": n}) for n in ("a", "b", "c")]
+    agent = Meeting(3, client=scripted_client([Turn.calls(calls), Turn.text("ok")]))
+    result = await asyncio.wait_for(agent.run("meet"), timeout=5)
+    assert [(s.status, s.output) for s in result.steps] == [
+        ("ok", "a met"),
+        ("ok", "b met"),
+        ("ok", "c met"),
+    ], "each call waited for the others: they all ran at once"
 
 
 @pytest.mark.parametrize(
@@ -251,22 +270,27 @@ async def test_inline_approver_and_its_timeout() -> None:
         await asyncio.sleep(10)
         return True
 
+    slowpoke = RecordingApprover(never, name="slowpoke")
     agent, _, ledger = make(
         [Turn.call("close_ticket", {"ticket_id": 1}), Turn.text("ok")],
-        approver=CallbackApprover(never, name="slowpoke"),
+        approver=slowpoke,
         config=RunConfig(approval_timeout=0.05),
     )
     result = await agent.run("close 1")
     assert result.steps[0].status == "declined"
+    assert slowpoke.tools == ["close_ticket"]
     assert ledger.ran == []
 
+    approver = RecordingApprover(lambda request: request.arguments["ticket_id"] == 2)
     agent, _, ledger = make(
-        [Turn.call("close_ticket", {"ticket_id": 2}), Turn.text("ok")],
-        approver=CallbackApprover(lambda request: request.arguments["ticket_id"] == 2),
+        [Turn.call("close_ticket", {"ticket_id": 2}), Turn.text("ok")], approver=approver
     )
     result = await agent.run("close 2")
     assert result.steps[0].status == "ok"
-    assert result.steps[0].approver == "callback"
+    assert result.steps[0].approver == "recording"
+    assert [(r.tool, r.arguments) for r in approver.requests] == [
+        ("close_ticket", {"ticket_id": 2})
+    ]
     assert ledger.ran == [("close_ticket", 2)]
 
 
@@ -340,8 +364,7 @@ class TriageDesk(Desk):
 
 def make_triage(script: list[Turn]) -> tuple[TriageDesk, FakeXAI]:
     fake = FakeXAI(Script(script))
-    client = XAIClient(api_key="test-key-123456", transport=fake.transport())
-    return TriageDesk(Ledger(), client=client), fake
+    return TriageDesk(Ledger(), client=scripted_client(fake)), fake
 
 
 async def test_structured_output_is_requested_and_parsed() -> None:

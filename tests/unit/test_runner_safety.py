@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentkit import Agent, Principal, RunConfig, tool
-from agentkit.approvers import CallbackApprover
 from agentkit.audit import (
     KNOWN_EVENTS,
     AuditLog,
@@ -27,10 +27,18 @@ from agentkit.audit import (
     verify_file,
 )
 from agentkit.errors import AuditWriteFailed
-from agentkit.model import XAIClient
+from agentkit.pipeline.runner import Runner
 from agentkit.policy import Policy
 from agentkit.state import PendingApproval
-from agentkit.testing import FakeXAI, Script, Turn
+from agentkit.testing import (
+    FakeClock,
+    FakeXAI,
+    RecordingApprover,
+    Script,
+    Turn,
+    scripted_client,
+)
+from agentkit.tool import as_tool
 
 TOOLS = ("read_a", "write_b", "drop_c")
 ACTIONS = ("allow", "deny", "confirm")
@@ -112,39 +120,37 @@ def test_a_tool_runs_only_when_allowed_or_approved(
 ) -> None:
     import asyncio
 
-    approved_calls: set[tuple[str, int]] = set()
+    def approves(request: PendingApproval) -> bool:
+        return (request.arguments["n"] % 2 == 0) == approve_even
 
-    def approver(request: PendingApproval) -> bool:
-        verdict = (request.arguments["n"] % 2 == 0) == approve_even
-        if verdict:
-            approved_calls.add((request.tool, request.arguments["n"]))
-        return verdict
-
+    approver = RecordingApprover(approves)
     script = [Turn.calls([(name, {"n": n}) for name, n in calls]) for calls in turns]
-    fake = FakeXAI(Script([*script, Turn.text("done")]))
     agent = Sim(
-        client=XAIClient(api_key="test-key-123456", transport=fake.transport()),
+        client=scripted_client([*script, Turn.text("done")]),
         policy=Policy.from_yaml(policy_yaml(grants)),
-        approver=CallbackApprover(approver),
+        approver=approver,
         principal=Principal(user_id="u", roles=tuple(roles)),
         config=RunConfig(max_tool_errors=100, max_tool_calls=100),
     )
     result = asyncio.run(agent.run("go"))
+    approved = {r.call_id for r in approver.requests if approves(r)}
 
-    ran = list(agent.ran)
+    ok_calls: Counter[tuple[str, int]] = Counter()
     for step in result.steps:
         assert step.decision is not None
         assert step.arguments is not None
-        key = (step.tool, step.arguments["n"])
         body_ran = step.status == "ok"
-        assert body_ran == (key in ran and step.status == "ok")
+        if body_ran:
+            ok_calls[(step.tool, step.arguments["n"])] += 1
         if step.decision.action == "deny":
             assert not body_ran
         elif step.decision.action == "confirm":
-            assert body_ran == (key in approved_calls)
+            assert body_ran == (step.call_id in approved)
+        else:
+            assert body_ran, "an allowed call runs"
         if body_ran and step.tool == "drop_c":
             assert step.decision.action == "confirm", "destructive tools are never plainly allowed"
-    assert len(ran) == sum(1 for s in result.steps if s.status == "ok")
+    assert Counter(agent.ran) == ok_calls, "bodies ran for exactly the calls reported ok"
 
 
 class Vault(Agent):
@@ -192,12 +198,11 @@ def every_stage_script() -> Script:
 
 async def test_a_run_through_every_stage_verifies_and_leaks_no_secret(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    fake = FakeXAI(every_stage_script())
     with AuditLog(JsonlSink(path)) as audit:
         agent = Vault(
-            client=XAIClient(api_key=API_KEY, transport=fake.transport()),
+            client=scripted_client(every_stage_script(), api_key=API_KEY),
             audit=audit,
-            approver=CallbackApprover(lambda r: r.arguments["what"] == "cache", name="ops"),
+            approver=RecordingApprover(lambda r: r.arguments["what"] == "cache", name="ops"),
         )
         result = await agent.run(f"log in as ana with password {SECRET}")
     assert [s.status for s in result.steps] == [
@@ -220,14 +225,16 @@ async def test_a_run_through_every_stage_verifies_and_leaks_no_secret(tmp_path: 
 
 
 async def test_pause_and_resume_are_audited() -> None:
-    fake = FakeXAI(Script([Turn.call("wipe", {"what": "cache"}), Turn.text("ok")]))
+    client = scripted_client([Turn.call("wipe", {"what": "cache"}), Turn.text("ok")])
     with capture_audit() as audit:
-        agent = Vault(client=XAIClient(api_key="k" * 16, transport=fake.transport()), audit=audit)
+        agent = Vault(client=client, audit=audit)
         paused = await agent.run("wipe the cache")
         await agent.resume(paused, {paused.pending[0].approval_id: True}, approver="ana")
     assert "run.paused" in audit.events
     assert "run.resumed" in audit.events
-    for fields in audit.fields_of("call.decided"):
+    call_records = audit.fields_of("call.decided")
+    assert call_records, "the wipe call was decided on the record"
+    for fields in call_records:
         assert fields["request_id"], "each call record names the model request behind it"
     decided = audit.fields_of("approval.decided")
     assert decided[0]["approved"] is True
@@ -262,7 +269,7 @@ async def test_an_unwritable_audit_log_stops_the_run(
             return "wiped"
 
     agent = Probe(
-        client=XAIClient(api_key="k" * 16, transport=fake.transport()),
+        client=scripted_client(fake),
         audit=AuditLog(FailingSink(fail_after)),
     )
     with pytest.raises(AuditWriteFailed) as info:
@@ -276,10 +283,9 @@ async def test_a_weakened_sandbox_is_on_the_record_of_every_run() -> None:
     from agentkit.tools.python import python_tool
 
     weakened = python_tool(network=True, overrides={"network"})
-    fake = FakeXAI(Script([Turn.text("nothing to run")]))
     with capture_audit() as audit:
         agent = Vault(
-            client=XAIClient(api_key="k" * 16, transport=fake.transport()),
+            client=scripted_client([Turn.text("nothing to run")]),
             tools=[weakened],
             audit=audit,
         )
@@ -288,3 +294,36 @@ async def test_a_weakened_sandbox_is_on_the_record_of_every_run() -> None:
     facts = started["tool_facts"]["run_python"]
     assert facts["weakened"] == ["network"]
     assert facts["image"].startswith("agentkit-sandbox")
+
+
+async def test_a_per_minute_rate_limit_follows_the_runners_clock() -> None:
+    policy = Policy.from_yaml(
+        "version: 1\nroles: {viewer: {}}\ntools:\n"
+        "  read_a: {side_effect: read, action: allow, roles: [viewer], "
+        "rate_limit: {per_minute: 1}}\n"
+    )
+    ran: list[int] = []
+
+    async def read_a(n: int) -> str:
+        """Read."""
+        ran.append(n)
+        return f"a{n}"
+
+    clock = FakeClock()
+    runner = Runner(
+        client=scripted_client([Turn.call("read_a", {"n": 1}), Turn.text("done")]),
+        model=Agent.model,
+        tools=[as_tool(read_a)],
+        authoriser=policy,
+        clock=clock,
+    )
+    principal = Principal(user_id="u", roles=("viewer",))
+    first = await runner.start("go", principal=principal)
+    clock.advance(59)
+    second = await runner.start("go", principal=principal)
+    clock.advance(2)
+    third = await runner.start("go", principal=principal)
+    assert [r.steps[0].status for r in (first, second, third)] == ["ok", "denied", "ok"]
+    assert second.steps[0].decision is not None
+    assert second.steps[0].decision.rule == "tools.read_a.rate_limit.per_minute"
+    assert ran == [1, 1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from agentkit.errors import SandboxBuildError, SandboxOOM, SandboxTimeout, Sandb
 from agentkit.sandbox.build import debian_mirror
 from agentkit.sandbox.execution import Execution, Sandbox
 from agentkit.sandbox.pool import is_orphan, owner_id
+from agentkit.testing import RecordingSandbox
 from agentkit.tools.python import python_tool
 
 
@@ -76,28 +76,6 @@ def test_without_docker_installed_the_sandbox_says_how_to_install_it(
         connect()
 
 
-class RecordingSandbox:
-    """A Sandbox that records calls and answers with a fixed Execution."""
-
-    def __init__(self, result: Execution) -> None:
-        self.result = result
-        self.codes: list[str] = []
-
-    async def execute(
-        self,
-        code: str,
-        *,
-        files: Mapping[str, bytes | str] | None = None,
-        fetch: Iterable[str] = (),
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> Execution:
-        self.codes.append(code)
-        return self.result
-
-    async def aclose(self) -> None:
-        return None
-
-
 async def test_the_tool_returns_output_code_and_flags_to_the_model() -> None:
     sandbox = RecordingSandbox(Execution("out", "err", None, timed_out=True))
     assert isinstance(sandbox, Sandbox)
@@ -106,6 +84,7 @@ async def test_the_tool_returns_output_code_and_flags_to_the_model() -> None:
     assert tool.parameters["required"] == ["code"]
     result = await tool.invoke(tool.validate({"code": "print(1)"}))
     assert sandbox.codes == ["print(1)"]
+    assert not sandbox.closed, "a sandbox given to the tool is the caller's to close"
     assert result == {
         "stdout": "out",
         "stderr": "err",

@@ -8,9 +8,8 @@ from typing import Any, ClassVar
 import pytest
 
 from agentkit import Agent, RunConfig, tool
-from agentkit.model import XAIClient
 from agentkit.policy import Policy
-from agentkit.testing import FakeXAI, Script, Turn
+from agentkit.testing import FakeXAI, Script, Turn, scripted_client
 from agentkit.tools.search import server_search_tools
 from agentkit.transcript import Transcript
 
@@ -64,8 +63,7 @@ class Researcher(Agent):
 
 def researcher(turns: list[Turn], stream: bool = False) -> tuple[Researcher, FakeXAI]:
     fake = FakeXAI(Script(turns))
-    client = XAIClient(api_key="test-key-123456", transport=fake.transport())
-    return Researcher(client=client, config=RunConfig(stream=stream)), fake
+    return Researcher(client=scripted_client(fake), config=RunConfig(stream=stream)), fake
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -123,7 +121,7 @@ async def test_a_principal_without_the_role_gets_no_search_entries() -> None:
         server_tools = entries
 
     fake = FakeXAI(Script([Turn.text("I cannot search.")]))
-    agent = Plain(client=XAIClient(api_key="test-key-123456", transport=fake.transport()))
+    agent = Plain(client=scripted_client(fake))
     result = await agent.run("search please")
     assert fake.requests[0].json.get("tools", []) == []
     assert result.citations == []

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from agentkit.errors import ConfigError
 from agentkit.pipeline.execute import execute
 from agentkit.pipeline.label import label_output
+from agentkit.testing import FakeClock
 from agentkit.tool import ToolOutput
 from agentkit.tools.search import (
     SearchFailed,
@@ -46,14 +47,6 @@ class ListBackend:
 
     async def search(self, query: str, *, limit: int) -> list[SearchHit]:
         return self.hits[:limit]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def run(tool: Any, query: str) -> ToolOutput:
@@ -165,17 +158,17 @@ async def test_control_and_bidi_characters_are_removed() -> None:
 
 
 async def test_cache_answers_identical_queries_until_the_ttl_passes() -> None:
-    backend, clock = RecordedBackend(), Clock()
+    backend, clock = RecordedBackend(), FakeClock()
     tool = web_search_tool(backend, cache_ttl=60.0, clock=clock)
     first = await run(tool, "python asyncio timeout")
     again = await run(tool, "  Python   ASYNCIO timeout ")
     assert len(backend.calls) == 1
     assert (first.metadata["cache"], again.metadata["cache"]) == ("miss", "hit")
     assert again.content == first.content
-    clock.now += 59.9
+    clock.advance(59.9)
     await run(tool, "python asyncio timeout")
     assert len(backend.calls) == 1
-    clock.now += 0.2
+    clock.advance(0.2)
     expired = await run(tool, "python asyncio timeout")
     assert len(backend.calls) == 2
     assert expired.metadata["cache"] == "miss"
@@ -187,7 +180,7 @@ async def test_cache_is_off_by_default_and_never_keeps_failures() -> None:
     await run(plain, "q")
     await run(plain, "q")
     assert len(backend.calls) == 2
-    cached = web_search_tool(backend, cache_ttl=30.0, clock=Clock())
+    cached = web_search_tool(backend, cache_ttl=30.0, clock=FakeClock())
     backend.fail_next = True
     with pytest.raises(SearchFailed):
         await run(cached, "q")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import keyword
 from typing import Any, Literal
 
 import pytest
@@ -23,10 +24,17 @@ _KINDS: dict[str, tuple[Any, st.SearchStrategy[Any], Any]] = {
     "colour": (Literal["red", "green"], st.sampled_from(["red", "green"]), "blue"),
 }
 
+MAX_NAME = 12
+
+
+def usable_name(name: str) -> bool:
+    """A parameter name a Python function can have and a tool exposes to the model."""
+    reserved = keyword.iskeyword(name) or keyword.issoftkeyword(name)
+    return not reserved and name not in ("self", "cls")
+
+
 signatures = st.dictionaries(
-    keys=st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True).filter(
-        lambda n: n not in ("self", "cls")
-    ),
+    keys=st.from_regex(rf"[a-z][a-z0-9_]{{0,{MAX_NAME - 1}}}", fullmatch=True).filter(usable_name),
     values=st.sampled_from(sorted(_KINDS)),
     min_size=1,
     max_size=6,
@@ -57,6 +65,7 @@ def tool_and_arguments(draw: st.DrawFn) -> tuple[Tool, dict[str, str], dict[str,
 @given(tool_and_arguments())
 def test_generated_valid_arguments_validate(case: tuple[Tool, dict[str, str], Any]) -> None:
     generated, signature, arguments = case
+    assert all(name.isidentifier() and usable_name(name) for name in signature)
     schema = generated.parameters
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
@@ -80,7 +89,8 @@ def test_generated_invalid_arguments_name_the_field(
         del bad[victim]
         expected = victim
     else:
-        expected = victim + "_unexpected"
+        expected = "not_a_parameter_" + victim
+        assert len(expected) > MAX_NAME, "longer than any generated name, so truly extra"
         bad[expected] = 1
     with pytest.raises(ToolArgumentsInvalid) as info:
         generated.validate(bad)

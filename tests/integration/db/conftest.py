@@ -15,13 +15,12 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
-
-from tests.support import missing_service
 
 FIXTURE_SQL = """
 CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);
@@ -77,7 +76,7 @@ def _run_as(user: str | None, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
-def _server_user() -> str | None:
+def _server_user(missing_service: Callable[[str], NoReturn]) -> str | None:
     if os.geteuid() != 0:
         return None
     try:
@@ -88,12 +87,12 @@ def _server_user() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(missing_service: Callable[[str], NoReturn]) -> Iterator[PostgresServer]:
     """A PostgreSQL server of its own for the test session."""
     bin_dir = _pg_bin_dir()
     if bin_dir is None:
         missing_service("PostgreSQL server binaries (initdb, pg_ctl) not found")
-    user = _server_user()
+    user = _server_user(missing_service)
     root = Path(tempfile.mkdtemp(prefix="agentkit-pg-"))
     data, sockets = root / "data", root / "sock"
     sockets.mkdir()
@@ -154,7 +153,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return create_pg_database(server, f"t_{os.urandom(4).hex()}")
 
 
-def snapshot(url: str) -> dict[str, object]:
+@pytest.fixture
+def pg_database(postgres_server: PostgresServer) -> Callable[[str], str]:
+    """Make a fresh PostgreSQL database with the fixture tables, by name; returns its URL."""
+    return lambda name: create_pg_database(postgres_server, name)
+
+
+@pytest.fixture(scope="session")
+def snapshot() -> Callable[[str], dict[str, object]]:
+    """Take a database's state by URL, to compare before and after."""
+    return _snapshot
+
+
+def _snapshot(url: str) -> dict[str, object]:
     """Every table's rows (sorted), the list of tables, and on PostgreSQL roles and sequences."""
     from sqlalchemy import create_engine, inspect, text
 

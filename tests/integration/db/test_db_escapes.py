@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,8 @@ import pytest
 from agentkit.errors import DatabaseError, QueryRefused
 from agentkit.tools.database import Database, QueryTimeout
 from agentkit.tools.database.statement import CheckedStatement
-from tests.integration.db.conftest import PostgresServer, create_pg_database, snapshot
+
+Snapshot = Callable[[str], dict[str, object]]
 
 MARKER = Path("/tmp/agentkit-db-escape-marker")
 
@@ -99,7 +100,7 @@ CONTAINED = [
 
 
 def test_nested_comments_are_read_the_way_the_database_reads_them(
-    db: Database, db_url: str
+    db: Database, db_url: str, snapshot: Snapshot
 ) -> None:
     # PostgreSQL nests block comments, SQLite does not: one statement there, three here.
     sql = "SELECT 1 AS n /* /* */ ; DELETE FROM orders; -- */"
@@ -131,7 +132,9 @@ def _no_marker() -> Iterator[None]:
     assert not MARKER.exists(), "a statement reached the file system"
 
 
-def test_every_escape_is_refused_and_nothing_changes(db: Database, db_url: str) -> None:
+def test_every_escape_is_refused_and_nothing_changes(
+    db: Database, db_url: str, snapshot: Snapshot
+) -> None:
     before = snapshot(db_url)
     accepted = []
     for sql in REFUSED:
@@ -146,7 +149,7 @@ def test_every_escape_is_refused_and_nothing_changes(db: Database, db_url: str) 
 
 @pytest.mark.parametrize("sql", CONTAINED)
 def test_comment_and_quote_tricks_run_only_the_checked_statement(
-    db: Database, db_url: str, sql: str
+    db: Database, db_url: str, sql: str, snapshot: Snapshot
 ) -> None:
     before = snapshot(db_url)
     result = db.query(sql)
@@ -165,7 +168,7 @@ def test_deeply_nested_query_is_refused_or_runs_but_never_crashes(db: Database) 
 
 
 def test_a_query_that_never_ends_is_cancelled_at_the_statement_timeout(
-    db: Database, db_url: str
+    db: Database, db_url: str, snapshot: Snapshot
 ) -> None:
     before = snapshot(db_url)
     endless = (
@@ -187,7 +190,7 @@ def test_a_query_that_never_ends_is_cancelled_at_the_statement_timeout(
     ],
 )
 def test_the_read_connection_refuses_writes_even_when_the_guard_is_bypassed(
-    db: Database, db_url: str, sql: str, monkeypatch: pytest.MonkeyPatch
+    db: Database, db_url: str, sql: str, monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot
 ) -> None:
     bypass = CheckedStatement(sql, "select", frozenset(), None, False, (), False)
     monkeypatch.setattr(db.guard, "check_query", lambda _sql: bypass)
@@ -212,9 +215,13 @@ def test_the_read_connection_refuses_writes_even_when_the_guard_is_bypassed(
     ],
 )
 def test_the_postgres_transaction_is_read_only_when_the_guard_is_bypassed(
-    postgres_server: PostgresServer, sql: str, error: str, monkeypatch: pytest.MonkeyPatch
+    pg_database: Callable[[str], str],
+    sql: str,
+    error: str,
+    monkeypatch: pytest.MonkeyPatch,
+    snapshot: Snapshot,
 ) -> None:
-    url = create_pg_database(postgres_server, "bypass")
+    url = pg_database("bypass")
     before = snapshot(url)
     with Database(url, tables=["orders"]) as db:
         bypass = CheckedStatement(sql, "select", frozenset(), None, False, (), False)
@@ -241,7 +248,9 @@ def test_the_postgres_transaction_is_read_only_when_the_guard_is_bypassed(
         "UPDATE orders SET status = pg_read_file('/etc/passwd') WHERE id = 1",
     ],
 )
-def test_the_write_path_refuses_what_the_configuration_does_not_name(db_url: str, sql: str) -> None:
+def test_the_write_path_refuses_what_the_configuration_does_not_name(
+    db_url: str, sql: str, snapshot: Snapshot
+) -> None:
     before = snapshot(db_url)
     db = Database(db_url, tables=["customers"], write_tables={"orders": ["update"]})
     with db, pytest.raises(QueryRefused):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +11,8 @@ import pytest
 from agentkit.errors import DatabaseError, QueryParamsInvalid, QueryRefused
 from agentkit.tool import Tool, ToolOutput
 from agentkit.tools.database import Database, database_tools
-from tests.integration.db.conftest import snapshot
+
+Snapshot = Callable[[str], dict[str, object]]
 
 
 @pytest.fixture
@@ -37,7 +38,9 @@ def test_positional_and_named_parameters_are_bound(db: Database) -> None:
     assert by_name.rows == ((1,), (3,))
 
 
-def test_a_hostile_parameter_is_a_value_not_sql(db: Database, db_url: str) -> None:
+def test_a_hostile_parameter_is_a_value_not_sql(
+    db: Database, db_url: str, snapshot: Snapshot
+) -> None:
     before = snapshot(db_url)
     result = db.query("SELECT id FROM orders WHERE status = ?", ["x' OR '1'='1"])
     injected = db.query("SELECT id FROM orders WHERE status = ?", ["x'; DELETE FROM orders; --"])
@@ -122,7 +125,7 @@ def test_writes_commit_only_what_is_configured(db: Database) -> None:
         db.execute("DELETE FROM orders WHERE id = 4")
 
 
-def test_a_failed_write_commits_nothing(db: Database, db_url: str) -> None:
+def test_a_failed_write_commits_nothing(db: Database, db_url: str, snapshot: Snapshot) -> None:
     before = snapshot(db_url)
     with pytest.raises(DatabaseError, match=r"(?i)unique|duplicate|constraint"):
         db.execute("INSERT INTO orders VALUES (1, 1, 1, 'dup')")
