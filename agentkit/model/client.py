@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx2
 
 from agentkit.errors import ConfigError, MissingAPIKey, ModelError
+from agentkit.model.attempt import Attempt, send_plain, send_streamed
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.chat_wire import build_chat_body, parse_chat_body
 from agentkit.model.lean_transport import LeanTransport
 from agentkit.model.pricing import PriceTable
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
-from agentkit.model.transport import Attempt, send_plain, send_streamed
 from agentkit.model.types import Endpoint, ModelRequest, ModelResponse, Usage, UsageSink
 
 if TYPE_CHECKING:

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 from agentkit.testing.approver import RecordingApprover
-from agentkit.testing.client import TEST_API_KEY, scripted_client
 from agentkit.testing.clock import FakeClock
 from agentkit.testing.exchange import RecordedRequest
 from agentkit.testing.fake import FakeXAI
@@ -22,6 +21,7 @@ from agentkit.testing.faults import Fault
 from agentkit.testing.sandbox import RecordingSandbox, SandboxCall
 from agentkit.testing.schema_args import fit_arguments
 from agentkit.testing.script import Script, SearchResult, ToolCall, Turn
+from agentkit.testing.scripted_client import TEST_API_KEY, scripted_client
 from agentkit.testing.server import FakeServer, serve_in_thread
 from agentkit.testing.sse import parse_sse
 from agentkit.testing.transport import FakeTransport

@@ -11,8 +11,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from agentkit.testing.fake_usage import Tokens
 from agentkit.testing.script import Turn
-from agentkit.testing.usage import Tokens
 from agentkit.testing.wire import cited_text, dumps, new_call_id
 
 FINGERPRINT = "fp_fakexai01"

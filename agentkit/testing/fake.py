@@ -28,12 +28,12 @@ from agentkit.testing.behaviour import (
 )
 from agentkit.testing.chat import chat_message, chunk_events, completion
 from agentkit.testing.exchange import HTTPReply, HTTPRequest, RecordedRequest
+from agentkit.testing.fake_usage import Tokens
 from agentkit.testing.faults import Fault, FaultQueue
 from agentkit.testing.script import Script, Turn
 from agentkit.testing.sse import frame, response_events
 from agentkit.testing.store import ResponseStore
 from agentkit.testing.transport import FakeTransport
-from agentkit.testing.usage import Tokens
 from agentkit.testing.validation import check_request
 from agentkit.testing.wire import models_list, new_response_id, output_items, response_object
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentkit.testing.behaviour import Endpoint
-from agentkit.testing.usage import is_reasoning_model
+from agentkit.testing.fake_usage import is_reasoning_model
 
 Problem = tuple[int, str]
 MAX_TOOLS = 128
