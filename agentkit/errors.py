@@ -41,9 +41,9 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
     QueryParamsInvalid          parameters do not fit the statement
     QueryTimeout                the statement timeout cancelled it
   LimitExceeded                 a run hit one of its limits
-    MaxTurnsExceeded
-    MaxToolCallsExceeded
-    BudgetExceeded              cost or another policy budget
+    MaxTurnsExceeded            the run used its model turns (calls past max_tool_calls are
+                                denied, not raised: the calls before them still run)
+    BudgetExceeded              the run spent its cost budget
     TooManyToolErrors           the model kept producing invalid calls
   AuditError                    the audit log failed
     AuditWriteFailed            a record could not be written: the run stops (fail closed)
@@ -328,10 +328,6 @@ class LimitExceeded(AgentkitError):
 
 
 class MaxTurnsExceeded(LimitExceeded):
-    pass
-
-
-class MaxToolCallsExceeded(LimitExceeded):
     pass
 
 

@@ -21,8 +21,8 @@ def blocks(kind: str) -> list[str]:
 def test_the_first_example_runs_under_its_policy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentkit import Agent, FakeXAI, Script, Turn
-    from agentkit.testing import scripted_client
+    from agentkit import Agent
+    from agentkit.testing import FakeXAI, Script, Turn, scripted_client
 
     shutil.copy(REPO / "policies" / "baseline.yaml", tmp_path)
     (tmp_path / "copilot.yaml").write_text(blocks("yaml")[0])
