@@ -47,7 +47,7 @@ def test_the_whole_exception_tree_is_exported() -> None:
 
 def test_the_seams_are_exported_and_test_doubles_are_not() -> None:
     seams = ("ModelClient", "Authoriser", "Approver", "ApprovalLedger", "AuditRecorder")
-    assert set(seams + ("AuditSink", "Sandbox", "ProposedCall")) <= set(agentkit.__all__)
+    assert {*seams, "AuditSink", "Sandbox", "ProposedCall"} <= set(agentkit.__all__)
     assert not {"FakeXAI", "Script", "Turn"} & set(agentkit.__all__)
 
 

@@ -30,7 +30,9 @@ TESTING = Path(__file__).resolve().parents[2] / "agentkit" / "testing"
 ASK = ModelRequest(model="grok-4-1-fast-non-reasoning", input=[{"role": "user", "content": "hi"}])
 
 
-@pytest.mark.parametrize("module", ["scripted_client", "approver", "sandbox", "clock", "decisions", "soak"])
+@pytest.mark.parametrize(
+    "module", ["scripted_client", "approver", "sandbox", "clock", "decisions", "soak"]
+)
 def test_the_examples_run(module: str) -> None:
     results = doctest.testmod(importlib.import_module(f"agentkit.testing.{module}"))
     assert results.attempted > 0
