@@ -127,7 +127,8 @@ async def test_the_ledger_refuses_an_approval_spent_from_another_copy_of_the_run
     with pytest.raises(ApprovalRefused, match=r"already used \(replay\)"):
         await agent.resume(copy, [decision])
     assert agent.ran == [("close_ticket", 7)]
-    assert copy.pending and copy.status == "awaiting_approval"
+    assert copy.pending
+    assert copy.status == "awaiting_approval"
 
 
 async def test_resume_runs_the_approved_call_with_the_approved_arguments() -> None:
