@@ -3,11 +3,13 @@
     python -m tools.mutation.run                 # a fresh run (removes mutants/ first)
     python -m tools.mutation.run --survivors     # retest only the last run's survivors
     python -m tools.mutation.run --report --diff # print the last results with each diff
+    python -m tools.mutation.run 'agentkit.pipeline.*'   # only the mutants these names match
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -92,17 +94,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="only print the last results")
     parser.add_argument("--diff", action="store_true", help="show each survivor's diff")
     parser.add_argument("--max-children", default=str(os.cpu_count() or 2))
+    parser.add_argument("patterns", nargs="*", help="mutant name globs (default: all)")
     args = parser.parse_args(argv)
     if not args.report:
         if args.survivors:
-            names = [m for m, s in load_results().items() if s != "killed"]
+            names = [m for m, s in load_results().items() if s != "killed" and _wanted(m, args)]
             if names:
                 mutmut("run", "--max-children", args.max_children, *names)
         else:
             shutil.rmtree(MUTANTS, ignore_errors=True)
-            mutmut("run", "--max-children", args.max_children)
-    report(load_results(), diff=args.diff)
+            mutmut("run", "--max-children", args.max_children, *args.patterns)
+    results = {m: s for m, s in load_results().items() if _wanted(m, args)}
+    report(results, diff=args.diff)
     return 0
+
+
+def _wanted(mutant: str, args: argparse.Namespace) -> bool:
+    return not args.patterns or any(fnmatch.fnmatch(mutant, p) for p in args.patterns)
 
 
 if __name__ == "__main__":
