@@ -214,7 +214,9 @@ def test_an_allowed_destructive_call_is_floored_to_confirm() -> None:
     valid = ValidCall(TOOLS["drop"], {"name": "users"})
     allow = Decision(action="allow", reason="ok", rule="custom")
     decision = authorise(Recording(allow), RunLimits(), a_run(), "c1", valid, History())
-    assert (decision.action, decision.rule) == ("confirm", "destructive")
+    assert decision == Decision(
+        action="confirm", reason="drop is destructive: a person must confirm it", rule="destructive"
+    )
 
 
 class Payments(Agent):

@@ -92,6 +92,7 @@ def test_approve_and_deny_copy_every_binding_part_of_the_pending_approval() -> N
     }
     assert yes == ApprovalDecision(approved=True, approver="ana", note="ok", **common)
     assert no == ApprovalDecision(approved=False, approver="bo", note="", **common)
+    assert ApprovalDecision.approve(pending, approver="ana").note == ""
 
 
 def test_a_matching_decision_returns_its_pending_approval() -> None:
@@ -118,8 +119,12 @@ def test_a_decision_differing_in_one_part_is_refused(part: str) -> None:
     run = paused_run()
     decision = ApprovalDecision.approve(run.pending[0], approver="ana")
     altered = dataclasses.replace(decision, **{part: getattr(decision, part) + "x"})
-    with pytest.raises(ApprovalRefused, match="does not match its call"):
+    with pytest.raises(ApprovalRefused) as info:
         check_binding(run, altered)
+    assert str(info.value) == (
+        f"approval {decision.approval_id} does not match its call "
+        "(run, call, tool and arguments must all be the ones shown to the approver)"
+    )
 
 
 @given(
