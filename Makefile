@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 BENCH  := .venv-bench/.installed
 
-.PHONY: demo test bench lint typecheck unit services sandbox-image postgres clean
+.PHONY: demo test bench lint typecheck unit mutation services sandbox-image postgres clean
 
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ typecheck: $(DEV)
 unit: $(DEV)
 	$(BIN)/pytest -q tests/unit
 
+## mutation testing of the safety-critical modules against the unit tests (see tools/mutation/)
+mutation: $(DEV)
+	$(BIN)/python -m tools.mutation.run
+
 services: sandbox-image postgres
 
 ## builds the sandbox image locally (no registry needed) when it is missing
@@ -55,4 +59,4 @@ bench: $(BENCH) sandbox-image
 	.venv-bench/bin/python -m tools.bench.run_all
 
 clean:
-	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache .agentkit
+	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache .agentkit mutants

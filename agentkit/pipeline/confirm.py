@@ -108,7 +108,11 @@ def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval
     current_digest = arguments_digest(step.arguments)
     expected = (run.run_id, pending.call_id, pending.tool, current_digest)
     given = (decision.run_id, decision.call_id, decision.tool, decision.arguments_sha256)
-    if given != expected or pending.arguments_sha256 != current_digest:
+    if (
+        given != expected
+        or pending.arguments_sha256 != current_digest
+        or arguments_digest(pending.arguments) != current_digest
+    ):
         raise ApprovalRefused(
             f"approval {decision.approval_id} does not match its call "
             "(run, call, tool and arguments must all be the ones shown to the approver)"

@@ -1,0 +1,94 @@
+"""Stage parse: the arguments string of one call becomes a JSON object or a tool error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentkit.errors import ToolArgumentsInvalid
+from agentkit.pipeline.parse import MAX_ARGUMENTS_CHARS, parse_arguments
+
+
+def padded_object(length: int) -> str:
+    """A JSON object string of exactly `length` characters."""
+    frame = '{"a":""}'
+    text = '{"a":"' + "x" * (length - len(frame)) + '"}'
+    assert len(text) == length
+    return text
+
+
+def test_arguments_exactly_at_the_cap_parse() -> None:
+    raw = padded_object(MAX_ARGUMENTS_CHARS)
+    assert parse_arguments("t", raw) == {"a": "x" * (MAX_ARGUMENTS_CHARS - 8)}
+
+
+def test_arguments_one_past_the_cap_are_refused_with_their_length() -> None:
+    raw = padded_object(MAX_ARGUMENTS_CHARS + 1)
+    with pytest.raises(ToolArgumentsInvalid) as info:
+        parse_arguments("big_tool", raw)
+    message = str(info.value)
+    assert f"{MAX_ARGUMENTS_CHARS + 1} characters" in message
+    assert f"the limit is {MAX_ARGUMENTS_CHARS}" in message
+    assert "big_tool" in message
+    assert info.value.tool == "big_tool"
+
+
+def test_the_cap_is_checked_before_parsing() -> None:
+    raw = " " * (MAX_ARGUMENTS_CHARS + 1)
+    with pytest.raises(ToolArgumentsInvalid, match="characters; the limit is"):
+        parse_arguments("t", raw)
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "\n\t"])
+def test_an_empty_or_blank_string_is_an_empty_object(raw: str) -> None:
+    assert parse_arguments("t", raw) == {}
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(constant: str) -> None:
+    with pytest.raises(ToolArgumentsInvalid) as info:
+        parse_arguments("calc", f'{{"x": {constant}}}')
+    assert "not valid JSON" in str(info.value)
+    assert f"{constant} is not a JSON value" in str(info.value)
+    assert info.value.tool == "calc"
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [("[1, 2]", "list"), ('"text"', "str"), ("3", "int"), ("null", "NoneType"), ("true", "bool")],
+)
+def test_json_that_is_not_an_object_is_refused_naming_its_type(raw: str, kind: str) -> None:
+    with pytest.raises(ToolArgumentsInvalid) as info:
+        parse_arguments("t", raw)
+    assert str(info.value) == f"arguments for t must be a JSON object, got {kind}"
+    assert info.value.tool == "t"
+
+
+def test_malformed_json_is_refused_without_a_chained_cause() -> None:
+    with pytest.raises(ToolArgumentsInvalid) as info:
+        parse_arguments("t", '{"a": ')
+    assert str(info.value).startswith("arguments for t are not valid JSON: ")
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+def test_deeply_nested_json_is_a_tool_error_not_a_crash() -> None:
+    depth = 5_000
+    with pytest.raises(ToolArgumentsInvalid, match="not valid JSON"):
+        parse_arguments("t", '{"a":' + "[" * depth + "]" * depth + "}")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
+def test_any_json_object_round_trips(value: dict[str, object]) -> None:
+    assert parse_arguments("t", json.dumps(value)) == value
