@@ -9,6 +9,7 @@ from typing import TextIO
 
 from agentkit.canonical import canonical_json
 from agentkit.state import PendingApproval
+from agentkit.terminal import printable
 
 
 class CallbackApprover:
@@ -48,10 +49,9 @@ class TerminalApprover:
         return await asyncio.to_thread(self._ask, request)
 
     def _ask(self, request: PendingApproval) -> bool:
-        self._out.write(
-            f"\nApproval needed: {request.tool}({canonical_json(request.arguments)})\n"
-            f"  why: {request.reason} [{request.rule}]\n  approve? [y/N] "
-        )
+        call = printable(f"{request.tool}({canonical_json(request.arguments)})")
+        why = printable(f"{request.reason} [{request.rule}]")
+        self._out.write(f"\nApproval needed: {call}\n  why: {why}\n  approve? [y/N] ")
         self._out.flush()
         answer = self._in.readline().strip().lower()
         return answer in ("y", "yes")

@@ -1,4 +1,9 @@
-"""A readable transcript of a run: calls, arguments, decisions, outputs, usage and cost."""
+"""A readable transcript of a run: calls, arguments, decisions, outputs, usage and cost.
+
+Every value that comes from a run (the model's text, arguments, tool outputs, reasons,
+errors) is shown through `agentkit.terminal.printable`: a transcript never carries a
+control sequence it did not write itself.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import TextIO
 
 from agentkit.canonical import canonical_json
 from agentkit.state import RunResult, Step
+from agentkit.terminal import PrintableStream, printable
 
 _COLOURS = {
     "dim": "2",
@@ -50,28 +56,31 @@ class Transcript:
 
     def render(self, run: RunResult, *, prompt: str | None = None, mode: str | None = None) -> str:
         lines: list[str] = []
-        header = f"{run.agent} · {run.model} · run {run.run_id[:12]}"
+        header = (
+            f"{printable(run.agent)} · {printable(run.model)} · run {printable(run.run_id[:12])}"
+        )
         if mode:
-            header += f" · {mode}"
+            header += f" · {printable(mode)}"
         lines.append(self.paint(header, "bold"))
         if prompt is None and run.user_messages:
             prompt = run.user_messages[0]
         if prompt is not None:
-            lines.append(f"{self.paint('user', 'cyan')}  {prompt}")
+            lines.append(f"{self.paint('user', 'cyan')}  {printable(prompt)}")
         for step in run.steps:
             lines.extend(self._step(step))
         for pending in run.pending:
             lines.append(
                 self.paint("  awaiting approval ", "magenta")
-                + f"{pending.approval_id} for {pending.tool}: {pending.reason}"
+                + printable(f"{pending.approval_id} for {pending.tool}: {pending.reason}")
             )
         if run.citations:
             lines.append(self.paint("sources (untrusted: cited by the model)", "blue"))
-            lines.extend(f"  [{i}] {url}" for i, url in enumerate(run.citations, 1))
+            lines.extend(f"  [{i}] {printable(url)}" for i, url in enumerate(run.citations, 1))
         if run.output is not None:
-            lines.append(f"{self.paint('answer', 'green')}  {run.output}")
+            lines.append(f"{self.paint('answer', 'green')}  {printable(run.output)}")
         if run.error is not None:
-            lines.append(self.paint(f"error  {run.error.type}: {run.error.message}", "red"))
+            error = f"error  {printable(run.error.type)}: {printable(run.error.message)}"
+            lines.append(self.paint(error, "red"))
         lines.append(self._usage(run))
         return "\n".join(lines)
 
@@ -79,15 +88,17 @@ class Transcript:
         arguments = (
             canonical_json(step.arguments) if step.arguments is not None else step.raw_arguments
         )
-        status = self.paint(step.status, _STATUS_COLOUR.get(step.status, "dim"))
-        head = f"{self.paint('call', 'blue')}  {step.tool}({arguments}) -> {status}"
+        status = self.paint(printable(step.status), _STATUS_COLOUR.get(step.status, "dim"))
+        call = printable(f"{step.tool}({arguments})")
+        head = f"{self.paint('call', 'blue')}  {call} -> {status}"
         if step.duration_ms:
             head += self.paint(f"  {step.duration_ms:.1f} ms", "dim")
         lines = [head]
         if step.decision is not None:
-            decision = f"{step.decision.action} [{step.decision.rule}] {step.decision.reason}"
+            d = step.decision
+            decision = f"{printable(d.action)} [{printable(d.rule)}] {printable(d.reason)}"
             if step.approver:
-                decision += f"; decided by {step.approver}"
+                decision += f"; decided by {printable(step.approver)}"
             lines.append(self.paint(f"  decision  {decision}", "dim"))
         if step.status == "server":
             lines.append(
@@ -96,7 +107,7 @@ class Transcript:
         if step.output is not None and step.status not in ("awaiting_approval",):
             label = " (untrusted)" if step.untrusted else ""
             truncated = " (truncated)" if step.truncated else ""
-            lines.append(f"  output{label}{truncated}  {self._preview(step.output)}")
+            lines.append(f"  output{label}{truncated}  {printable(self._preview(step.output))}")
         return lines
 
     def _preview(self, text: str) -> str:
@@ -123,4 +134,6 @@ def print_transcript(
     stream: TextIO | None = None,
 ) -> None:
     out = stream or sys.stdout
+    if isinstance(out, PrintableStream):
+        out = out.target  # the transcript shows every value through printable itself
     out.write(Transcript(colour=use_colour(out)).render(run, prompt=prompt, mode=mode) + "\n")

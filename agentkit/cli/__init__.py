@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from agentkit.errors import AgentkitError
+from agentkit.terminal import printable, printable_output
 
 # subcommand -> module that registers it
 _COMMAND_MODULES: tuple[str, ...] = (
@@ -45,9 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code: int = args.handler(args)
+        with printable_output():  # nothing a model or a tool wrote can steer the terminal
+            code: int = args.handler(args)
     except AgentkitError as exc:
-        print(f"agentkit: {exc}", file=sys.stderr)
+        print(printable(f"agentkit: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
