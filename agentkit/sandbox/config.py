@@ -28,6 +28,7 @@ CEILINGS: dict[str, float] = {
     "timeout": 120.0,
     "work_size_mb": 512,
     "tmp_size_mb": 256,
+    "shm_size_mb": 64,
     "nofile": 4096,
     "fsize_mb": 512,
     "nproc": 4096,
@@ -60,6 +61,8 @@ class SandboxConfig(BaseModel):
     """Size of the writable tmpfs work directory ``/work``."""
     tmp_size_mb: int = Field(16, ge=1)
     """Size of the ``/tmp`` tmpfs (noexec)."""
+    shm_size_mb: int = Field(1, ge=0)
+    """Size of ``/dev/shm`` (noexec, nosuid, nodev); 0 mounts none (IPC mode ``none``)."""
     nofile: int = Field(256, ge=32)
     """Open-file ulimit."""
     fsize_mb: int = Field(64, ge=1)

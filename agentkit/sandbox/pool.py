@@ -19,7 +19,7 @@ from typing import Any
 
 from agentkit.sandbox.config import SandboxConfig
 from agentkit.sandbox.docker_errors import translate
-from agentkit.sandbox.hardening import LABEL, OWNER_LABEL, container_kwargs
+from agentkit.sandbox.hardening import LABEL, OWNER_LABEL, container_kwargs, host_config_extras
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,19 @@ def reap_orphans(client: Any) -> list[str]:
     if removed:
         log.info("reaped %d orphaned sandbox container(s)", len(removed))
     return removed
+
+
+def create_container(client: Any, kwargs: dict[str, Any]) -> str:
+    """Create (not start) a container from `container_kwargs`, with the masked paths.
+
+    docker-py's high-level ``create`` has no keyword for MaskedPaths/ReadonlyPaths, so
+    its own argument split is reused and the HostConfig completed before sending.
+    """
+    from docker.models.containers import _create_container_args
+
+    args = _create_container_args({**kwargs, "version": client.api._version})
+    args["host_config"].update(host_config_extras())
+    return str(client.api.create_container(**args)["Id"])
 
 
 class WarmPool:
@@ -135,10 +148,10 @@ class WarmPool:
             raise translate(exc, image=self._config.image) from exc
 
     def _create_started(self, kwargs: dict[str, Any], track: Callable[[str], None]) -> str:
-        container = self._client.containers.create(**kwargs)
-        track(container.id)  # tracked before start, so a failed start is still removed
-        container.start()
-        return str(container.id)
+        container_id = create_container(self._client, kwargs)
+        track(container_id)  # tracked before start, so a failed start is still removed
+        self._client.api.start(container_id)
+        return container_id
 
     async def _refill(self) -> None:
         while not self._closed:
