@@ -7,6 +7,7 @@ enums, dates, exceptions), so that what is hashed is exactly what is stored.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -23,46 +24,119 @@ MAX_DEPTH = 32
 DEFAULT_PATTERNS: tuple[str, ...] = (
     r"\bxai-[A-Za-z0-9_-]{16,}",
     r"\bsk-[A-Za-z0-9_-]{16,}",
+    r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
     r"\bgh[pousr]_[A-Za-z0-9]{30,}",
-    r"\bAKIA[0-9A-Z]{16}\b",
+    r"\bgithub_pat_[A-Za-z0-9_]{22,}",
+    r"\bglpat-[A-Za-z0-9_-]{20,}",
+    r"\bxox[abposre]-[A-Za-z0-9-]{10,}",
+    r"\bxapp-[A-Za-z0-9-]{10,}",
+    r"hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{16,}",
+    r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[0-9A-Z]{16}\b",
+    r"\bAIza[0-9A-Za-z_-]{35}",
+    r"\b(?:npm|hf)_[A-Za-z0-9]{30,}",
+    r"\bpypi-[A-Za-z0-9_-]{50,}",
     r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+",
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
 )
-"""Values that are secrets wherever they appear: xAI/OpenAI-style keys, GitHub and AWS
-tokens, JWTs, PEM private keys."""
+"""Values that are secrets wherever they appear: xAI, OpenAI and Stripe-style keys,
+GitHub, GitLab, Slack, AWS, Google, npm, Hugging Face and PyPI tokens, Slack webhooks,
+JWTs, PEM private keys."""
 
-# Secrets introduced by a label: the label stays, what follows it goes.
-_LABELLED = (
-    r"(?P<label>(?i:\bbearer\s+(?=[A-Za-z0-9._~+/=-]{8})"
-    r"|\b(?:proxy-)?authorization\s*[:=]\s*(?:(?:bearer|basic|token|digest)\s+)?"
-    r"|\b(?:x-)?api[_-]?key\s*[:=]\s*|\b(?:password|passwd|pwd|secret|token)\s*[:=]\s*"
-    r"|://[^/\s:@]+:(?=[^\s/@]*@)))"
-    r"(?P<secret>[^\s\"',;&@]+)"
+# Names that label a secret in text (``password = ...``, ``"api_key": ...``). A name
+# part must end at a separator, so ``max_tokens`` and ``tokenizer`` are not names.
+_SECRET_NAME = (
+    r"(?<![\w.-])[\w.-]{0,80}?(?:passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|apikey"
+    r"|access[_-]?key|private[_-]?key|token|credentials?|session[_-]?(?:id|key)"
+    r"|signature|cookie)(?:[_.-][\w.-]{0,40})?(?![\w])"
 )
+_SCHEMES = r"(?i:bearer|basic|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)\s+"
+# A value after a name: double-quoted, double-quoted inside a JSON string, single-quoted
+# or bare. Only one of the named groups matches; what precedes it in the match is kept.
+_VALUE = (
+    r"(?:\"(?P<dq>(?:[^\"\\\r\n]|\\.)+)"
+    r"|\\\"(?P<jq>.+?)(?=\\\"|$)"
+    r"|'(?P<sq>(?:[^'\\\r\n]|\\.)+)"
+    r"|(?:" + _SCHEMES + r")?(?!\[REDACTED\])(?P<bare>[^\s\"',;&)}\]]+))"
+)
+_NAMED = (
+    r"(?i:(?P<kq>\\?[\"']?)(?:(?<![\w.-])(?:proxy-|x-)?authori[sz]ation|"
+    + _SECRET_NAME
+    + r")(?P=kq)"
+    r"(?:\s*(?::=|=>|[:=])\s*|(?<=[\"'])\s*,\s*(?=\\?[\"'])))" + _VALUE
+)
+# A Cookie or Set-Cookie header: everything to the end of its line.
+_COOKIE = r"(?i:\b(?:set-)?cookie\s*:\s*)(?P<cookie>(?:[^\r\n\"'\\]|\\(?![rn\"']))+)"
+# A bearer token in prose: it has a digit or is long, so "Bearer authentication" stays.
+_BEARER = (
+    r"(?i:\bbearer(?:\s*[:=]\s*|\s+))"
+    r"(?P<bearer>(?=[A-Za-z0-9._~+/=-]*\d|[A-Za-z0-9._~+/=-]{20})[A-Za-z0-9._~+/=-]{8,})"
+)
+# Credentials in a URL or connection string: the password, or a long lone user name.
+_URL = (
+    r"://(?:[^/\s:@\"']*:(?P<urlpw>[^\s/\"'@]*(?:@[^\s/\"'@]*)*?)(?=@[^\s@/\"']*(?:[/\s\"'?#]|$))"
+    r"|(?P<urluser>[^/\s:@\"']{16,})(?=@))"
+)
+_LABELLED = "|".join(f"(?:{p})" for p in (_NAMED, _COOKIE, _BEARER, _URL))
+_SECRET_GROUPS = ("dq", "jq", "sq", "bare", "cookie", "bearer", "urlpw", "urluser")
 
-# Lowercase substrings at least one of which every default pattern's match contains.
-# Most strings contain none, and searching for them is far cheaper than the full regex.
-_TRIGGERS = (
+# Lowercase substrings at least one of which every match contains: most strings contain
+# none, and searching for them is far cheaper than the full regular expressions.
+_TOKEN_TRIGGERS = (
     "xai-",
     "sk-",
+    "k_live_",
+    "k_test_",
     "ghp_",
     "gho_",
     "ghu_",
     "ghs_",
     "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "xapp-",
+    "hooks.slack",
     "akia",
+    "asia",
+    "agpa",
+    "aida",
+    "aroa",
+    "aipa",
+    "anpa",
+    "anva",
+    "a3t",
+    "aiza",
+    "npm_",
+    "hf_",
+    "pypi-",
     "eyj",
     "private key",
+)
+_LABEL_TRIGGERS = (
     "bearer",
-    "authorization",
+    "authori",
     "api",
     "key",
     "passw",
+    "passphrase",
     "pwd",
     "secret",
     "token",
+    "credential",
+    "session",
+    "signature",
+    "cookie",
     "://",
 )
+
+
+def _any_of(words: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(word) for word in words))
+
+
+_LABEL_TRIGGER = _any_of(_LABEL_TRIGGERS)
+_LABELLED_RE = re.compile(_LABELLED)
 
 DEFAULT_SENSITIVE_KEYS = (
     r"passw(?:or)?d|passphrase|secret|api[_-]?key|access[_-]?key|private[_-]?key"
@@ -113,16 +187,15 @@ class Redactor:
         prompt_keys: Iterable[str] = DEFAULT_PROMPT_KEYS,
     ) -> None:
         exact = sorted({s for s in literals if s}, key=len, reverse=True)
-        alternatives = [_LABELLED, *DEFAULT_PATTERNS, *(re.escape(s) for s in exact)]
-        self._builtin = re.compile("|".join(f"(?:{p})" for p in alternatives))
-        triggers = (*_TRIGGERS, *(s.lower() for s in exact))
-        self._trigger = re.compile("|".join(re.escape(t) for t in triggers))
+        alternatives = [*DEFAULT_PATTERNS, *(re.escape(s) for s in exact)]
+        self._tokens = re.compile("|".join(f"(?:{p})" for p in alternatives))
+        self._token_trigger = _any_of((*_TOKEN_TRIGGERS, *(s.lower() for s in exact)))
         extra = [p for p in patterns if p]
         self._extra = re.compile("|".join(f"(?:{p})" for p in extra)) if extra else None
         keys = DEFAULT_SENSITIVE_KEYS + (f"|{sensitive_keys}" if sensitive_keys else "")
         self._sensitive = re.compile(keys, re.IGNORECASE)
         self._prompt_keys = frozenset(prompt_keys)
-        self._key_cache: dict[str, int] = {}
+        self._key_cache: dict[str, tuple[int, str]] = {}
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
         """structlog processor signature: returns the redacted event dict."""
@@ -139,32 +212,56 @@ class Redactor:
         return self._mapping(fields, 0, include_prompts)
 
     def scrub(self, text: str) -> str:
-        """Replace every secret found in `text`."""
-        if self._trigger.search(text.lower()) is not None:
-            text = self._builtin.sub(_replacement, text)
+        """Replace every secret found in `text` (JSON text is redacted as data)."""
+        lowered = text.lower()
+        labelled = _LABEL_TRIGGER.search(lowered) is not None
+        tokens = self._token_trigger.search(lowered) is not None
+        if labelled or tokens:
+            as_json = self._scrub_json(text)
+            if as_json is not None:
+                text = as_json
+            else:
+                # tokens first: a PEM block or a key is replaced whole before any label
+                # inside it could split it
+                text = self._tokens.sub(REDACTED, text) if tokens else text
+                text = _LABELLED_RE.sub(_replacement, text) if labelled else text
         return self._extra.sub(REDACTED, text) if self._extra is not None else text
+
+    def _scrub_json(self, text: str) -> str | None:
+        """A JSON object or array in text, redacted like fields; None when not JSON."""
+        if text.lstrip()[:1] not in ("{", "["):
+            return None
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        clean = self._value(data, 0, True)
+        return text if clean == data else json.dumps(clean, ensure_ascii=False)
 
     def is_sensitive_key(self, key: str) -> bool:
         """True when a field called `key` holds a secret by its name alone."""
         return self._sensitive.search(key) is not None
 
-    def _key_kind(self, key: str) -> int:
-        kind = self._key_cache.get(key)
-        if kind is None:
+    def _key(self, key: str) -> tuple[int, str]:
+        """The kind of field `key` names, and the key with any secret in it replaced."""
+        known = self._key_cache.get(key)
+        if known is None:
             kind = (
                 _SECRET
                 if self.is_sensitive_key(key)
                 else (_PROMPT if key in self._prompt_keys else _PLAIN)
             )
+            known = (kind, self.scrub(key))
             if len(self._key_cache) < 4096:  # argument names are unbounded
-                self._key_cache[key] = kind
-        return kind
+                self._key_cache[key] = known
+        return known
 
     def _mapping(self, value: Mapping[Any, Any], depth: int, prompts: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for raw_key, item in value.items():
-            key = raw_key if type(raw_key) is str else str(raw_key)
-            kind = self._key_kind(key)
+            kind, key = self._key(raw_key if type(raw_key) is str else str(raw_key))
+            if key in out:  # two keys that were secrets: keep both values
+                key = f"{key}#{len(out)}"
             if kind == _PLAIN or (kind == _PROMPT and prompts):
                 kind_of_item = type(item)
                 if kind_of_item is str:  # the common cases first: this is the hot path
@@ -199,8 +296,11 @@ _PLAIN, _SECRET, _PROMPT = 0, 1, 2
 
 
 def _replacement(match: re.Match[str]) -> str:
-    label = match.group("label")
-    return f"{label}{REDACTED}" if label else REDACTED
+    """Keep what labels the secret (``password = "``), replace the secret itself."""
+    for name in _SECRET_GROUPS:
+        if match.group(name) is not None:
+            return match.string[match.start() : match.start(name)] + REDACTED
+    return REDACTED
 
 
 def _omitted(value: Any) -> dict[str, Any]:
