@@ -16,7 +16,7 @@ from agentkit.errors import (
     ModelTimeout,
     StreamInterrupted,
 )
-from agentkit.model.http_errors import error_for_status
+from agentkit.model.http_errors import error_for_status, scrub_error
 from agentkit.model.streaming import DONE, ChatAssembler, ResponsesAssembler, iter_sse_data
 from agentkit.model.types import ModelResponse
 
@@ -74,7 +74,24 @@ def _parse(body: Any, attempt: Attempt) -> ModelResponse:
 
 
 async def send_plain(attempt: Attempt) -> ModelResponse:
-    """POST once and parse the JSON answer."""
+    """POST once and parse the JSON answer; no error it raises names the key."""
+    try:
+        return await _send_plain(attempt)
+    except ModelError as exc:
+        scrub_error(exc, attempt.secret)
+        raise
+
+
+async def send_streamed(attempt: Attempt) -> ModelResponse:
+    """POST once, streamed, and assemble the answer; no error it raises names the key."""
+    try:
+        return await _send_streamed(attempt)
+    except ModelError as exc:
+        scrub_error(exc, attempt.secret)
+        raise
+
+
+async def _send_plain(attempt: Attempt) -> ModelResponse:
     try:
         response = await attempt.http.post(
             attempt.url, content=attempt.content, headers=attempt.headers, timeout=attempt.timeout
@@ -98,7 +115,7 @@ async def send_plain(attempt: Attempt) -> ModelResponse:
     return _parse(body, attempt)
 
 
-async def send_streamed(attempt: Attempt) -> ModelResponse:
+async def _send_streamed(attempt: Attempt) -> ModelResponse:
     """POST once with `stream: true` and assemble the events into one response."""
     assembler: ResponsesAssembler | ChatAssembler = (
         ChatAssembler() if attempt.chat else ResponsesAssembler()

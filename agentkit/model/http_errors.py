@@ -10,6 +10,7 @@ from typing import Any
 from agentkit.errors import (
     AuthenticationError,
     BadRequest,
+    ModelError,
     ModelHTTPError,
     NotFound,
     QuotaExhausted,
@@ -47,6 +48,50 @@ def redact(text: str, secret: str) -> str:
     return text
 
 
+# Key-shaped text an endpoint may echo besides our own key: another xAI key, a bearer
+# token or an Authorization header value. (The audit Redactor, a sibling layer, removes
+# the rest before anything is logged.)
+_KEY_SHAPED = re.compile(
+    r"\bxai-[A-Za-z0-9_-]{16,}"
+    r"|(?P<label>(?i:\bbearer\s+|\b(?:proxy-)?authori[sz]ation[\"']?\s*[:=]\s*[\"']?"
+    r"(?:(?:bearer|basic|token)\s+)?))"
+    r"(?=[A-Za-z0-9._~+/=-]*\d|[A-Za-z0-9._~+/=-]{20})[A-Za-z0-9._~+/=-]{8,}"
+)
+
+
+def scrub(text: str, secret: str) -> str:
+    """`text` without `secret`, its long prefixes, or any other key-shaped value."""
+    return _KEY_SHAPED.sub(_masked, redact(text, secret))
+
+
+def _masked(match: re.Match[str]) -> str:
+    return (match.group("label") or "") + "[redacted]"
+
+
+def scrub_value(value: Any, secret: str) -> Any:
+    """`value` (a decoded body) with every string in it scrubbed."""
+    if isinstance(value, str):
+        return scrub(value, secret)
+    if isinstance(value, dict):
+        return {scrub(str(k), secret): scrub_value(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(item, secret) for item in value]
+    return value
+
+
+def scrub_error(exc: ModelError, secret: str) -> ModelError:
+    """`exc` scrubbed in place: its message, its body, and a cause that names the key."""
+    exc.args = tuple(scrub(a, secret) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(exc, ModelHTTPError):
+        exc.body = scrub_value(exc.body, secret)
+    for linked in (exc.__cause__, exc.__context__):
+        if linked is not None and scrub(str(linked), secret) != str(linked):
+            exc.__cause__ = None
+            exc.__suppress_context__ = True
+            break
+    return exc
+
+
 def decode_body(content: bytes) -> Any:
     """The body as JSON when it is JSON, else as text."""
     text = content.decode("utf-8", errors="replace")
@@ -75,16 +120,6 @@ def api_message(body: Any) -> str:
     return text[:_MAX_MESSAGE] if text else "(empty body)"
 
 
-def _redact_body(body: Any, secret: str) -> Any:
-    if isinstance(body, str):
-        return redact(body, secret)
-    if isinstance(body, dict):
-        return {key: _redact_body(value, secret) for key, value in body.items()}
-    if isinstance(body, list):
-        return [_redact_body(value, secret) for value in body]
-    return body
-
-
 def error_for_status(
     status: int,
     content: bytes,
@@ -94,8 +129,8 @@ def error_for_status(
     secret: str,
 ) -> ModelHTTPError:
     """The typed exception for an HTTP error status (body kept, key redacted)."""
-    body = _redact_body(decode_body(content), secret)
-    message = redact(api_message(body), secret)
+    body = scrub_value(decode_body(content), secret)
+    message = scrub(api_message(body), secret)
     text = f"xAI API returned {status}: {message} (request {request_id})"
     if status == 429:
         limited = QuotaExhausted if _QUOTA.search(message) else RateLimited
