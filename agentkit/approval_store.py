@@ -15,6 +15,7 @@ second use, from any process sharing the file, is refused.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -45,6 +46,25 @@ CREATE TABLE IF NOT EXISTS consumed (approval_id TEXT PRIMARY KEY, at REAL NOT N
 """
 
 
+def _private_dirs(directory: Path) -> None:
+    """Create the missing directories of `directory`, each 0700; existing ones are kept."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(created, 0o700)  # the umask may have narrowed it further, never widened
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 when missing; SQLite gives its journal, -wal and
+    -shm files the database file's mode."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredApproval:
     pending: PendingApproval
@@ -58,7 +78,8 @@ class ApprovalStore:
 
     def __init__(self, path: str | Path = DEFAULT_STORE_PATH) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(self.path.parent)
+        _private_file(self.path)
         self._lock = threading.Lock()
         db = sqlite3.connect(self.path, timeout=10)
         try:
