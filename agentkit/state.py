@@ -23,13 +23,15 @@ StepStatus = Literal[
     "unknown_tool",
     "denied",
     "awaiting_approval",
+    "approved",
     "declined",
     "ok",
     "failed",
     "timed_out",
     "server",
 ]
-"""`server`: a server-side tool (web_search, x_search) that xAI ran; its results are untrusted."""
+"""`approved`: a person approved it and it waits for the turn's other approvals before it runs.
+`server`: a server-side tool (web_search, x_search) that xAI ran; its results are untrusted."""
 
 
 def arguments_digest(arguments: Any) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from agentkit.errors import ApprovalRefused
+from agentkit.errors import ApprovalRefused, ConfigError
 from agentkit.state import PendingApproval, RunResult, arguments_digest
 
 
@@ -125,20 +125,56 @@ def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval
 def normalise_decisions(
     decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None, run: RunResult, approver: str
 ) -> list[ApprovalDecision]:
-    """Accept decisions as objects, or as {approval_id: approved} for the pending approvals."""
+    """Accept decisions as objects, or as {approval_id: approved} for the pending approvals.
+
+    A verdict is a `bool` and nothing else ("false", 0 and None are mistakes, not a no). The
+    same decision given twice counts once; two different verdicts on one approval are refused.
+
+    Raises:
+        ConfigError: a verdict is not a bool, or an item is not an ApprovalDecision.
+        ApprovalRefused: an approval is not pending, or gets two different verdicts.
+    """
     if decisions is None:
         return []
     if isinstance(decisions, Mapping):
-        by_id = {p.approval_id: p for p in run.pending}
-        result: list[ApprovalDecision] = []
-        for approval_id, approved in decisions.items():
-            pending = by_id.get(approval_id)
-            if pending is None:
-                state = "already used" if approval_id in run.consumed_approvals else "not pending"
-                raise ApprovalRefused(f"approval {approval_id} is {state} in run {run.run_id}")
-            result.append(ApprovalDecision._for(pending, approved, approver, ""))
-        return result
-    return list(decisions)
+        given = [
+            _from_mapping(run, approval_id, approved, approver)
+            for approval_id, approved in decisions.items()
+        ]
+    else:
+        given = [_checked(decision) for decision in decisions]
+    unique: dict[str, ApprovalDecision] = {}
+    for decision in given:
+        earlier = unique.setdefault(decision.approval_id, decision)
+        if earlier.approved is not decision.approved:
+            raise ApprovalRefused(f"approval {decision.approval_id} was both approved and denied")
+    return list(unique.values())
+
+
+def _from_mapping(
+    run: RunResult, approval_id: str, approved: object, approver: str
+) -> ApprovalDecision:
+    pending = next((p for p in run.pending if p.approval_id == approval_id), None)
+    if pending is None:
+        state = "already used" if approval_id in run.consumed_approvals else "not pending"
+        raise ApprovalRefused(f"approval {approval_id} is {state} in run {run.run_id}")
+    return ApprovalDecision._for(pending, _verdict(approval_id, approved), approver, "")
+
+
+def _checked(decision: object) -> ApprovalDecision:
+    if not isinstance(decision, ApprovalDecision):
+        raise ConfigError(
+            f"a decision must be an ApprovalDecision, got {type(decision).__name__}; "
+            "or pass {approval_id: True | False}"
+        )
+    _verdict(decision.approval_id, decision.approved)
+    return decision
+
+
+def _verdict(approval_id: str, approved: object) -> bool:
+    if not isinstance(approved, bool):
+        raise ConfigError(f"the verdict on {approval_id} must be True or False, got {approved!r}")
+    return approved
 
 
 # --- the seams: who decides inline, and who remembers used approvals ------------------------

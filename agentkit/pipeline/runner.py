@@ -38,7 +38,7 @@ from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.label import label_output
 from agentkit.pipeline.record import RunRecorder
 from agentkit.pipeline.run_config import RunConfig
-from agentkit.pipeline.turn import fold_response, model_request
+from agentkit.pipeline.turn import check_call_ids, fold_response, model_request
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits
 from agentkit.state import RunError, RunResult, Step, StepStatus
@@ -122,14 +122,14 @@ class Runner:
         if run.status != "awaiting_approval":
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
         recorder = RunRecorder(self.audit, run)
+        answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
         try:
-            answered = normalise_decisions(decisions, run, approver_name)
-            approved = self._apply_decisions(recorder, run, answered)
+            self._apply_decisions(recorder, run, answered)
             if run.pending:
-                return run  # some approvals are still open: stay paused
+                return run  # some approvals are still open: approved calls wait with them
             run.status = "running"
             recorder.emit(ev.RunResumed())
-            await self._execute_all(recorder, run, approved)
+            await self._execute_all(recorder, run, self._still_allowed(recorder, run))
             self._close_turn(run)
         except ApprovalRefused:
             raise  # the caller's mistake: the stored run stays as it was
@@ -217,6 +217,7 @@ class Runner:
     async def _handle_turn(
         self, recorder: RunRecorder, run: RunResult, calls: list[FunctionCall]
     ) -> None:
+        check_call_ids(run, calls)
         runnable: list[tuple[Step, ValidCall]] = []
         for call in calls:
             step = self._new_step(recorder, run, call)
@@ -300,8 +301,8 @@ class Runner:
 
     def _apply_decisions(
         self, recorder: RunRecorder, run: RunResult, decisions: list[ApprovalDecision]
-    ) -> list[tuple[Step, ValidCall]]:
-        approved: list[tuple[Step, ValidCall]] = []
+    ) -> None:
+        """Mark each answered call approved or declined; approved ones run once none is open."""
         answered = [(decision, check_binding(run, decision)) for decision in decisions]
         for decision, pending in answered:
             if not self.ledger.consume(pending.approval_id):
@@ -314,11 +315,51 @@ class Runner:
                 ev.ApprovalDecided(pending.approval_id, decision.approved, decision.approver)
             )
             if decision.approved:
-                # the arguments the approval is bound to (check_binding compared their digest)
-                approved.append((step, ValidCall(self.tools[step.tool], pending.arguments)))
+                step.status = "approved"
             else:
                 self._settle(step, "declined", DECLINED_MESSAGE)
-        return approved
+
+    def _still_allowed(self, recorder: RunRecorder, run: RunResult) -> list[tuple[Step, ValidCall]]:
+        """The approved calls of the open turn that the policy still allows, decided again now.
+
+        An approval never widens what the policy allows when the call runs: a quota or a
+        limit reached meanwhile (by the calls approved with it) denies it.
+        """
+        runnable: list[tuple[Step, ValidCall]] = []
+        for step in (run.step(call_id) for call_id in run.open_calls):
+            if step.status != "approved":
+                continue
+            call = ValidCall(self._tool_of(step), self._arguments_of(step))
+            history = history_for(
+                run, self.tools, now=self._clock(), recent=self._recent, leaving_out=step.call_id
+            )
+            decision = authorise(self.authoriser, self.limits, run, step.call_id, call, history)
+            if decision.action == "deny":
+                step.decision = decision
+                recorder.call(step).emit(
+                    ev.CallDecided(decision.action, decision.rule, decision.reason)
+                )
+                self._settle(
+                    step, "denied", f"Denied by policy ({decision.rule}): {decision.reason}"
+                )
+                continue
+            self._recent.add(run.principal.user_id, step.tool, self._clock())
+            runnable.append((step, call))
+        return runnable
+
+    def _arguments_of(self, step: Step) -> dict[str, Any]:
+        if step.arguments is None:
+            raise RunStateError(f"the approved call {step.call_id} has no arguments")
+        return step.arguments
+
+    def _tool_of(self, step: Step) -> Tool:
+        tool = self.tools.get(step.tool)
+        if tool is None:
+            raise RunStateError(
+                f"the approved call {step.call_id} names {step.tool!r}, a tool "
+                "this agent does not have; resume it with the agent that paused it"
+            )
+        return tool
 
     async def _execute_all(
         self, recorder: RunRecorder, run: RunResult, calls: list[tuple[Step, ValidCall]]

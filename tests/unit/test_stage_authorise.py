@@ -105,13 +105,21 @@ def test_a_pending_call_that_was_denied_does_not_count_as_executed() -> None:
     assert seen.executed is False
 
 
-@pytest.mark.parametrize(
-    "status", ["denied", "declined", "invalid", "unknown_tool", "awaiting_approval"]
-)
+@pytest.mark.parametrize("status", ["denied", "declined", "invalid", "unknown_tool"])
 def test_calls_that_did_not_run_are_not_executed_and_show_no_output(status: StepStatus) -> None:
     seen = past_call(step(status, CONFIRM, output="Denied by policy"), TOOLS, at=0.0)
     assert seen is not None
     assert seen.executed is False
+    assert seen.output is None
+
+
+@pytest.mark.parametrize("status", ["awaiting_approval", "approved"])
+def test_calls_waiting_for_a_person_count_as_executed_but_show_no_output(
+    status: StepStatus,
+) -> None:
+    seen = past_call(step(status, CONFIRM, output=None), TOOLS, at=0.0)
+    assert seen is not None
+    assert seen.executed is True, "a call that may still run counts against quotas and caps"
     assert seen.output is None
 
 
