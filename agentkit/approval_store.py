@@ -15,6 +15,7 @@ second use, from any process sharing the file, is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -140,12 +141,21 @@ class ApprovalStore:
         return next(a for a in self.approvals(None) if a.pending.approval_id == approval_id)
 
     def decisions(self, run_id: str) -> list[ApprovalDecision]:
-        """The recorded verdicts of a run, ready for `Agent.resume`."""
+        """The recorded verdicts of a run, ready for `Agent.resume`; resuming consumes them in
+        this store, whatever ledger the agent has."""
         return [
-            ApprovalDecision._for(a.pending, a.verdict == "approved", a.approver or "unknown", "")
+            dataclasses.replace(
+                ApprovalDecision._for(
+                    a.pending, a.verdict == "approved", a.approver or "unknown", ""
+                ),
+                ledger=self,
+            )
             for a in self.approvals(None)
             if a.pending.run_id == run_id and a.verdict != "pending"
         ]
+
+    durable = True
+    """Every process that opens the same file shares its record of used approvals."""
 
     def consume(self, approval_id: str) -> bool:
         with self._connect() as db:

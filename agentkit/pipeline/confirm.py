@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agentkit.errors import ApprovalRefused, ConfigError
@@ -70,6 +70,8 @@ class ApprovalDecision:
     arguments_sha256: str
     approver: str = "unknown"
     note: str = ""
+    ledger: ApprovalLedger | None = field(default=None, compare=False, repr=False)
+    """The ledger of the store that recorded this decision; the approval is consumed there."""
 
     @classmethod
     def approve(
@@ -191,14 +193,22 @@ class Approver(Protocol):
 class ApprovalLedger(Protocol):
     """Remembers used approval ids; `consume` returns False for one already used."""
 
+    @property
+    def durable(self) -> bool:
+        """Whether every process that may resume a run shares this ledger (a file, a database)."""
+        ...
+
     def consume(self, approval_id: str) -> bool: ...
 
 
 class MemoryLedger:
-    """Replay protection within one process."""
+    """Replay protection within one process, for the runs paused in it."""
+
+    durable = False
 
     def __init__(self) -> None:
         self._used: set[str] = set()
+        self._paused: set[str] = set()
         self._lock = threading.Lock()
 
     def consume(self, approval_id: str) -> bool:
@@ -207,6 +217,44 @@ class MemoryLedger:
                 return False
             self._used.add(approval_id)
             return True
+
+    def remember_pause(self, run_id: str) -> None:
+        """Note that `run_id` paused in this process, under this ledger."""
+        with self._lock:
+            self._paused.add(run_id)
+
+    def paused_here(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._paused
+
+
+PROCESS_LEDGER = MemoryLedger()
+"""The ledger of every runner in this process that was given none: fresh agents share it."""
+
+
+def ledgers_for(
+    run: RunResult, decisions: Iterable[ApprovalDecision], own: ApprovalLedger
+) -> list[ApprovalLedger]:
+    """Every ledger a resume must consume each approval in: its own, and the store's that
+    recorded the decisions. Single use holds across processes only with a durable one.
+
+    Raises:
+        ConfigError: the run paused in another process (or under another ledger) and no
+            ledger that every process shares takes part.
+    """
+    found: list[ApprovalLedger] = [own]
+    for decision in decisions:
+        if decision.ledger is not None and all(decision.ledger is not f for f in found):
+            found.append(decision.ledger)
+    paused_here = isinstance(own, MemoryLedger) and own.paused_here(run.run_id)
+    if not paused_here and not any(ledger.durable for ledger in found):
+        raise ConfigError(
+            f"run {run.run_id} did not pause in this process, so nothing here can tell whether "
+            "its approvals were already used: resume it with a ledger every process shares, "
+            "Agent(approvals=ApprovalStore(path)), or with decisions from "
+            "ApprovalStore.decisions()"
+        )
+    return sorted(found, key=lambda ledger: not ledger.durable)  # durable first
 
 
 @dataclass(frozen=True, slots=True)

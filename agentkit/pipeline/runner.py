@@ -25,12 +25,14 @@ from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
 from agentkit.pipeline.authorise import RecentCalls, authorise, history_for
 from agentkit.pipeline.confirm import (
+    PROCESS_LEDGER,
     ApprovalDecision,
     ApprovalLedger,
     Approver,
     MemoryLedger,
     ask,
     check_binding,
+    ledgers_for,
     normalise_decisions,
     pending_approval,
 )
@@ -81,7 +83,7 @@ class Runner:
         self.limits = self.config.limits.stricter(limits or RunLimits())
         self.audit: AuditRecorder = audit or NullAudit()
         self.approver = approver
-        self.ledger: ApprovalLedger = ledger or MemoryLedger()
+        self.ledger: ApprovalLedger = ledger or PROCESS_LEDGER
         self.agent_name = agent_name
         self.output_type = output_type
         self._text_format = text_format(output_type) if output_type is not None else None
@@ -123,8 +125,9 @@ class Runner:
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
         recorder = RunRecorder(self.audit, run)
         answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
+        ledgers = ledgers_for(run, answered, self.ledger)
         try:
-            self._apply_decisions(recorder, run, answered)
+            self._apply_decisions(recorder, run, answered, ledgers)
             if run.pending:
                 return run  # some approvals are still open: approved calls wait with them
             run.status = "running"
@@ -202,6 +205,8 @@ class Runner:
 
     def _pause(self, recorder: RunRecorder, run: RunResult) -> None:
         run.status = "awaiting_approval"
+        if isinstance(self.ledger, MemoryLedger):
+            self.ledger.remember_pause(run.run_id)
         recorder.emit(ev.RunPaused([p.approval_id for p in run.pending]))
 
     def _fail(self, recorder: RunRecorder, run: RunResult, exc: AgentkitError) -> None:
@@ -300,12 +305,16 @@ class Runner:
         return False
 
     def _apply_decisions(
-        self, recorder: RunRecorder, run: RunResult, decisions: list[ApprovalDecision]
+        self,
+        recorder: RunRecorder,
+        run: RunResult,
+        decisions: list[ApprovalDecision],
+        ledgers: list[ApprovalLedger],
     ) -> None:
         """Mark each answered call approved or declined; approved ones run once none is open."""
         answered = [(decision, check_binding(run, decision)) for decision in decisions]
         for decision, pending in answered:
-            if not self.ledger.consume(pending.approval_id):
+            if not all(ledger.consume(pending.approval_id) for ledger in ledgers):
                 raise ApprovalRefused(f"approval {pending.approval_id} was already used (replay)")
             run.pending.remove(pending)
             run.consumed_approvals.append(pending.approval_id)

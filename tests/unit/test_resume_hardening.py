@@ -272,3 +272,38 @@ async def test_resume_decides_each_approved_call_again_before_it_runs() -> None:
     assert other.ran == []
     assert step.decision is not None
     assert step.decision.rule == "tools.transfer"
+
+
+# --- single use without a wired ledger -----------------------------------------------------
+
+
+def plain_bank(turns: list[Turn]) -> Bank:
+    return Bank(client=scripted_client(turns), policy=Policy.from_yaml(POLICY), principal=HOLDER)
+
+
+async def test_fresh_agents_of_one_process_share_the_record_of_used_approvals() -> None:
+    from agentkit.errors import ApprovalRefused
+
+    script = [Turn.call("transfer", {"to": "bob", "amount": 100}), Turn.text("sent")]
+    paused = await plain_bank(script).run("pay bob")
+    stored = paused.to_json()
+    decision = {paused.pending[0].approval_id: True}
+    agents = [plain_bank(script) for _ in range(3)]
+    done = await agents[0].resume(RunResult.from_json(stored), decision)
+    assert done.status == "completed"
+    for agent in agents[1:]:
+        with pytest.raises(ApprovalRefused, match="already used"):
+            await agent.resume(RunResult.from_json(stored), decision)
+    assert [a.ran for a in agents] == [[("transfer", 100)], [], []]
+
+
+async def test_a_run_paused_elsewhere_needs_a_ledger_every_process_shares() -> None:
+    script = [Turn.call("transfer", {"to": "bob", "amount": 100}), Turn.text("sent")]
+    elsewhere = bank(script, MemoryLedger())  # stands for another process's ledger
+    paused = await elsewhere.run("pay bob")
+    agent = plain_bank(script)
+    with pytest.raises(ConfigError, match="ledger every process shares"):
+        await agent.resume(
+            RunResult.from_json(paused.to_json()), {paused.pending[0].approval_id: True}
+        )
+    assert agent.ran == []
