@@ -18,20 +18,23 @@ A ledger remembers used approval ids, so an approval cannot be spent twice.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agentkit.errors import ApprovalRefused, ConfigError
+from agentkit.canonical import canonical_json
+from agentkit.decision import Principal
+from agentkit.errors import ApprovalRefused, ConfigError, RunStateError, RunStateTampered
+from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult, arguments_digest
 
 
-def approval_id_for(run_id: str, call_id: str, tool: str, arguments_sha256: str) -> str:
-    """The id of the approval of one exact call."""
-    material = "\x1f".join((run_id, call_id, tool, arguments_sha256))
-    return "apr_" + hashlib.sha256(material.encode()).hexdigest()[:32]
+def approval_id_for(
+    run_id: str, call_id: str, tool: str, arguments_sha256: str, sealer: Sealer
+) -> str:
+    """The id of the approval of one exact call, sealed: nobody without the key can mint one."""
+    return "apr_" + sealer.seal("approval", run_id, call_id, tool, arguments_sha256)[:32]
 
 
 def pending_approval(
@@ -43,10 +46,12 @@ def pending_approval(
     reason: str,
     rule: str,
     now: float,
+    sealer: Sealer | None = None,
 ) -> PendingApproval:
+    """The approval request for one call; `sealer` defaults to the deployment's."""
     digest = arguments_digest(arguments)
     return PendingApproval(
-        approval_id=approval_id_for(run_id, call_id, tool, digest),
+        approval_id=approval_id_for(run_id, call_id, tool, digest, sealer or default_sealer()),
         run_id=run_id,
         call_id=call_id,
         tool=tool,
@@ -99,7 +104,9 @@ class ApprovalDecision:
         )
 
 
-def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval:
+def check_binding(
+    run: RunResult, decision: ApprovalDecision, sealer: Sealer | None = None
+) -> PendingApproval:
     """The pending approval `decision` answers, or ApprovalRefused saying why not."""
     if decision.approval_id in run.consumed_approvals:
         raise ApprovalRefused(f"approval {decision.approval_id} was already used (replay)")
@@ -119,7 +126,7 @@ def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval
             f"approval {decision.approval_id} does not match its call "
             "(run, call, tool and arguments must all be the ones shown to the approver)"
         )
-    if approval_id_for(*expected) != decision.approval_id:
+    if approval_id_for(*expected, sealer or default_sealer()) != decision.approval_id:
         raise ApprovalRefused(f"approval {decision.approval_id} is not bound to this call")
     return pending
 
@@ -177,6 +184,36 @@ def _verdict(approval_id: str, approved: object) -> bool:
     if not isinstance(approved, bool):
         raise ConfigError(f"the verdict on {approval_id} must be True or False, got {approved!r}")
     return approved
+
+
+# --- the paused state, sealed -------------------------------------------------------------
+
+
+def seal_state(run: RunResult, sealer: Sealer) -> None:
+    """Seal the paused `run` (everything in it but the seal) under the deployment key."""
+    run.seal = sealer.seal("run", _state_text(run))
+
+
+def check_state(run: RunResult, sealer: Sealer, principal: Principal | None) -> None:
+    """Refuse a paused state that is not exactly as it was sealed, or another principal's.
+
+    Raises:
+        RunStateTampered: the seal is missing or does not match the state.
+        RunStateError: `principal` is given and is not the run's.
+    """
+    if not sealer.check(run.seal, "run", _state_text(run)):
+        raise RunStateTampered(
+            f"run {run.run_id} does not carry the seal it was paused with: it was changed "
+            "after it paused, or was sealed under another key (see AGENTKIT_SEAL_KEY)"
+        )
+    if principal is not None and principal != run.principal:
+        raise RunStateError(
+            f"run {run.run_id} belongs to {run.principal.user_id!r}, not {principal.user_id!r}"
+        )
+
+
+def _state_text(run: RunResult) -> str:
+    return canonical_json(run.model_dump(mode="json", exclude={"seal"}))
 
 
 # --- the seams: who decides inline, and who remembers used approvals ------------------------

@@ -32,9 +32,11 @@ from agentkit.pipeline.confirm import (
     MemoryLedger,
     ask,
     check_binding,
+    check_state,
     ledgers_for,
     normalise_decisions,
     pending_approval,
+    seal_state,
 )
 from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.label import label_output
@@ -43,6 +45,7 @@ from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.turn import check_call_ids, fold_response, model_request
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits
+from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import RunError, RunResult, Step, StepStatus
 from agentkit.tool import Tool
 
@@ -72,6 +75,7 @@ class Runner:
         ledger: ApprovalLedger | None = None,
         agent_name: str = "agent",
         output_type: type[BaseModel] | None = None,
+        sealer: Sealer | None = None,
         clock: Any = time.time,
     ) -> None:
         self.client = client
@@ -86,10 +90,18 @@ class Runner:
         self.ledger: ApprovalLedger = ledger or PROCESS_LEDGER
         self.agent_name = agent_name
         self.output_type = output_type
+        self._sealer = sealer
         self._text_format = text_format(output_type) if output_type is not None else None
         self._clock = clock
         self._wire_tools = [t.wire() for t in self.tools.values()] + [dict(s) for s in server_tools]
         self._recent = RecentCalls()
+
+    @property
+    def sealer(self) -> Sealer:
+        """The deployment's sealer (read from the environment on first use)."""
+        if self._sealer is None:
+            self._sealer = default_sealer()
+        return self._sealer
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -120,17 +132,29 @@ class Runner:
         decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None,
         *,
         approver_name: str = "unknown",
+        principal: Principal | None = None,
     ) -> RunResult:
+        """Continue a paused run with decisions on its pending approvals.
+
+        Raises:
+            RunStateTampered: the state is not the one that paused (edited, or another key).
+            RunStateError: the run is not paused, or `principal` is not the run's.
+            ConfigError: a decision is malformed, or no ledger can make approvals single-use.
+            ApprovalRefused: a decision does not match its call, or was already used.
+        """
         if run.status != "awaiting_approval":
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
+        check_state(run, self.sealer, principal)
         recorder = RunRecorder(self.audit, run)
         answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
         ledgers = ledgers_for(run, answered, self.ledger)
         try:
             self._apply_decisions(recorder, run, answered, ledgers)
             if run.pending:
+                seal_state(run, self.sealer)
                 return run  # some approvals are still open: approved calls wait with them
             run.status = "running"
+            run.seal = None
             recorder.emit(ev.RunResumed())
             await self._execute_all(recorder, run, self._still_allowed(recorder, run))
             self._close_turn(run)
@@ -207,6 +231,7 @@ class Runner:
         run.status = "awaiting_approval"
         if isinstance(self.ledger, MemoryLedger):
             self.ledger.remember_pause(run.run_id)
+        seal_state(run, self.sealer)
         recorder.emit(ev.RunPaused([p.approval_id for p in run.pending]))
 
     def _fail(self, recorder: RunRecorder, run: RunResult, exc: AgentkitError) -> None:
@@ -284,6 +309,7 @@ class Runner:
             reason=decision.reason,
             rule=decision.rule,
             now=self._clock(),
+            sealer=self.sealer,
         )
         calls = recorder.call(step)
         calls.emit(ev.ApprovalRequested(request.approval_id, decision.reason))
@@ -312,7 +338,7 @@ class Runner:
         ledgers: list[ApprovalLedger],
     ) -> None:
         """Mark each answered call approved or declined; approved ones run once none is open."""
-        answered = [(decision, check_binding(run, decision)) for decision in decisions]
+        answered = [(d, check_binding(run, d, self.sealer)) for d in decisions]
         for decision, pending in answered:
             if not all(ledger.consume(pending.approval_id) for ledger in ledgers):
                 raise ApprovalRefused(f"approval {pending.approval_id} was already used (replay)")
