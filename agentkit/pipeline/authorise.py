@@ -112,7 +112,7 @@ def authorise(
     if limited is not None:
         return limited
     proposed = ProposedCall.model_construct(
-        call_id=call_id, tool=call.tool.info, arguments=call.arguments
+        call_id=call_id, tool=call.tool.info, arguments=call.data
     )
     decision = authoriser.decide(run.principal, proposed, history)
     return destructive_floor(decision, call.tool.name, destructive=call.tool.destructive)

@@ -18,7 +18,13 @@ from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder, NullAudit
 from agentkit.decision import Authoriser, Decision, Principal
-from agentkit.errors import AgentkitError, ApprovalRefused, AuditError, RunStateError
+from agentkit.errors import (
+    AgentkitError,
+    ApprovalRefused,
+    AuditError,
+    RunStateError,
+    ToolArgumentsInvalid,
+)
 from agentkit.model.json_answer import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
@@ -277,8 +283,8 @@ class Runner:
             recorder.call(step).emit(ev.CallInvalid(checked.error))
             self._count_error(run)
             return None
-        step.arguments = checked.arguments
-        recorder.call(step).emit(ev.CallValidated(checked.arguments))
+        step.arguments = checked.data
+        recorder.call(step).emit(ev.CallValidated(checked.data))
         return checked
 
     async def _gate(
@@ -305,7 +311,7 @@ class Runner:
             run.run_id,
             step.call_id,
             step.tool,
-            call.arguments,
+            call.data,
             reason=decision.reason,
             rule=decision.rule,
             now=self._clock(),
@@ -364,7 +370,7 @@ class Runner:
         for step in (run.step(call_id) for call_id in run.open_calls):
             if step.status != "approved":
                 continue
-            call = ValidCall(self._tool_of(step), self._arguments_of(step))
+            call = self._rebuilt(step)
             history = history_for(
                 run, self.tools, now=self._clock(), recent=self._recent, leaving_out=step.call_id
             )
@@ -382,10 +388,13 @@ class Runner:
             runnable.append((step, call))
         return runnable
 
-    def _arguments_of(self, step: Step) -> dict[str, Any]:
+    def _rebuilt(self, step: Step) -> ValidCall:
         if step.arguments is None:
             raise RunStateError(f"the approved call {step.call_id} has no arguments")
-        return step.arguments
+        try:
+            return ValidCall.again(self._tool_of(step), step.arguments)
+        except ToolArgumentsInvalid as exc:
+            raise RunStateError(f"the approved call {step.call_id} no longer fits: {exc}") from exc
 
     def _tool_of(self, step: Step) -> Tool:
         tool = self.tools.get(step.tool)
