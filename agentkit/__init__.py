@@ -115,6 +115,8 @@ _EXPORTS: dict[str, str] = {
     "AuditWriteFailed": "agentkit.errors",
     "AuditChainBroken": "agentkit.errors",
     "RunStateError": "agentkit.errors",
+    "RunStateTampered": "agentkit.errors",
+    "Sealer": "agentkit.sealing",
 }
 
 __all__ = [
@@ -177,6 +179,7 @@ __all__ = [
     "RunLimits",
     "RunResult",
     "RunStateError",
+    "RunStateTampered",
     "Runner",
     "Sandbox",
     "SandboxBuildError",
@@ -187,6 +190,7 @@ __all__ = [
     "SandboxOOM",
     "SandboxTimeout",
     "SandboxUnavailable",
+    "Sealer",
     "SearchFailed",
     "SearxngBackend",
     "ServerError",
@@ -275,6 +279,7 @@ if TYPE_CHECKING:
         RateLimited,
         ResponseFailed,
         RunStateError,
+        RunStateTampered,
         SandboxBuildError,
         SandboxError,
         SandboxFileError,
@@ -303,6 +308,7 @@ if TYPE_CHECKING:
     from agentkit.sandbox.config import SandboxConfig
     from agentkit.sandbox.docker_sandbox import DockerSandbox
     from agentkit.sandbox.execution import Execution, Sandbox
+    from agentkit.sealing import Sealer
     from agentkit.state import PendingApproval, RunResult, Step
     from agentkit.tools.database import Database, database_tools
     from agentkit.tools.python import python_tool

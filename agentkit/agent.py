@@ -32,6 +32,7 @@ from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.runner import Runner
 from agentkit.run_limits import HasRunLimits
+from agentkit.sealing import Sealer
 from agentkit.state import RunResult
 from agentkit.tool import Tool, as_tool, tool_spec
 
@@ -73,6 +74,7 @@ class Agent:
         config: RunConfig | None = None,
         principal: Principal | None = None,
         approvals: ApprovalLedger | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.model_name = model or type(self).model
         self.tool_list = self._collect_tools(tools)
@@ -84,6 +86,7 @@ class Agent:
             "approver": approver,
             "audit": audit,
             "ledger": approvals,
+            "sealer": sealer,
             "config": config or type(self).config,
         }
         self._runner: Runner | None = None
@@ -108,13 +111,18 @@ class Agent:
         decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None = None,
         *,
         approver: str = "unknown",
+        principal: Principal | None = None,
     ) -> RunResult:
         """Continue a paused run with decisions on its pending approvals.
 
-        `run` may be the result itself or its JSON (from another process).
+        `run` may be the result itself or its JSON (from another process); it must carry
+        the seal it paused with (`agentkit.sealing`). Pass `principal`, the person your
+        application says the run is for: a run of anyone else is refused.
         """
         state = RunResult.from_json(run) if isinstance(run, str) else run
-        return await self.runner.resume(state, decisions, approver_name=approver)
+        return await self.runner.resume(
+            state, decisions, approver_name=approver, principal=principal
+        )
 
     def resume_sync(
         self,
@@ -122,8 +130,9 @@ class Agent:
         decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None = None,
         *,
         approver: str = "unknown",
+        principal: Principal | None = None,
     ) -> RunResult:
-        return self._sync(self.resume(run, decisions, approver=approver))
+        return self._sync(self.resume(run, decisions, approver=approver, principal=principal))
 
     async def aclose(self) -> None:
         """Close the model client if the agent created it."""

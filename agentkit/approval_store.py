@@ -15,6 +15,7 @@ second use, from any process sharing the file, is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import threading
@@ -26,8 +27,9 @@ from pathlib import Path
 from typing import Literal
 
 from agentkit.canonical import canonical_json
-from agentkit.errors import ApprovalRefused, RunStateError
+from agentkit.errors import ApprovalRefused, RunStateError, RunStateTampered
 from agentkit.pipeline.confirm import ApprovalDecision
+from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult
 
 DEFAULT_STORE_PATH = ".agentkit/approvals.db"
@@ -41,7 +43,8 @@ CREATE TABLE IF NOT EXISTS approvals (
     approval_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, call_id TEXT NOT NULL,
     tool TEXT NOT NULL, arguments TEXT NOT NULL, arguments_sha256 TEXT NOT NULL,
     reason TEXT NOT NULL, rule TEXT NOT NULL, requested_at REAL NOT NULL,
-    verdict TEXT NOT NULL DEFAULT 'pending', approver TEXT, decided_at REAL);
+    verdict TEXT NOT NULL DEFAULT 'pending', approver TEXT, decided_at REAL,
+    verdict_seal TEXT);
 CREATE TABLE IF NOT EXISTS consumed (approval_id TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
@@ -71,12 +74,17 @@ class StoredApproval:
     agent: str
     verdict: Verdict
     approver: str | None
+    verdict_seal: str | None = None
+    """The seal of (approval, verdict, approver) under the deployment key, once decided."""
 
 
 class ApprovalStore:
     """SQLite store of paused runs, their pending approvals and used approval ids."""
 
-    def __init__(self, path: str | Path = DEFAULT_STORE_PATH) -> None:
+    def __init__(
+        self, path: str | Path = DEFAULT_STORE_PATH, *, sealer: Sealer | None = None
+    ) -> None:
+        self._sealer = sealer
         self.path = Path(path)
         _private_dirs(self.path.parent)
         _private_file(self.path)
@@ -84,6 +92,9 @@ class ApprovalStore:
         db = sqlite3.connect(self.path, timeout=10)
         try:
             db.executescript(_SCHEMA)  # commits on its own: no transaction around it
+            columns = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
+            if "verdict_seal" not in columns:  # a store made before verdicts were sealed
+                db.execute("ALTER TABLE approvals ADD COLUMN verdict_seal TEXT")
         finally:
             db.close()
 
@@ -137,7 +148,7 @@ class ApprovalStore:
     def approvals(self, verdict: Verdict | None = "pending") -> list[StoredApproval]:
         query = (
             "SELECT a.approval_id, a.run_id, a.call_id, a.tool, a.arguments, a.arguments_sha256,"
-            " a.reason, a.rule, a.requested_at, r.agent, a.verdict, a.approver"
+            " a.reason, a.rule, a.requested_at, r.agent, a.verdict, a.approver, a.verdict_seal"
             " FROM approvals a JOIN runs r USING (run_id)"
         )
         params: tuple[str, ...] = ()
@@ -150,23 +161,51 @@ class ApprovalStore:
     def decide(self, approval_id: str, *, approved: bool, approver: str) -> StoredApproval:
         """Record a person's verdict on a pending approval (once)."""
         verdict = "approved" if approved else "denied"
+        seal = self.sealer.seal("verdict", approval_id, verdict, approver)
         with self._connect() as db:
             cursor = db.execute(
-                "UPDATE approvals SET verdict = ?, approver = ?, decided_at = ?"
+                "UPDATE approvals SET verdict = ?, approver = ?, decided_at = ?, verdict_seal = ?"
                 " WHERE approval_id = ? AND verdict = 'pending'",
-                (verdict, approver, time.time(), approval_id),
+                (verdict, approver, time.time(), seal, approval_id),
             )
             if cursor.rowcount != 1:
                 raise ApprovalRefused(f"approval {approval_id} is unknown or already decided")
         return next(a for a in self.approvals(None) if a.pending.approval_id == approval_id)
 
     def decisions(self, run_id: str) -> list[ApprovalDecision]:
-        """The recorded verdicts of a run, ready for `Agent.resume`."""
-        return [
-            ApprovalDecision._for(a.pending, a.verdict == "approved", a.approver or "unknown", "")
-            for a in self.approvals(None)
-            if a.pending.run_id == run_id and a.verdict != "pending"
+        """The recorded verdicts of a run, ready for `Agent.resume`; resuming consumes them in
+        this store, whatever ledger the agent has."""
+        decided = [
+            a for a in self.approvals(None) if a.pending.run_id == run_id and a.verdict != "pending"
         ]
+        for row in decided:
+            self._check_verdict(row)
+        return [
+            dataclasses.replace(
+                ApprovalDecision._for(
+                    a.pending, a.verdict == "approved", a.approver or "unknown", ""
+                ),
+                ledger=self,
+            )
+            for a in decided
+        ]
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            self._sealer = default_sealer()
+        return self._sealer
+
+    def _check_verdict(self, row: StoredApproval) -> None:
+        parts = ("verdict", row.pending.approval_id, row.verdict, row.approver or "")
+        if not self.sealer.check(row.verdict_seal, *parts):
+            raise RunStateTampered(
+                f"the verdict on {row.pending.approval_id} in {self.path} does not carry its "
+                "seal: it was not recorded by ApprovalStore.decide under this deployment's key"
+            )
+
+    durable = True
+    """Every process that opens the same file shares its record of used approvals."""
 
     def consume(self, approval_id: str) -> bool:
         with self._connect() as db:
@@ -193,6 +232,7 @@ def _stored(row: tuple[object, ...]) -> StoredApproval:
         agent,
         verdict,
         approver,
+        verdict_seal,
     ) = row
     pending = PendingApproval(
         approval_id=str(approval_id),
@@ -205,4 +245,10 @@ def _stored(row: tuple[object, ...]) -> StoredApproval:
         rule=str(rule),
         requested_at=float(requested_at),  # type: ignore[arg-type]
     )
-    return StoredApproval(pending, str(agent), verdict, approver)  # type: ignore[arg-type]
+    return StoredApproval(
+        pending,
+        str(agent),
+        verdict,  # type: ignore[arg-type]
+        approver,  # type: ignore[arg-type]
+        None if verdict_seal is None else str(verdict_seal),
+    )

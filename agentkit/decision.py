@@ -76,7 +76,8 @@ class PastCall(BaseModel):
     action: Action
     """What the decision was."""
     executed: bool
-    """Whether the tool body ran (allowed, or confirmed and approved)."""
+    """Whether the tool body ran or may still run: allowed, approved, or waiting for a person.
+    Quotas, rate limits and run caps count these."""
     untrusted_output: bool = False
     output: str | None = None
     """The output text sent back to the model, when the tool ran."""

@@ -49,6 +49,7 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
     AuditWriteFailed            a record could not be written: the run stops (fail closed)
     AuditChainBroken            verification found a broken record (seq, reason)
   RunStateError                 a run cannot be resumed or continued as asked
+    RunStateTampered            a stored run or verdict does not carry its seal
 ```
 
 Third-party exceptions are caught at the seam and re-raised as one of these
@@ -358,3 +359,7 @@ class AuditChainBroken(AuditError):
 
 class RunStateError(AgentkitError):
     exit_code = 2
+
+
+class RunStateTampered(RunStateError):
+    """A stored run, approval or verdict was changed by someone without the seal key."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentkit.canonical import sha256_of
 from agentkit.decision import Decision, Principal
@@ -23,13 +23,15 @@ StepStatus = Literal[
     "unknown_tool",
     "denied",
     "awaiting_approval",
+    "approved",
     "declined",
     "ok",
     "failed",
     "timed_out",
     "server",
 ]
-"""`server`: a server-side tool (web_search, x_search) that xAI ran; its results are untrusted."""
+"""`approved`: a person approved it and it waits for the turn's other approvals before it runs.
+`server`: a server-side tool (web_search, x_search) that xAI ran; its results are untrusted."""
 
 
 def arguments_digest(arguments: Any) -> str:
@@ -139,6 +141,8 @@ class RunResult(BaseModel):
     """How many conversation items the server already holds (with `previous_response_id`)."""
     started_at: float = 0.0
     ended_at: float | None = None
+    seal: str | None = None
+    """While paused: the MAC of this state under the deployment key (`agentkit.sealing`)."""
 
     @property
     def cost_usd(self) -> float:
@@ -161,4 +165,16 @@ class RunResult(BaseModel):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RunResult:
-        return cls.model_validate_json(text)
+        """A run state from its JSON.
+
+        Raises:
+            RunStateError: the text is not the JSON of a run state.
+        """
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the state"
+            raise RunStateError(
+                f"not a run state: {where}: {first['msg']} ({exc.error_count()} problem(s))"
+            ) from None

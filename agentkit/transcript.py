@@ -34,6 +34,7 @@ _STATUS_COLOUR = {
     "invalid": "yellow",
     "unknown_tool": "yellow",
     "awaiting_approval": "magenta",
+    "approved": "magenta",
     "pending": "dim",
 }
 PREVIEW_CHARS = 240

@@ -52,3 +52,8 @@ def docker_client(missing_service: MissingService) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+# one seal key for the whole suite and every process it starts (workers, CLI), so no test
+# writes .agentkit/seal.key into the checkout; tests of the key file unset it themselves
+os.environ.setdefault("AGENTKIT_SEAL_KEY", "5e" * 32)

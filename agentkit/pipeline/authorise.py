@@ -22,7 +22,9 @@ from agentkit.state import RunResult, Step
 from agentkit.tool import Tool
 
 _RAN = frozenset({"ok", "failed", "timed_out", "server"})
-_NOT_RUN = frozenset({"denied", "declined", "invalid", "unknown_tool", "awaiting_approval"})
+# a call waiting for a person, or approved and waiting for the others, may still run: it
+# counts against quotas, rate limits and per-run caps like one that ran
+_NOT_RUN = frozenset({"denied", "declined", "invalid", "unknown_tool"})
 RATE_WINDOW_SECONDS = 60.0
 
 
@@ -72,10 +74,19 @@ def past_call(step: Step, tools: Mapping[str, Tool], at: float) -> PastCall | No
 
 
 def history_for(
-    run: RunResult, tools: Mapping[str, Tool], *, now: float, recent: RecentCalls
+    run: RunResult,
+    tools: Mapping[str, Tool],
+    *,
+    now: float,
+    recent: RecentCalls,
+    leaving_out: str | None = None,
 ) -> History:
+    """What a decision may know; `leaving_out` names the call being decided again."""
     calls = tuple(
-        call for step in run.steps if (call := past_call(step, tools, step.started_at)) is not None
+        call
+        for step in run.steps
+        if step.call_id != leaving_out
+        and (call := past_call(step, tools, step.started_at)) is not None
     )
     return History.model_construct(
         run_id=run.run_id,
@@ -101,7 +112,7 @@ def authorise(
     if limited is not None:
         return limited
     proposed = ProposedCall.model_construct(
-        call_id=call_id, tool=call.tool.info, arguments=call.arguments
+        call_id=call_id, tool=call.tool.info, arguments=call.data
     )
     decision = authoriser.decide(run.principal, proposed, history)
     return destructive_floor(decision, call.tool.name, destructive=call.tool.destructive)

@@ -18,20 +18,23 @@ A ledger remembers used approval ids, so an approval cannot be spent twice.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agentkit.errors import ApprovalRefused
+from agentkit.canonical import canonical_json
+from agentkit.decision import Principal
+from agentkit.errors import ApprovalRefused, ConfigError, RunStateError, RunStateTampered
+from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult, arguments_digest
 
 
-def approval_id_for(run_id: str, call_id: str, tool: str, arguments_sha256: str) -> str:
-    """The id of the approval of one exact call."""
-    material = "\x1f".join((run_id, call_id, tool, arguments_sha256))
-    return "apr_" + hashlib.sha256(material.encode()).hexdigest()[:32]
+def approval_id_for(
+    run_id: str, call_id: str, tool: str, arguments_sha256: str, sealer: Sealer
+) -> str:
+    """The id of the approval of one exact call, sealed: nobody without the key can mint one."""
+    return "apr_" + sealer.seal("approval", run_id, call_id, tool, arguments_sha256)[:32]
 
 
 def pending_approval(
@@ -43,10 +46,12 @@ def pending_approval(
     reason: str,
     rule: str,
     now: float,
+    sealer: Sealer | None = None,
 ) -> PendingApproval:
+    """The approval request for one call; `sealer` defaults to the deployment's."""
     digest = arguments_digest(arguments)
     return PendingApproval(
-        approval_id=approval_id_for(run_id, call_id, tool, digest),
+        approval_id=approval_id_for(run_id, call_id, tool, digest, sealer or default_sealer()),
         run_id=run_id,
         call_id=call_id,
         tool=tool,
@@ -70,6 +75,8 @@ class ApprovalDecision:
     arguments_sha256: str
     approver: str = "unknown"
     note: str = ""
+    ledger: ApprovalLedger | None = field(default=None, compare=False, repr=False)
+    """The ledger of the store that recorded this decision; the approval is consumed there."""
 
     @classmethod
     def approve(
@@ -97,7 +104,9 @@ class ApprovalDecision:
         )
 
 
-def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval:
+def check_binding(
+    run: RunResult, decision: ApprovalDecision, sealer: Sealer | None = None
+) -> PendingApproval:
     """The pending approval `decision` answers, or ApprovalRefused saying why not."""
     if decision.approval_id in run.consumed_approvals:
         raise ApprovalRefused(f"approval {decision.approval_id} was already used (replay)")
@@ -117,7 +126,7 @@ def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval
             f"approval {decision.approval_id} does not match its call "
             "(run, call, tool and arguments must all be the ones shown to the approver)"
         )
-    if approval_id_for(*expected) != decision.approval_id:
+    if approval_id_for(*expected, sealer or default_sealer()) != decision.approval_id:
         raise ApprovalRefused(f"approval {decision.approval_id} is not bound to this call")
     return pending
 
@@ -125,20 +134,86 @@ def check_binding(run: RunResult, decision: ApprovalDecision) -> PendingApproval
 def normalise_decisions(
     decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None, run: RunResult, approver: str
 ) -> list[ApprovalDecision]:
-    """Accept decisions as objects, or as {approval_id: approved} for the pending approvals."""
+    """Accept decisions as objects, or as {approval_id: approved} for the pending approvals.
+
+    A verdict is a `bool` and nothing else ("false", 0 and None are mistakes, not a no). The
+    same decision given twice counts once; two different verdicts on one approval are refused.
+
+    Raises:
+        ConfigError: a verdict is not a bool, or an item is not an ApprovalDecision.
+        ApprovalRefused: an approval is not pending, or gets two different verdicts.
+    """
     if decisions is None:
         return []
     if isinstance(decisions, Mapping):
-        by_id = {p.approval_id: p for p in run.pending}
-        result: list[ApprovalDecision] = []
-        for approval_id, approved in decisions.items():
-            pending = by_id.get(approval_id)
-            if pending is None:
-                state = "already used" if approval_id in run.consumed_approvals else "not pending"
-                raise ApprovalRefused(f"approval {approval_id} is {state} in run {run.run_id}")
-            result.append(ApprovalDecision._for(pending, approved, approver, ""))
-        return result
-    return list(decisions)
+        given = [
+            _from_mapping(run, approval_id, approved, approver)
+            for approval_id, approved in decisions.items()
+        ]
+    else:
+        given = [_checked(decision) for decision in decisions]
+    unique: dict[str, ApprovalDecision] = {}
+    for decision in given:
+        earlier = unique.setdefault(decision.approval_id, decision)
+        if earlier.approved is not decision.approved:
+            raise ApprovalRefused(f"approval {decision.approval_id} was both approved and denied")
+    return list(unique.values())
+
+
+def _from_mapping(
+    run: RunResult, approval_id: str, approved: object, approver: str
+) -> ApprovalDecision:
+    pending = next((p for p in run.pending if p.approval_id == approval_id), None)
+    if pending is None:
+        state = "already used" if approval_id in run.consumed_approvals else "not pending"
+        raise ApprovalRefused(f"approval {approval_id} is {state} in run {run.run_id}")
+    return ApprovalDecision._for(pending, _verdict(approval_id, approved), approver, "")
+
+
+def _checked(decision: object) -> ApprovalDecision:
+    if not isinstance(decision, ApprovalDecision):
+        raise ConfigError(
+            f"a decision must be an ApprovalDecision, got {type(decision).__name__}; "
+            "or pass {approval_id: True | False}"
+        )
+    _verdict(decision.approval_id, decision.approved)
+    return decision
+
+
+def _verdict(approval_id: str, approved: object) -> bool:
+    if not isinstance(approved, bool):
+        raise ConfigError(f"the verdict on {approval_id} must be True or False, got {approved!r}")
+    return approved
+
+
+# --- the paused state, sealed -------------------------------------------------------------
+
+
+def seal_state(run: RunResult, sealer: Sealer) -> None:
+    """Seal the paused `run` (everything in it but the seal) under the deployment key."""
+    run.seal = sealer.seal("run", _state_text(run))
+
+
+def check_state(run: RunResult, sealer: Sealer, principal: Principal | None) -> None:
+    """Refuse a paused state that is not exactly as it was sealed, or another principal's.
+
+    Raises:
+        RunStateTampered: the seal is missing or does not match the state.
+        RunStateError: `principal` is given and is not the run's.
+    """
+    if not sealer.check(run.seal, "run", _state_text(run)):
+        raise RunStateTampered(
+            f"run {run.run_id} does not carry the seal it was paused with: it was changed "
+            "after it paused, or was sealed under another key (see AGENTKIT_SEAL_KEY)"
+        )
+    if principal is not None and principal != run.principal:
+        raise RunStateError(
+            f"run {run.run_id} belongs to {run.principal.user_id!r}, not {principal.user_id!r}"
+        )
+
+
+def _state_text(run: RunResult) -> str:
+    return canonical_json(run.model_dump(mode="json", exclude={"seal"}))
 
 
 # --- the seams: who decides inline, and who remembers used approvals ------------------------
@@ -155,14 +230,22 @@ class Approver(Protocol):
 class ApprovalLedger(Protocol):
     """Remembers used approval ids; `consume` returns False for one already used."""
 
+    @property
+    def durable(self) -> bool:
+        """Whether every process that may resume a run shares this ledger (a file, a database)."""
+        ...
+
     def consume(self, approval_id: str) -> bool: ...
 
 
 class MemoryLedger:
-    """Replay protection within one process."""
+    """Replay protection within one process, for the runs paused in it."""
+
+    durable = False
 
     def __init__(self) -> None:
         self._used: set[str] = set()
+        self._paused: set[str] = set()
         self._lock = threading.Lock()
 
     def consume(self, approval_id: str) -> bool:
@@ -171,6 +254,44 @@ class MemoryLedger:
                 return False
             self._used.add(approval_id)
             return True
+
+    def remember_pause(self, run_id: str) -> None:
+        """Note that `run_id` paused in this process, under this ledger."""
+        with self._lock:
+            self._paused.add(run_id)
+
+    def paused_here(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._paused
+
+
+PROCESS_LEDGER = MemoryLedger()
+"""The ledger of every runner in this process that was given none: fresh agents share it."""
+
+
+def ledgers_for(
+    run: RunResult, decisions: Iterable[ApprovalDecision], own: ApprovalLedger
+) -> list[ApprovalLedger]:
+    """Every ledger a resume must consume each approval in: its own, and the store's that
+    recorded the decisions. Single use holds across processes only with a durable one.
+
+    Raises:
+        ConfigError: the run paused in another process (or under another ledger) and no
+            ledger that every process shares takes part.
+    """
+    found: list[ApprovalLedger] = [own]
+    for decision in decisions:
+        if decision.ledger is not None and all(decision.ledger is not f for f in found):
+            found.append(decision.ledger)
+    paused_here = isinstance(own, MemoryLedger) and own.paused_here(run.run_id)
+    if not paused_here and not any(ledger.durable for ledger in found):
+        raise ConfigError(
+            f"run {run.run_id} did not pause in this process, so nothing here can tell whether "
+            "its approvals were already used: resume it with a ledger every process shares, "
+            "Agent(approvals=ApprovalStore(path)), or with decisions from "
+            "ApprovalStore.decisions()"
+        )
+    return sorted(found, key=lambda ledger: not ledger.durable)  # durable first
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,29 +18,40 @@ from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder, NullAudit
 from agentkit.decision import Authoriser, Decision, Principal
-from agentkit.errors import AgentkitError, ApprovalRefused, AuditError, RunStateError
+from agentkit.errors import (
+    AgentkitError,
+    ApprovalRefused,
+    AuditError,
+    RunStateError,
+    ToolArgumentsInvalid,
+)
 from agentkit.model.json_answer import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
 from agentkit.pipeline.authorise import RecentCalls, authorise, history_for
 from agentkit.pipeline.confirm import (
+    PROCESS_LEDGER,
     ApprovalDecision,
     ApprovalLedger,
     Approver,
     MemoryLedger,
     ask,
     check_binding,
+    check_state,
+    ledgers_for,
     normalise_decisions,
     pending_approval,
+    seal_state,
 )
 from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.label import label_output
 from agentkit.pipeline.record import RunRecorder
 from agentkit.pipeline.run_config import RunConfig
-from agentkit.pipeline.turn import fold_response, model_request
+from agentkit.pipeline.turn import check_call_ids, fold_response, model_request
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits
+from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import RunError, RunResult, Step, StepStatus
 from agentkit.tool import Tool
 
@@ -70,6 +81,7 @@ class Runner:
         ledger: ApprovalLedger | None = None,
         agent_name: str = "agent",
         output_type: type[BaseModel] | None = None,
+        sealer: Sealer | None = None,
         clock: Any = time.time,
     ) -> None:
         self.client = client
@@ -81,13 +93,21 @@ class Runner:
         self.limits = self.config.limits.stricter(limits or RunLimits())
         self.audit: AuditRecorder = audit or NullAudit()
         self.approver = approver
-        self.ledger: ApprovalLedger = ledger or MemoryLedger()
+        self.ledger: ApprovalLedger = ledger or PROCESS_LEDGER
         self.agent_name = agent_name
         self.output_type = output_type
+        self._sealer = sealer
         self._text_format = text_format(output_type) if output_type is not None else None
         self._clock = clock
         self._wire_tools = [t.wire() for t in self.tools.values()] + [dict(s) for s in server_tools]
         self._recent = RecentCalls()
+
+    @property
+    def sealer(self) -> Sealer:
+        """The deployment's sealer (read from the environment on first use)."""
+        if self._sealer is None:
+            self._sealer = default_sealer()
+        return self._sealer
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -118,18 +138,31 @@ class Runner:
         decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None,
         *,
         approver_name: str = "unknown",
+        principal: Principal | None = None,
     ) -> RunResult:
+        """Continue a paused run with decisions on its pending approvals.
+
+        Raises:
+            RunStateTampered: the state is not the one that paused (edited, or another key).
+            RunStateError: the run is not paused, or `principal` is not the run's.
+            ConfigError: a decision is malformed, or no ledger can make approvals single-use.
+            ApprovalRefused: a decision does not match its call, or was already used.
+        """
         if run.status != "awaiting_approval":
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
+        check_state(run, self.sealer, principal)
         recorder = RunRecorder(self.audit, run)
+        answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
+        ledgers = ledgers_for(run, answered, self.ledger)
         try:
-            answered = normalise_decisions(decisions, run, approver_name)
-            approved = self._apply_decisions(recorder, run, answered)
+            self._apply_decisions(recorder, run, answered, ledgers)
             if run.pending:
-                return run  # some approvals are still open: stay paused
+                seal_state(run, self.sealer)
+                return run  # some approvals are still open: approved calls wait with them
             run.status = "running"
+            run.seal = None
             recorder.emit(ev.RunResumed())
-            await self._execute_all(recorder, run, approved)
+            await self._execute_all(recorder, run, self._still_allowed(recorder, run))
             self._close_turn(run)
         except ApprovalRefused:
             raise  # the caller's mistake: the stored run stays as it was
@@ -202,6 +235,9 @@ class Runner:
 
     def _pause(self, recorder: RunRecorder, run: RunResult) -> None:
         run.status = "awaiting_approval"
+        if isinstance(self.ledger, MemoryLedger):
+            self.ledger.remember_pause(run.run_id)
+        seal_state(run, self.sealer)
         recorder.emit(ev.RunPaused([p.approval_id for p in run.pending]))
 
     def _fail(self, recorder: RunRecorder, run: RunResult, exc: AgentkitError) -> None:
@@ -217,6 +253,7 @@ class Runner:
     async def _handle_turn(
         self, recorder: RunRecorder, run: RunResult, calls: list[FunctionCall]
     ) -> None:
+        check_call_ids(run, calls)
         runnable: list[tuple[Step, ValidCall]] = []
         for call in calls:
             step = self._new_step(recorder, run, call)
@@ -246,8 +283,8 @@ class Runner:
             recorder.call(step).emit(ev.CallInvalid(checked.error))
             self._count_error(run)
             return None
-        step.arguments = checked.arguments
-        recorder.call(step).emit(ev.CallValidated(checked.arguments))
+        step.arguments = checked.data
+        recorder.call(step).emit(ev.CallValidated(checked.data))
         return checked
 
     async def _gate(
@@ -274,10 +311,11 @@ class Runner:
             run.run_id,
             step.call_id,
             step.tool,
-            call.arguments,
+            call.data,
             reason=decision.reason,
             rule=decision.rule,
             now=self._clock(),
+            sealer=self.sealer,
         )
         calls = recorder.call(step)
         calls.emit(ev.ApprovalRequested(request.approval_id, decision.reason))
@@ -299,12 +337,16 @@ class Runner:
         return False
 
     def _apply_decisions(
-        self, recorder: RunRecorder, run: RunResult, decisions: list[ApprovalDecision]
-    ) -> list[tuple[Step, ValidCall]]:
-        approved: list[tuple[Step, ValidCall]] = []
-        answered = [(decision, check_binding(run, decision)) for decision in decisions]
+        self,
+        recorder: RunRecorder,
+        run: RunResult,
+        decisions: list[ApprovalDecision],
+        ledgers: list[ApprovalLedger],
+    ) -> None:
+        """Mark each answered call approved or declined; approved ones run once none is open."""
+        answered = [(d, check_binding(run, d, self.sealer)) for d in decisions]
         for decision, pending in answered:
-            if not self.ledger.consume(pending.approval_id):
+            if not all(ledger.consume(pending.approval_id) for ledger in ledgers):
                 raise ApprovalRefused(f"approval {pending.approval_id} was already used (replay)")
             run.pending.remove(pending)
             run.consumed_approvals.append(pending.approval_id)
@@ -314,11 +356,54 @@ class Runner:
                 ev.ApprovalDecided(pending.approval_id, decision.approved, decision.approver)
             )
             if decision.approved:
-                # the arguments the approval is bound to (check_binding compared their digest)
-                approved.append((step, ValidCall(self.tools[step.tool], pending.arguments)))
+                step.status = "approved"
             else:
                 self._settle(step, "declined", DECLINED_MESSAGE)
-        return approved
+
+    def _still_allowed(self, recorder: RunRecorder, run: RunResult) -> list[tuple[Step, ValidCall]]:
+        """The approved calls of the open turn that the policy still allows, decided again now.
+
+        An approval never widens what the policy allows when the call runs: a quota or a
+        limit reached meanwhile (by the calls approved with it) denies it.
+        """
+        runnable: list[tuple[Step, ValidCall]] = []
+        for step in (run.step(call_id) for call_id in run.open_calls):
+            if step.status != "approved":
+                continue
+            call = self._rebuilt(step)
+            history = history_for(
+                run, self.tools, now=self._clock(), recent=self._recent, leaving_out=step.call_id
+            )
+            decision = authorise(self.authoriser, self.limits, run, step.call_id, call, history)
+            if decision.action == "deny":
+                step.decision = decision
+                recorder.call(step).emit(
+                    ev.CallDecided(decision.action, decision.rule, decision.reason)
+                )
+                self._settle(
+                    step, "denied", f"Denied by policy ({decision.rule}): {decision.reason}"
+                )
+                continue
+            self._recent.add(run.principal.user_id, step.tool, self._clock())
+            runnable.append((step, call))
+        return runnable
+
+    def _rebuilt(self, step: Step) -> ValidCall:
+        if step.arguments is None:
+            raise RunStateError(f"the approved call {step.call_id} has no arguments")
+        try:
+            return ValidCall.again(self._tool_of(step), step.arguments)
+        except ToolArgumentsInvalid as exc:
+            raise RunStateError(f"the approved call {step.call_id} no longer fits: {exc}") from exc
+
+    def _tool_of(self, step: Step) -> Tool:
+        tool = self.tools.get(step.tool)
+        if tool is None:
+            raise RunStateError(
+                f"the approved call {step.call_id} names {step.tool!r}, a tool "
+                "this agent does not have; resume it with the agent that paused it"
+            )
+        return tool
 
     async def _execute_all(
         self, recorder: RunRecorder, run: RunResult, calls: list[tuple[Step, ValidCall]]

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from agentkit.decision import Decision
-from agentkit.model.types import ModelRequest, ModelResponse, ServerToolCall
+from agentkit.errors import ModelBehaviorError
+from agentkit.model.types import FunctionCall, ModelRequest, ModelResponse, ServerToolCall
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.state import RunResult, Step
 
@@ -56,6 +57,22 @@ def fold_response(run: RunResult, response: ModelResponse, *, now: float) -> lis
     steps = [_server_step(run, call, now) for call in response.server_tool_calls]
     run.steps.extend(steps)
     return steps
+
+
+def check_call_ids(run: RunResult, calls: list[FunctionCall]) -> None:
+    """Refuse a turn whose calls repeat a call id of the run: every call is one step.
+
+    Raises:
+        ModelBehaviorError: two calls share an id (outputs and approvals name calls by id).
+    """
+    seen = {step.call_id for step in run.steps}
+    for call in calls:
+        if call.call_id in seen:
+            raise ModelBehaviorError(
+                f"the model repeated the call id {call.call_id!r} in run {run.run_id}; "
+                "each call needs its own id"
+            )
+        seen.add(call.call_id)
 
 
 def server_tool_name(call: ServerToolCall) -> str:

@@ -16,8 +16,20 @@ class ValidCall:
     """A call whose tool exists and whose arguments parsed and match its strict schema."""
 
     tool: Tool
+    data: dict[str, Any]
+    """The arguments as plain JSON data, checked against the schema: what the policy decides
+    on, an approval is bound to, the audit records and the run state keeps."""
     arguments: dict[str, Any]
-    """The arguments as the tool body receives them."""
+    """The arguments as the tool body receives them (pydantic models built, types coerced)."""
+
+    @classmethod
+    def again(cls, tool: Tool, data: dict[str, Any]) -> ValidCall:
+        """The call rebuilt from its stored data (after a resume).
+
+        Raises:
+            ToolArgumentsInvalid: the data no longer fits the tool's schema.
+        """
+        return cls(tool, data, tool.validate(data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +53,7 @@ def validate_call(tools: Mapping[str, Tool], name: str, raw_arguments: str) -> V
         arguments = tool.validate(parsed)
     except ToolArgumentsInvalid as exc:
         return Rejected("invalid", str(exc), parsed)
-    return ValidCall(tool, arguments)
+    return ValidCall(tool, parsed, arguments)
 
 
 def feedback(rejection: Rejected) -> str:

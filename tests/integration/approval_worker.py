@@ -3,9 +3,13 @@
     python -m tests.integration.approval_worker pause BASE_URL STORE MARKER
     python -m tests.integration.approval_worker resume BASE_URL STORE MARKER RUN_ID
     python -m tests.integration.approval_worker replay BASE_URL STORE MARKER RUN_ID
+    python -m tests.integration.approval_worker unwired BASE_URL STORE MARKER RUN_ID
+    python -m tests.integration.approval_worker bare BASE_URL STORE MARKER RUN_ID
 
 `pause` also keeps a copy of the paused state beside the store; `replay` resumes that old
 copy with the approvals recorded for it, as an attacker holding the old state would.
+`unwired` does the same with an agent given no ledger (the README's resume without
+``approvals=store``); `bare` resumes the copy with ``{approval_id: True}`` and no store.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sys
 from pathlib import Path
 
 from agentkit import Agent, ApprovalStore, RunResult, tool
-from agentkit.errors import ApprovalRefused
+from agentkit.errors import ApprovalRefused, ConfigError
 from agentkit.model import XAIClient
 
 
@@ -45,22 +49,30 @@ async def main(argv: list[str]) -> int:
     action, base_url, store_path, marker = argv[:4]
     store = ApprovalStore(store_path)
     client = XAIClient(api_key="test-key-123456", base_url=base_url)
-    agent = Ops(Path(marker), client=client, approvals=store)
+    wired = action not in ("unwired", "bare")
+    agent = Ops(Path(marker), client=client, approvals=store if wired else None)
     try:
         if action == "pause":
             result = await agent.run("drop the sessions cache")
             store.save(result)
             _write(Path(store_path + ".paused.json"), result.to_json())
         else:
-            if action == "replay":
-                run = RunResult.from_json(_read(Path(store_path + ".paused.json")))
-            else:
+            if action == "resume":
                 run = store.load(argv[4])
+            else:
+                run = RunResult.from_json(_read(Path(store_path + ".paused.json")))
+            decisions = store.decisions(run.run_id)
             try:
-                result = await agent.resume(run, store.decisions(run.run_id))
+                if action == "bare":
+                    await agent.resume(run, {d.approval_id: d.approved for d in decisions})
+                    return 0
+                result = await agent.resume(run, decisions)
             except ApprovalRefused as exc:
                 print(json.dumps({"refused": str(exc)}))
                 return 3
+            except ConfigError as exc:
+                print(json.dumps({"config": str(exc)}))
+                return 4
             store.save(result)
     finally:
         await client.aclose()

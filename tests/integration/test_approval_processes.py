@@ -78,3 +78,29 @@ def test_a_denied_approval_reaches_the_model_as_declined(tmp_path: Path) -> None
         i for i in fake.requests[-1].json["input"] if i.get("type") == "function_call_output"
     ]
     assert "person declined" in outputs[0]["output"]
+
+
+def test_one_approval_runs_once_whatever_ledger_the_resuming_agents_were_given(
+    tmp_path: Path,
+) -> None:
+    store = str(tmp_path / "approvals.db")
+    marker = tmp_path / "ran.txt"
+    fake = FakeXAI(Script([Turn.call("drop_cache", {"name": "sessions"}), Turn.text("dropped")]))
+    with serve_in_thread(fake) as server:
+        _, paused = worker("pause", server.base_url, store, str(marker))
+        cli("approvals", "--store", store, "approve", paused["pending"][0], "--as", "ana")
+        run_id = paused["run_id"]
+
+        # resumed from the state and the store's decisions, by agents wired to no ledger
+        code, done = worker("unwired", server.base_url, store, str(marker), run_id)
+        assert (code, done["status"]) == (0, "completed")
+        for _ in range(2):
+            code, again = worker("unwired", server.base_url, store, str(marker), run_id)
+            assert code == 3
+            assert "already used" in again["refused"]
+
+        # bare decisions in a process that did not pause the run cannot be single-use: refused
+        code, bare = worker("bare", server.base_url, store, str(marker), run_id)
+        assert code == 4
+        assert "ledger every process shares" in bare["config"]
+    assert marker.read_text() == "sessions\n", "one approval, one execution"

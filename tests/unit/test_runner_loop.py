@@ -17,6 +17,7 @@ from agentkit.errors import (
     MaxTurnsExceeded,
     ModelBehaviorError,
     RunStateError,
+    RunStateTampered,
     TooManyToolErrors,
 )
 from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn, scripted_client
@@ -241,7 +242,7 @@ async def test_replayed_and_swapped_approvals_are_refused() -> None:
 
     swapped = RunResult.from_json(stored)
     swapped.step(pending.call_id).arguments = {"ticket_id": 8}
-    with pytest.raises(ApprovalRefused, match="does not match"):
+    with pytest.raises(RunStateTampered, match="does not carry the seal"):
         await agent.resume(swapped, [ApprovalDecision.approve(pending, approver="x")])
 
     honest = ApprovalDecision.approve(pending, approver="x")

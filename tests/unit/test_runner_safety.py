@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from agentkit import Agent, Principal, RunConfig, tool
@@ -327,3 +327,74 @@ async def test_a_per_minute_rate_limit_follows_the_runners_clock() -> None:
     assert second.steps[0].decision is not None
     assert second.steps[0].decision.rule == "tools.read_a.rate_limit.per_minute"
     assert ran == [1, 1]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    grants=grants,
+    roles=st.lists(st.sampled_from(ROLES), unique=True, max_size=2),
+    turns=turns,
+    approve_even=st.booleans(),
+    batch=st.integers(1, 3),
+    attack=st.sampled_from(["none", "tamper", "replay"]),
+)
+def test_paused_runs_resumed_by_fresh_agents_run_a_tool_only_when_allowed_or_approved(
+    grants: dict[str, Any],
+    roles: list[str],
+    turns: list[list[tuple[str, int]]],
+    approve_even: bool,
+    batch: int,
+    attack: str,
+) -> None:
+    """Decisions come a few at a time, each resume by a fresh agent from the stored JSON;
+    between resumes an attacker edits the stored state or replays an old one."""
+    import asyncio
+    import json as json_module
+
+    from agentkit.errors import ApprovalRefused, RunStateTampered
+    from agentkit.pipeline.confirm import MemoryLedger
+
+    script = [Turn.calls([(name, {"n": n}) for name, n in calls]) for calls in turns]
+    ledger = MemoryLedger()
+    agents: list[Sim] = []
+
+    def fresh() -> Sim:
+        agent = Sim(
+            client=scripted_client([*script, Turn.text("done")]),
+            policy=Policy.from_yaml(policy_yaml(grants)),
+            principal=Principal(user_id="u", roles=tuple(roles)),
+            config=RunConfig(max_tool_errors=100, max_tool_calls=100),
+            approvals=ledger,
+        )
+        agents.append(agent)
+        return agent
+
+    approved: set[str] = set()
+    result = asyncio.run(fresh().run("go"))
+    event("paused" if result.status == "awaiting_approval" else "never paused")
+    while result.status == "awaiting_approval":
+        decided = result.pending[:batch]
+        decisions = {p.approval_id: (p.arguments["n"] % 2 == 0) == approve_even for p in decided}
+        approved |= {p.call_id for p in decided if decisions[p.approval_id]}
+        stored = result.to_json()
+        if attack == "tamper":
+            state = json_module.loads(stored)
+            state["pending"][0]["arguments"]["n"] += 1
+            with pytest.raises(RunStateTampered):
+                asyncio.run(fresh().resume(json_module.dumps(state), decisions))
+        result = asyncio.run(fresh().resume(stored, decisions))
+        if attack == "replay":
+            with pytest.raises(ApprovalRefused, match="already used"):
+                asyncio.run(fresh().resume(stored, decisions))
+
+    ran = Counter(call for agent in agents for call in agent.ran)
+    ok_calls: Counter[tuple[str, int]] = Counter()
+    for step in result.steps:
+        assert step.decision is not None
+        assert step.arguments is not None
+        if step.status == "ok":
+            ok_calls[(step.tool, step.arguments["n"])] += 1
+            assert step.decision.action == "allow" or step.call_id in approved
+        if step.tool == "drop_c" and step.status == "ok":
+            assert step.call_id in approved, "a destructive call runs only once approved"
+    assert ran == ok_calls, "each body ran once, for exactly the calls reported ok"

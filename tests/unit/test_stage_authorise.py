@@ -105,13 +105,21 @@ def test_a_pending_call_that_was_denied_does_not_count_as_executed() -> None:
     assert seen.executed is False
 
 
-@pytest.mark.parametrize(
-    "status", ["denied", "declined", "invalid", "unknown_tool", "awaiting_approval"]
-)
+@pytest.mark.parametrize("status", ["denied", "declined", "invalid", "unknown_tool"])
 def test_calls_that_did_not_run_are_not_executed_and_show_no_output(status: StepStatus) -> None:
     seen = past_call(step(status, CONFIRM, output="Denied by policy"), TOOLS, at=0.0)
     assert seen is not None
     assert seen.executed is False
+    assert seen.output is None
+
+
+@pytest.mark.parametrize("status", ["awaiting_approval", "approved"])
+def test_calls_waiting_for_a_person_count_as_executed_but_show_no_output(
+    status: StepStatus,
+) -> None:
+    seen = past_call(step(status, CONFIRM, output=None), TOOLS, at=0.0)
+    assert seen is not None
+    assert seen.executed is True, "a call that may still run counts against quotas and caps"
     assert seen.output is None
 
 
@@ -187,7 +195,7 @@ def a_run() -> RunResult:
 def test_the_authoriser_decides_a_call_within_the_limits() -> None:
     authoriser = Recording(ALLOW)
     run = a_run()
-    valid = ValidCall(TOOLS["fetch"], {"url": "https://a.example"})
+    valid = ValidCall(TOOLS["fetch"], {"url": "https://a.example"}, {"url": "https://a.example"})
     history = History(run_id="r1")
     decision = authorise(authoriser, RunLimits(max_tool_calls=1), run, "c9", valid, history)
     assert decision == ALLOW
@@ -204,14 +212,14 @@ def test_a_limit_denies_before_the_authoriser_is_asked() -> None:
     executed = past_call(step("ok"), TOOLS, at=0.0)
     assert executed is not None
     history = History(calls=(executed,))
-    valid = ValidCall(TOOLS["fetch"], {"url": "https://a.example"})
+    valid = ValidCall(TOOLS["fetch"], {"url": "https://a.example"}, {"url": "https://a.example"})
     decision = authorise(authoriser, RunLimits(max_tool_calls=1), a_run(), "c2", valid, history)
     assert (decision.action, decision.rule) == ("deny", "run_limits.max_tool_calls")
     assert authoriser.asked == []
 
 
 def test_an_allowed_destructive_call_is_floored_to_confirm() -> None:
-    valid = ValidCall(TOOLS["drop"], {"name": "users"})
+    valid = ValidCall(TOOLS["drop"], {"name": "users"}, {"name": "users"})
     allow = Decision(action="allow", reason="ok", rule="custom")
     decision = authorise(Recording(allow), RunLimits(), a_run(), "c1", valid, History())
     assert decision == Decision(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -24,6 +25,7 @@ from agentkit.pipeline.confirm import (
     normalise_decisions,
     pending_approval,
 )
+from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult, Step, arguments_digest
 
 ARGS: dict[str, Any] = {"ticket_id": 7, "reason": "duplicate"}
@@ -51,14 +53,25 @@ def paused_run(arguments: dict[str, Any] | None = None) -> RunResult:
     return run
 
 
-def test_approval_id_is_the_hash_of_the_four_parts_joined_by_unit_separators() -> None:
-    material = "run-1\x1fc1\x1fclose_ticket\x1f" + "ab" * 32
-    expected = "apr_" + hashlib.sha256(material.encode()).hexdigest()[:32]
-    assert approval_id_for("run-1", "c1", "close_ticket", "ab" * 32) == expected
+KEY = bytes(range(32))
+SEALER = Sealer(KEY)
+
+
+def test_approval_id_is_the_keyed_mac_of_the_four_parts_joined_by_unit_separators() -> None:
+    material = "approval\x1frun-1\x1fc1\x1fclose_ticket\x1f" + "ab" * 32
+    expected = "apr_" + hmac.new(KEY, material.encode(), hashlib.sha256).hexdigest()[:32]
+    assert approval_id_for("run-1", "c1", "close_ticket", "ab" * 32, SEALER) == expected
+
+
+def test_approval_ids_under_another_key_differ() -> None:
+    other = Sealer(bytes(32))
+    assert approval_id_for("r", "c", "t", "d", SEALER) != approval_id_for("r", "c", "t", "d", other)
 
 
 def test_approval_ids_of_differently_split_parts_differ() -> None:
-    assert approval_id_for("run-1", "c1", "t", "d") != approval_id_for("run-1c", "1", "t", "d")
+    one = approval_id_for("run-1", "c1", "t", "d", SEALER)
+    assert one != approval_id_for("run-1c", "1", "t", "d", SEALER)
+    assert one != approval_id_for("run-1", "c1\x1ft", "", "d", SEALER)
 
 
 def test_pending_approval_binds_the_digest_of_the_arguments() -> None:
@@ -67,7 +80,7 @@ def test_pending_approval_binds_the_digest_of_the_arguments() -> None:
     )
     digest = arguments_digest(ARGS)
     assert pending == PendingApproval(
-        approval_id=approval_id_for("run-1", "c1", "close_ticket", digest),
+        approval_id=approval_id_for("run-1", "c1", "close_ticket", digest, default_sealer()),
         run_id="run-1",
         call_id="c1",
         tool="close_ticket",

@@ -10,7 +10,7 @@ import pytest
 
 from agentkit import Agent, ApprovalDecision, RunResult, tool
 from agentkit.decision import AllowAll, Principal
-from agentkit.errors import ApprovalRefused
+from agentkit.errors import ApprovalRefused, RunStateTampered
 from agentkit.model import XAIClient
 from agentkit.pipeline.runner import Runner
 from agentkit.state import Step
@@ -110,7 +110,7 @@ async def test_resume_refuses_pending_arguments_changed_after_they_were_shown() 
     state = json.loads(paused.to_json())
     state["pending"][0]["arguments"] = {"ticket_id": 8}
     tampered = RunResult.from_json(json.dumps(state))
-    with pytest.raises(ApprovalRefused, match="does not match its call"):
+    with pytest.raises(RunStateTampered, match="does not carry the seal"):
         await agent.resume(tampered, [decision])
     assert agent.ran == []
     assert tampered.status == "awaiting_approval"

@@ -58,8 +58,12 @@ def response(
 
 def request_of(run: RunResult, config: RunConfig) -> Any:
     return model_request(
-        run, model="grok", instructions="be brief", tools=[{"type": "web_search"}],
-        text_format=None, config=config,
+        run,
+        model="grok",
+        instructions="be brief",
+        tools=[{"type": "web_search"}],
+        text_format=None,
+        config=config,
     )
 
 

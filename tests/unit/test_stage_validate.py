@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.tool import Tool
 
@@ -16,7 +18,8 @@ TOOLS = {"lookup": Tool(lookup)}
 
 def test_a_known_tool_with_valid_arguments_becomes_a_valid_call() -> None:
     checked = validate_call(TOOLS, "lookup", '{"ticket_id": 7, "note": "x"}')
-    assert checked == ValidCall(TOOLS["lookup"], {"ticket_id": 7, "note": "x"})
+    data = {"ticket_id": 7, "note": "x"}
+    assert checked == ValidCall(TOOLS["lookup"], data, data)
 
 
 def test_an_unknown_tool_is_rejected_by_name() -> None:
@@ -45,3 +48,20 @@ def test_feedback_tells_the_model_what_to_correct() -> None:
     assert feedback(rejection) == (
         "Error: ticket_id: 'x' is not an integer. Correct the call and try again."
     )
+
+
+class Payee(BaseModel):
+    iban: str
+
+
+def test_model_parameters_reach_the_policy_as_plain_data_and_the_body_as_models() -> None:
+    async def pay(payee: Payee, amount: float) -> str:
+        """Pay."""
+        return payee.iban
+
+    tools = {"pay": Tool(pay)}
+    checked = validate_call(tools, "pay", '{"payee": {"iban": "DE89"}, "amount": 5}')
+    assert isinstance(checked, ValidCall)
+    assert checked.data == {"payee": {"iban": "DE89"}, "amount": 5}
+    assert isinstance(checked.arguments["payee"], Payee)
+    assert checked.arguments["amount"] == 5.0
