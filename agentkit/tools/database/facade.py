@@ -87,7 +87,7 @@ class Database:
         max_rows: Rows returned at most; more are cut and flagged as truncated.
         max_bytes: Bytes of JSON returned at most, likewise.
         statement_timeout_s: Seconds a statement may run before the database cancels it.
-        denied_functions: Replaces the guard's list of denied functions.
+        allowed_functions: Replaces the default allow list of functions (see rules.py).
         allow_unfiltered_writes: Accept UPDATE and DELETE without WHERE.
     """
 
@@ -101,7 +101,7 @@ class Database:
         max_rows: int = DEFAULT_MAX_ROWS,
         max_bytes: int = DEFAULT_MAX_BYTES,
         statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
-        denied_functions: Iterable[str] | None = None,
+        allowed_functions: Iterable[str] | None = None,
         allow_unfiltered_writes: bool = False,
     ) -> None:
         if max_rows < 1 or max_bytes < 64 or statement_timeout_s <= 0:
@@ -117,7 +117,7 @@ class Database:
             tables=names,
             write_tables=write_tables,
             untrusted_columns=untrusted_columns,
-            denied_functions=denied_functions,
+            allowed_functions=allowed_functions,
             allow_unfiltered_writes=allow_unfiltered_writes,
         )
         self._display = {self.guard.table_key(name): name for name in names}

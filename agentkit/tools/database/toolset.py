@@ -29,7 +29,7 @@ def database_tools(
     max_rows: int = DEFAULT_MAX_ROWS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
-    denied_functions: Iterable[str] | None = None,
+    allowed_functions: Iterable[str] | None = None,
 ) -> list[Tool]:
     """Tools for an agent over one database: query_db, list_tables, describe_table, execute_db.
 
@@ -49,7 +49,7 @@ def database_tools(
         max_rows=max_rows,
         max_bytes=max_bytes,
         statement_timeout_s=statement_timeout_s,
-        denied_functions=denied_functions,
+        allowed_functions=allowed_functions,
     )
     return tools_for(db)
 
