@@ -64,7 +64,27 @@ def create_engine(url: URL, *, read_only: bool) -> Engine:
     if backend == "postgresql" and read_only and url.get_driver_name() in ("psycopg", "psycopg2"):
         # a third net under the guard and SET TRANSACTION READ ONLY
         connect_args["options"] = "-c default_transaction_read_only=on"
-    return sqlalchemy.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = sqlalchemy.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if backend == "postgresql":
+        event.listen(engine, "reset", _discard_session_state)
+    return engine
+
+
+def _discard_session_state(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+    """Return a pooled PostgreSQL connection as new: no locks, settings, temp tables, plans.
+
+    A rollback ends the transaction but leaves session-level state (advisory locks,
+    SET, temporary tables, prepared statements) to the next borrower.
+    """
+    dbapi_connection.rollback()
+    if reset_state.terminate_only:
+        return
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # DISCARD ALL cannot run inside a transaction
+    try:
+        dbapi_connection.cursor().execute("DISCARD ALL")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 def _sqlite_url(url: URL, *, read_only: bool) -> URL:
