@@ -316,24 +316,39 @@ class SqlGuard:
         return CheckedStatement(sql, kind, tables, target, untrusted, binds, positional)
 
     def _touches_untrusted(self, tree: exp.Expr, tables: frozenset[TableKey]) -> bool:
-        tainted = [k for k in tables if self._untrusted_for(k)]
+        """Whether the statement may output an untrusted column, judged conservatively.
+
+        A table with untrusted columns taints the result when any of them is named anywhere
+        (select list, WHERE, a CTE, a function argument), when a star, a whole-row value or
+        attribute notation could carry it, or when a column-alias list renames its columns.
+        """
+        tainted = {k for k in tables if self._untrusted_for(k)}
         if not tainted:
             return False
-        columns: set[str] = set()
+        columns = set().union(*(self._untrusted_for(k) for k in tainted))
         row_names = {name for _, name in tainted}
-        for key in tainted:
-            columns |= self._untrusted_for(key)
         for table in tree.find_all(exp.Table):
-            if (table.alias or "") and self._reference_key_safe(table) in tainted:
-                row_names.add(self._norm(table.args["alias"].this))
-        for node in tree.walk():
-            if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
-                return True  # SELECT * or t.* over a table with untrusted columns
-            if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier):
-                name = self._norm(node.this)
-                if name in columns or name in row_names:  # the column, or a whole-row value
-                    return True
-        return False
+            alias = table.args.get("alias")
+            if self._reference_key_safe(table) not in tainted or not isinstance(
+                alias, exp.TableAlias
+            ):
+                continue
+            if alias.columns:
+                return True  # m(id, author, x): renamed by position, x may be the column
+            if isinstance(alias.this, exp.Identifier):
+                row_names.add(self._norm(alias.this))
+        return any(self._carries(node, columns, row_names) for node in tree.walk())
+
+    def _carries(self, node: exp.Expr, columns: set[str], row_names: set[str]) -> bool:
+        if isinstance(node, exp.Star):
+            return not isinstance(node.parent, exp.Count)
+        if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
+            return False
+        name = self._norm(node.this)
+        if name in columns or name in row_names:  # the column, or a whole-row value
+            return True
+        # PostgreSQL reads m.f as f(m) when m has no column f: a function of the whole row
+        return bool(node.table) and name in self.allowed_functions
 
     def _untrusted_for(self, key: TableKey) -> set[str]:
         return self._untrusted.get(key) or self._untrusted.get(self._unqualified(key)) or set()
