@@ -2,7 +2,7 @@
 
 A statement is parsed with sqlglot in the database's dialect. Only what the guard
 understands passes: one statement, of an accepted kind, touching only configured
-tables, calling no denied function. What then runs on the database is the SQL
+tables, calling only allowed functions. What then runs on the database is the SQL
 regenerated from the checked tree (comments dropped, placeholders renamed), so a
 difference between how sqlglot and the server read the original text cannot smuggle
 anything past the check.
