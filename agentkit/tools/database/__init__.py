@@ -1,6 +1,6 @@
 """SQL databases for agents: read-only by construction, writes only where configured.
 
-Every statement passes the SQL guard (one statement, allowed tables, no denied
+Every statement passes the SQL guard (one statement, allowed tables, allowed
 functions) and then runs on a connection the database itself holds read-only:
 SQLite opened with ``mode=ro`` and ``PRAGMA query_only``, PostgreSQL inside
 ``SET TRANSACTION READ ONLY`` with a ``statement_timeout``. Read transactions are

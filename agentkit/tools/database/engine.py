@@ -10,9 +10,11 @@ import datetime as dt
 import decimal
 import math
 import os
+import sqlite3
+import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -32,6 +34,8 @@ DIALECTS = {
     "oracle": "oracle",
     "duckdb": "duckdb",
 }
+LIKE_PATTERN_CHARS = 1_000
+"""SQLite: longest LIKE/GLOB pattern (the work of one match grows with its length)."""
 _PG_QUERY_CANCELED = "57014"
 _PG_READ_ONLY_TRANSACTION = "25006"
 
@@ -49,7 +53,7 @@ def parse_url(url: str) -> URL:
     return parsed
 
 
-def create_engine(url: URL, *, read_only: bool) -> Engine:
+def create_engine(url: URL, *, read_only: bool, max_value_bytes: int) -> Engine:
     import sqlalchemy
     from sqlalchemy import event
 
@@ -58,13 +62,33 @@ def create_engine(url: URL, *, read_only: bool) -> Engine:
         target = _sqlite_url(url, read_only=read_only)
         engine = sqlalchemy.create_engine(target)
         if read_only:
-            event.listen(engine, "connect", _sqlite_query_only)
+            event.listen(engine, "connect", _sqlite_read_connection(max_value_bytes))
         return engine
     connect_args: dict[str, Any] = {}
     if backend == "postgresql" and read_only and url.get_driver_name() in ("psycopg", "psycopg2"):
         # a third net under the guard and SET TRANSACTION READ ONLY
         connect_args["options"] = "-c default_transaction_read_only=on"
-    return sqlalchemy.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    engine = sqlalchemy.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if backend == "postgresql":
+        event.listen(engine, "reset", _discard_session_state)
+    return engine
+
+
+def _discard_session_state(dbapi_connection: Any, _record: Any, reset_state: Any) -> None:
+    """Return a pooled PostgreSQL connection as new: no locks, settings, temp tables, plans.
+
+    A rollback ends the transaction but leaves session-level state (advisory locks,
+    SET, temporary tables, prepared statements) to the next borrower.
+    """
+    dbapi_connection.rollback()
+    if reset_state.terminate_only:
+        return
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # DISCARD ALL cannot run inside a transaction
+    try:
+        dbapi_connection.cursor().execute("DISCARD ALL")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 def _sqlite_url(url: URL, *, read_only: bool) -> URL:
@@ -79,25 +103,50 @@ def _sqlite_url(url: URL, *, read_only: bool) -> URL:
     return url.set(database=f"file:{path}").update_query_dict({"mode": "ro", "uri": "true"})
 
 
-def _sqlite_query_only(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only = ON")
-    cursor.close()
+def _sqlite_read_connection(max_value_bytes: int) -> Callable[[Any, Any], None]:
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        # SQLite runs in this process: no string or blob it builds may exceed the limit,
+        # which also bounds the time of one call (instr, LIKE) that nothing can interrupt
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_value_bytes)
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, LIKE_PATTERN_CHARS)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only = ON")
+        cursor.close()
+
+    return configure
 
 
 @contextmanager
 def sqlite_deadline(conn: Connection, seconds: float, backend: str) -> Iterator[None]:
-    """SQLite has no statement timeout: a progress handler interrupts it at the deadline."""
+    """SQLite has no statement timeout: it is interrupted at the deadline.
+
+    A progress handler stops long loops of small steps; a timer calling interrupt() stops
+    a single long step (one function call) that the handler never gets to see.
+    """
     if backend != "sqlite":
         yield
         return
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection
     deadline = time.monotonic() + seconds
-    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)  # type: ignore[union-attr]
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    running = threading.Lock()
+    active = [True]
+
+    def interrupt() -> None:
+        with running:
+            if active[0]:  # never interrupt whatever runs on the connection next
+                raw.interrupt()
+
+    timer = threading.Timer(seconds, interrupt)
+    timer.daemon = True
+    timer.start()
     try:
         yield
     finally:
-        raw.set_progress_handler(None, 0)  # type: ignore[union-attr]
+        with running:
+            active[0] = False
+        timer.cancel()
+        raw.set_progress_handler(None, 0)
 
 
 def database_error(exc: Exception, timeout_s: float) -> DatabaseError:
@@ -106,6 +155,11 @@ def database_error(exc: Exception, timeout_s: float) -> DatabaseError:
     message = first_line(orig)
     if sqlstate == _PG_QUERY_CANCELED or message == "interrupted":
         return QueryTimeout(f"the statement ran longer than {timeout_s:g}s and was cancelled")
+    if message == "string or blob too big":
+        return QueryRefused(
+            "a value would exceed the size limit for one value; select a part (substr) "
+            "or an aggregate (length) instead"
+        )
     if sqlstate == _PG_READ_ONLY_TRANSACTION or "readonly database" in message:
         return QueryRefused(f"the database refused a write on a read-only connection ({message})")
     return DatabaseError(f"the database returned an error: {message}")

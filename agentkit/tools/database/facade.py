@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import ConfigError, DatabaseError, QueryRefused
+from agentkit.tools.database.bounded import (
+    Kind,
+    bounded_sql,
+    cell_cap,
+    column_names,
+    describe_sql,
+    pg_kind,
+    restore,
+)
 from agentkit.tools.database.engine import (
     DIALECTS,
     create_engine,
@@ -30,6 +39,7 @@ __all__ = ["Database", "ExecuteResult", "QueryResult"]
 DEFAULT_MAX_ROWS = 100
 DEFAULT_MAX_BYTES = 64_000
 DEFAULT_STATEMENT_TIMEOUT_S = 5.0
+DEFAULT_MAX_VALUE_BYTES = 256_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +97,8 @@ class Database:
         max_rows: Rows returned at most; more are cut and flagged as truncated.
         max_bytes: Bytes of JSON returned at most, likewise.
         statement_timeout_s: Seconds a statement may run before the database cancels it.
-        denied_functions: Replaces the guard's list of denied functions.
+        max_value_bytes: SQLite: the largest string or blob a read may build or read.
+        allowed_functions: Replaces the default allow list of functions (see rules.py).
         allow_unfiltered_writes: Accept UPDATE and DELETE without WHERE.
     """
 
@@ -101,7 +112,8 @@ class Database:
         max_rows: int = DEFAULT_MAX_ROWS,
         max_bytes: int = DEFAULT_MAX_BYTES,
         statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
-        denied_functions: Iterable[str] | None = None,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        allowed_functions: Iterable[str] | None = None,
         allow_unfiltered_writes: bool = False,
     ) -> None:
         if max_rows < 1 or max_bytes < 64 or statement_timeout_s <= 0:
@@ -117,13 +129,14 @@ class Database:
             tables=names,
             write_tables=write_tables,
             untrusted_columns=untrusted_columns,
-            denied_functions=denied_functions,
+            allowed_functions=allowed_functions,
             allow_unfiltered_writes=allow_unfiltered_writes,
         )
         self._display = {self.guard.table_key(name): name for name in names}
         self.max_rows = max_rows
         self.max_bytes = max_bytes
         self.statement_timeout_s = statement_timeout_s
+        self.max_value_bytes = max(max_value_bytes, max_bytes)
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
 
@@ -167,10 +180,31 @@ class Database:
         checked = self.guard.check_query(sql)
         bound = checked.bind(params)
         with self._connect("read") as conn, self._guarded(conn, "read"):
-            result = conn.execution_options(stream_results=True).execute(_text(checked), bound)
-            columns, rows, truncated = self._collect(result)
+            columns, kinds = self._describe(conn, checked.sql, bound)
+            cap = cell_cap(self.max_bytes, len(kinds))
+            limited = bounded_sql(checked.sql, kinds, cap, self.max_rows + 1, self.backend)
+            result = conn.execution_options(stream_results=True).execute(text(limited), bound)
+            _, rows, truncated = self._collect(result, kinds, cap)
             result.close()
         return self._result(checked, columns, rows, truncated)
+
+    def _describe(
+        self, conn: Connection, sql: str, bound: Mapping[str, Any]
+    ) -> tuple[tuple[str, ...], list[Kind]]:
+        """The query's column names and how each is cut, from a run that returns no rows."""
+        result = conn.execute(text(describe_sql(sql)), bound)
+        names = column_names(list(map(str, result.keys())), self.backend)
+        description: Sequence[Any] = result.cursor.description or ()
+        result.close()
+        if self.backend != "postgresql":
+            return names, ["text"] * len(names)
+        types = [int(column[1]) for column in description]
+        found = conn.execute(
+            text("SELECT oid, typname, typcategory FROM pg_catalog.pg_type WHERE oid = ANY(:o)"),
+            {"o": sorted(set(types))},
+        ).all()
+        info = {row[0]: (str(row[1]), str(row[2])) for row in found}
+        return names, [pg_kind(*info.get(oid, ("", ""))) for oid in types]
 
     def execute(
         self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
@@ -186,9 +220,12 @@ class Database:
         bound = checked.bind(params)
         returned = None
         with self._connect("write") as conn, self._guarded(conn, "write"):
-            result = conn.execute(_text(checked), bound)
+            result = conn.execute(text(checked.sql), bound)
             if result.returns_rows:
-                columns, rows, truncated = self._collect(result)
+                kinds: list[Kind] = ["text"] * len(result.keys())
+                columns, rows, truncated = self._collect(
+                    result, kinds, cell_cap(self.max_bytes, len(kinds))
+                )
                 returned = self._result(checked, columns, rows, truncated)
             rowcount = max(result.rowcount, -1)
         target = checked.target or ("", "?")
@@ -262,7 +299,9 @@ class Database:
     def _engine(self, mode: str) -> Engine:
         with self._lock:
             if mode not in self._engines:
-                self._engines[mode] = create_engine(self._url, read_only=mode == "read")
+                self._engines[mode] = create_engine(
+                    self._url, read_only=mode == "read", max_value_bytes=self.max_value_bytes
+                )
             return self._engines[mode]
 
     @contextmanager
@@ -297,17 +336,21 @@ class Database:
         else:
             transaction.rollback()
 
-    def _collect(self, result: CursorResult[Any]) -> tuple[tuple[str, ...], list[Any], bool]:
+    def _collect(
+        self, result: CursorResult[Any], kinds: Sequence[Kind], cap: int
+    ) -> tuple[tuple[str, ...], list[Any], bool]:
+        """Rows one at a time until a cap is reached, so at most one row is held unchecked."""
         columns = tuple(map(str, result.keys()))
         rows: list[tuple[Any, ...]] = []
         size = 2
-        cell_cap = max(256, self.max_bytes // 8)
         truncated = False
-        for raw in result.fetchmany(self.max_rows + 1):
+        while batch := result.fetchmany(1):
             if len(rows) == self.max_rows:
                 truncated = True
                 break
-            row, cut = json_row(raw, cell_cap)
+            restored = [restore(v, k, cap) for v, k in zip(batch[0], kinds, strict=True)]
+            row, cut = json_row([value for value, _ in restored], cap)
+            cut = cut or any(was_cut for _, was_cut in restored)
             row_bytes = len(json.dumps(row, ensure_ascii=False).encode()) + 1
             if size + row_bytes > self.max_bytes:
                 truncated = True
@@ -329,10 +372,11 @@ class Database:
         )
 
 
-def _text(checked: CheckedStatement) -> Any:
-    from sqlalchemy import text
+def text(sql: str) -> Any:
+    """A SQLAlchemy text clause (imported late: importing agentkit stays light)."""
+    from sqlalchemy import text as sql_text
 
-    return text(checked.sql)
+    return sql_text(sql)
 
 
 def _names(tables: Iterable[str]) -> Iterable[str]:

@@ -2,7 +2,7 @@
 
 A statement is parsed with sqlglot in the database's dialect. Only what the guard
 understands passes: one statement, of an accepted kind, touching only configured
-tables, calling no denied function. What then runs on the database is the SQL
+tables, calling only allowed functions. What then runs on the database is the SQL
 regenerated from the checked tree (comments dropped, placeholders renamed), so a
 difference between how sqlglot and the server read the original text cannot smuggle
 anything past the check.
@@ -16,6 +16,7 @@ checked.sql      # 'SELECT id FROM orders WHERE id = :p0'
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
@@ -25,11 +26,10 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from agentkit.errors import ConfigError, QueryRefused
 from agentkit.tools.database.rules import (
-    ALLOWED_PREFIXED_FUNCTIONS,
-    DENIED_FUNCTION_PREFIXES,
-    DENIED_FUNCTIONS,
     DENIED_STATEMENT_NODES,
+    DENIED_TYPES,
     MAX_SQL_CHARS,
+    default_functions,
 )
 from agentkit.tools.database.statement import (
     CheckedStatement,
@@ -51,6 +51,9 @@ _WRITE_ROOTS: dict[type[exp.Expr], WriteOp] = {
     exp.Delete: "delete",
 }
 _DEFAULT_SCHEMA = {"postgres": "public", "sqlite": "main", "duckdb": "main"}
+_CALL = re.compile(r'\s*("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*\(')
+_NAME = re.compile(r'"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*')
+_KEYWORD = re.compile(r"[A-Za-z_]+")
 
 
 class SqlGuard:
@@ -61,7 +64,7 @@ class SqlGuard:
         tables: Tables that may be read, as "name" or "schema.name".
         write_tables: Table -> operations the write tool may perform on it.
         untrusted_columns: Table -> columns whose text comes from outside.
-        denied_functions: Replaces DENIED_FUNCTIONS.
+        allowed_functions: Replaces the dialect's default allow list (rules.ALLOWED_FUNCTIONS).
         allow_unfiltered_writes: Accept UPDATE and DELETE without a WHERE clause.
     """
 
@@ -72,7 +75,7 @@ class SqlGuard:
         tables: Iterable[str],
         write_tables: Mapping[str, Iterable[str]] | None = None,
         untrusted_columns: Mapping[str, Iterable[str]] | None = None,
-        denied_functions: Iterable[str] | None = None,
+        allowed_functions: Iterable[str] | None = None,
         allow_unfiltered_writes: bool = False,
         max_sql_chars: int = MAX_SQL_CHARS,
     ) -> None:
@@ -88,9 +91,8 @@ class SqlGuard:
             self._config_key(table): {self._norm_name(c) for c in _names(cols, table)}
             for table, cols in (untrusted_columns or {}).items()
         }
-        self._denied = frozenset(
-            f.lower() for f in (DENIED_FUNCTIONS if denied_functions is None else denied_functions)
-        )
+        chosen = default_functions(dialect) if allowed_functions is None else allowed_functions
+        self.allowed_functions = frozenset(_names(chosen, "allowed_functions"))
         self._allow_unfiltered = allow_unfiltered_writes
         self._max_chars = max_sql_chars
 
@@ -118,7 +120,7 @@ class SqlGuard:
         tree = self._parse(sql)
         if not isinstance(tree, _READ_ROOTS):
             raise QueryRefused(f"only SELECT queries are allowed here, not {_kind(tree)}")
-        self._refuse_denied_nodes(tree, allowed=None)
+        self._refuse_denied_nodes(tree, sql, allowed=None)
         tables = self._check_tables(tree, self.readable, target=None)
         return self._finish(tree, "select", tables, target=None)
 
@@ -128,7 +130,7 @@ class SqlGuard:
         op = _WRITE_ROOTS.get(type(tree))
         if op is None:
             raise QueryRefused(f"only INSERT, UPDATE or DELETE are allowed here, not {_kind(tree)}")
-        self._refuse_denied_nodes(tree, allowed=tree)
+        self._refuse_denied_nodes(tree, sql, allowed=tree)
         target_node = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
         if not isinstance(target_node, exp.Table) or not isinstance(
             target_node.this, exp.Identifier
@@ -150,7 +152,6 @@ class SqlGuard:
         if len(sql) > self._max_chars:
             raise QueryRefused(f"the statement is longer than {self._max_chars} characters")
         try:
-            self._refuse_denied_tokens(sql)
             trees = [t for t in self._dialect.parse(sql, error_level=ErrorLevel.RAISE) if t]
         except (SqlglotError, RecursionError) as exc:
             raise QueryRefused(f"the statement could not be parsed ({_first_line(exc)})") from exc
@@ -158,14 +159,9 @@ class SqlGuard:
             raise QueryRefused(f"exactly one statement is allowed, got {len(trees)}")
         return trees[0]
 
-    def _refuse_denied_tokens(self, sql: str) -> None:
-        # A second look at the raw tokens: a denied name anywhere, quoted or not, is refused
-        # even where the parser would not see a function call.
-        for token in self._dialect.tokenize(sql):
-            if token.text.lower() in self._denied:
-                raise QueryRefused(f"the name {token.text!r} is not allowed")
-
-    def _refuse_denied_nodes(self, tree: exp.Expr, *, allowed: exp.Expr | None) -> None:
+    def _refuse_denied_nodes(
+        self, tree: exp.Expr, source: str, *, allowed: exp.Expr | None
+    ) -> None:
         for node in tree.walk():
             if node is allowed:
                 continue
@@ -174,17 +170,58 @@ class SqlGuard:
             if isinstance(node, exp.Select) and node.args.get("locks"):
                 raise QueryRefused("locking clauses (FOR UPDATE/SHARE) are not allowed")
             if isinstance(node, exp.Func):
-                self._refuse_function(node)
+                self._refuse_function(node, source)
+            if isinstance(node, exp.DataType | exp.ObjectIdentifier):
+                _refuse_type(node)
             if isinstance(node, exp.Parameter) or _parameter_like(node):
                 raise QueryRefused("use ? or :name placeholders for parameters")
 
-    def _refuse_function(self, node: exp.Func) -> None:
-        names = {node.name.lower()} if isinstance(node, exp.Anonymous) else set()
-        names.update(n.lower() for n in type(node).sql_names())
-        for name in names:
-            denied_prefix = name.startswith(DENIED_FUNCTION_PREFIXES)
-            if name in self._denied or (denied_prefix and name not in ALLOWED_PREFIXED_FUNCTIONS):
-                raise QueryRefused(f"the function {name}() is not allowed")
+    def _refuse_function(self, node: exp.Func, source: str) -> None:
+        parent = node.parent
+        if (isinstance(parent, exp.Dot) and node is parent.expression) or (
+            isinstance(parent, exp.Table) and node is parent.this and parent.args.get("db")
+        ):
+            raise QueryRefused(f"call functions without a schema: {node.sql(self._dialect)!r}")
+        name = self._function_name(node, source)
+        if name is not None and name not in self.allowed_functions:
+            raise QueryRefused(
+                f"the function {name}() is not allowed: only pure functions are (aggregates, "
+                "math, string, date/time, JSON, casts, conditionals)"
+            )
+
+    def _function_name(self, node: exp.Func, source: str) -> str | None:
+        """The name a call is written with, or None for syntax (CASE, operators)."""
+        if isinstance(node, exp.Anonymous):
+            this = node.this
+            ident = this if isinstance(this, exp.Identifier) else exp.Identifier(this=str(this))
+            return self._norm(ident)
+        start, end = node.meta.get("start"), node.meta.get("end")
+        if isinstance(start, int) and isinstance(end, int):
+            written = source[start : end + 1]
+            if _NAME.fullmatch(written):
+                quoted = written.startswith('"')
+                return self._norm(exp.Identifier(this=written.strip('"'), quoted=quoted))
+        emitted = node.sql(dialect=self._dialect)
+        call = _CALL.match(emitted)
+        if call:
+            return self._norm(exp.Identifier(this=call.group(2), quoted=bool(call.group(1))))
+        if _KEYWORD.fullmatch(emitted) and emitted.upper() in type(node).sql_names():
+            return emitted.lower()  # CURRENT_USER and other keywords sqlglot models as calls
+        return None
+
+    def _refuse_unparsed_calls(self, tree: exp.Expr) -> None:
+        """Check the functions of the SQL that will run, as the guard reads it back."""
+        try:
+            sql = tree.sql(
+                dialect=self._dialect, comments=False, unsupported_level=ErrorLevel.RAISE
+            )
+            again = [t for t in self._dialect.parse(sql, error_level=ErrorLevel.RAISE) if t]
+        except (SqlglotError, RecursionError) as exc:
+            raise QueryRefused(f"the statement cannot be reproduced safely ({exc})") from exc
+        for root in again:
+            for node in root.walk():
+                if isinstance(node, exp.Func):
+                    self._refuse_function(node, sql)
 
     # --- tables --------------------------------------------------------------------------
 
@@ -266,6 +303,7 @@ class SqlGuard:
         *,
         target: TableKey | None,
     ) -> CheckedStatement:
+        self._refuse_unparsed_calls(tree)
         untrusted = self._touches_untrusted(tree, tables)
         binds, positional = rename_placeholders(tree)
         escape_colons(tree)
@@ -278,24 +316,39 @@ class SqlGuard:
         return CheckedStatement(sql, kind, tables, target, untrusted, binds, positional)
 
     def _touches_untrusted(self, tree: exp.Expr, tables: frozenset[TableKey]) -> bool:
-        tainted = [k for k in tables if self._untrusted_for(k)]
+        """Whether the statement may output an untrusted column, judged conservatively.
+
+        A table with untrusted columns taints the result when any of them is named anywhere
+        (select list, WHERE, a CTE, a function argument), when a star, a whole-row value or
+        attribute notation could carry it, or when a column-alias list renames its columns.
+        """
+        tainted = {k for k in tables if self._untrusted_for(k)}
         if not tainted:
             return False
-        columns: set[str] = set()
+        columns = set().union(*(self._untrusted_for(k) for k in tainted))
         row_names = {name for _, name in tainted}
-        for key in tainted:
-            columns |= self._untrusted_for(key)
         for table in tree.find_all(exp.Table):
-            if (table.alias or "") and self._reference_key_safe(table) in tainted:
-                row_names.add(self._norm(table.args["alias"].this))
-        for node in tree.walk():
-            if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
-                return True  # SELECT * or t.* over a table with untrusted columns
-            if isinstance(node, exp.Column) and isinstance(node.this, exp.Identifier):
-                name = self._norm(node.this)
-                if name in columns or name in row_names:  # the column, or a whole-row value
-                    return True
-        return False
+            alias = table.args.get("alias")
+            if self._reference_key_safe(table) not in tainted or not isinstance(
+                alias, exp.TableAlias
+            ):
+                continue
+            if alias.columns:
+                return True  # m(id, author, x): renamed by position, x may be the column
+            if isinstance(alias.this, exp.Identifier):
+                row_names.add(self._norm(alias.this))
+        return any(self._carries(node, columns, row_names) for node in tree.walk())
+
+    def _carries(self, node: exp.Expr, columns: set[str], row_names: set[str]) -> bool:
+        if isinstance(node, exp.Star):
+            return not isinstance(node.parent, exp.Count)
+        if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
+            return False
+        name = self._norm(node.this)
+        if name in columns or name in row_names:  # the column, or a whole-row value
+            return True
+        # PostgreSQL reads m.f as f(m) when m has no column f: a function of the whole row
+        return bool(node.table) and name in self.allowed_functions
 
     def _untrusted_for(self, key: TableKey) -> set[str]:
         return self._untrusted.get(key) or self._untrusted.get(self._unqualified(key)) or set()
@@ -344,6 +397,12 @@ def _cte_names(ctes: Iterable[exp.Expr], norm: Callable[[exp.Identifier], str]) 
         if isinstance(ident, exp.Identifier):
             names.add(norm(ident))
     return names
+
+
+def _refuse_type(node: exp.DataType | exp.ObjectIdentifier) -> None:
+    name = node.sql().lower()
+    if name.rsplit(".", 1)[-1].strip('"').removesuffix("[]") in DENIED_TYPES:
+        raise QueryRefused(f"the type {name} is not allowed (it looks names up in the catalog)")
 
 
 def _parameter_like(node: exp.Expr) -> bool:

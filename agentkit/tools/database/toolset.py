@@ -9,6 +9,7 @@ from agentkit.tool import Tool, ToolOutput
 from agentkit.tools.database.facade import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ROWS,
+    DEFAULT_MAX_VALUE_BYTES,
     DEFAULT_STATEMENT_TIMEOUT_S,
     Database,
     QueryResult,
@@ -29,7 +30,8 @@ def database_tools(
     max_rows: int = DEFAULT_MAX_ROWS,
     max_bytes: int = DEFAULT_MAX_BYTES,
     statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
-    denied_functions: Iterable[str] | None = None,
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+    allowed_functions: Iterable[str] | None = None,
 ) -> list[Tool]:
     """Tools for an agent over one database: query_db, list_tables, describe_table, execute_db.
 
@@ -49,7 +51,8 @@ def database_tools(
         max_rows=max_rows,
         max_bytes=max_bytes,
         statement_timeout_s=statement_timeout_s,
-        denied_functions=denied_functions,
+        max_value_bytes=max_value_bytes,
+        allowed_functions=allowed_functions,
     )
     return tools_for(db)
 

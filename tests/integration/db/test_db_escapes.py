@@ -50,6 +50,12 @@ REFUSED = [
     "SELECT pg_sleep(30)",
     "SELECT nextval('order_numbers')",
     "SELECT dblink('host=127.0.0.1', 'DELETE FROM orders')",
+    "SELECT word FROM ts_stat('SELECT array_to_tsvector(ARRAY[value]) FROM secrets')",
+    "SELECT word FROM ts_stat($$SELECT to_tsvector(value) FROM secrets$$)",
+    "SELECT pg_advisory_lock(42)",
+    "SELECT pg_terminate_backend(pg_backend_pid())",
+    "SELECT * FROM pragma_table_info('secrets')",
+    "SELECT file FROM pragma_database_list",
     # writes hidden in a read
     "WITH gone AS (DELETE FROM orders RETURNING *) SELECT * FROM gone",
     "WITH changed AS (UPDATE orders SET total = 0 RETURNING *) SELECT count(*) FROM changed",
