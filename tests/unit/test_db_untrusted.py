@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from agentkit.tools.database.guard import SqlGuard
-from tests.integration.db.untrusted_spellings import CLEAN, tainted
+
+SPELLINGS = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "untrusted_spellings.json").read_text()
+)
+CLEAN: list[str] = SPELLINGS["clean"]
+
+
+def tainted(dialect: str) -> list[str]:
+    """Every spelling that can output the untrusted column `body`."""
+    return list(SPELLINGS["tainted"][dialect])
+
 
 DIALECTS = ("postgres", "sqlite")
 
