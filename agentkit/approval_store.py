@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from agentkit.audit.chain import AuditRecorder
 from agentkit.canonical import canonical_json
 from agentkit.errors import ApprovalRefused, RunStateError, RunStateTampered
 from agentkit.pipeline.confirm import ApprovalDecision
@@ -158,8 +159,19 @@ class ApprovalStore:
             rows = db.execute(query + " ORDER BY a.requested_at", params).fetchall()
         return [_stored(row) for row in rows]
 
-    def decide(self, approval_id: str, *, approved: bool, approver: str) -> StoredApproval:
-        """Record a person's verdict on a pending approval (once)."""
+    def decide(
+        self,
+        approval_id: str,
+        *,
+        approved: bool,
+        approver: str,
+        audit: AuditRecorder | None = None,
+    ) -> StoredApproval:
+        """Record a person's verdict on a pending approval (once).
+
+        With `audit`, the decision is an ``approval.recorded`` record the moment it is made,
+        naming who made it; when that record cannot be written, the verdict is not stored.
+        """
         verdict = "approved" if approved else "denied"
         seal = self.sealer.seal("verdict", approval_id, verdict, approver)
         with self._connect() as db:
@@ -170,6 +182,22 @@ class ApprovalStore:
             )
             if cursor.rowcount != 1:
                 raise ApprovalRefused(f"approval {approval_id} is unknown or already decided")
+            if audit is not None:
+                row = db.execute(
+                    "SELECT run_id, call_id, tool FROM approvals WHERE approval_id = ?",
+                    (approval_id,),
+                ).fetchone()
+                audit.record(
+                    "approval.recorded",
+                    {
+                        "run_id": row[0],
+                        "call_id": row[1],
+                        "tool": row[2],
+                        "approval_id": approval_id,
+                        "approved": approved,
+                        "approver": approver,
+                    },
+                )  # inside the transaction: an unwritten record leaves the approval pending
         return next(a for a in self.approvals(None) if a.pending.approval_id == approval_id)
 
     def decisions(self, run_id: str) -> list[ApprovalDecision]:

@@ -20,8 +20,9 @@ from agentkit.audit.records import (
 )
 from agentkit.audit.redact import Redactor
 from agentkit.audit.sinks import AuditSink
+from agentkit.audit.verify import read_anchor_file
 from agentkit.canonical import canonical_json
-from agentkit.errors import AuditWriteFailed
+from agentkit.errors import AuditChainBroken, AuditWriteFailed
 
 
 class AuditRecorder(Protocol):
@@ -47,7 +48,11 @@ class AuditLog:
         redactor: the redaction processor; a default Redactor when None.
         include_prompts: keep prompts and outputs in records (they are omitted by default).
         clock: unix time source, for the ``ts`` of each record.
-        anchor_path: when set, `close` writes the head there as ``SEQ:HASH``.
+        anchor_path: when set, `close` writes the head there as ``SEQ:HASH``; opening a log
+            whose records end before that anchor (or disagree with it) is refused.
+
+    Only the process that opened the log may write to it: after ``os.fork()`` a child
+    gets AuditWriteFailed and must open its own (two writers would fork the chain).
 
     Example:
         >>> from agentkit.audit import AuditLog, MemorySink
@@ -74,6 +79,9 @@ class AuditLog:
         self._lock = threading.Lock()
         self._head = sink.tail() or EMPTY_HEAD
         self._failure: str | None = None
+        self._pid = os.getpid()
+        if self._anchor_path is not None and self._anchor_path.exists():
+            _check_against_anchor(self._head, read_anchor_file(self._anchor_path))
 
     @property
     def head(self) -> Anchor:
@@ -106,6 +114,11 @@ class AuditLog:
         with self._lock:
             if self._failure is not None:
                 raise AuditWriteFailed(self._failure)
+            if os.getpid() != self._pid:
+                raise AuditWriteFailed(
+                    f"this audit log was opened by process {self._pid}; a forked process "
+                    "must open its own log (two writers would fork the chain)"
+                )
             seq, prev = self._head.seq + 1, self._head.hash
             ts = format_ts(self._clock())
             line, record_hash = seal(seq, ts, event, fields_json, prev)
@@ -176,6 +189,21 @@ class NullAudit:
 
     def close(self) -> None:
         """Nothing to close."""
+
+
+def _check_against_anchor(head: Anchor, anchor: Anchor) -> None:
+    """Refuse a log that lost records the anchor saw, before writing after them."""
+    if head.seq < anchor.seq:
+        raise AuditChainBroken(
+            f"the audit log ends at seq {head.seq} but its anchor is at seq {anchor.seq}: "
+            "records were cut from the end; it is not reopened (agentkit audit verify)",
+            seq=head.seq,
+        )
+    if head.seq == anchor.seq and head.hash != anchor.hash:
+        raise AuditChainBroken(
+            f"the audit log's record {head.seq} differs from its anchor: it is not reopened",
+            seq=head.seq,
+        )
 
 
 def _correlation(fields: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+from pathlib import Path
 
 from agentkit.approval_store import DEFAULT_STORE_PATH, ApprovalStore
 from agentkit.canonical import canonical_json
+
+DEFAULT_DECISIONS_LOG = ".agentkit/audit/approvals.jsonl"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action.add_argument("approval_id")
         action.add_argument(
             "--as", dest="approver", default=None, help="who decides (default: $USER)"
+        )
+        action.add_argument(
+            "--audit",
+            default=DEFAULT_DECISIONS_LOG,
+            help=f"audit log (JSONL path or database URL) the decision is recorded in "
+            f"(default: {DEFAULT_DECISIONS_LOG})",
         )
         action.set_defaults(handler=_decide, approved=approved)
 
@@ -40,9 +49,14 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
+    from agentkit.audit import AuditLog, open_sink
+
     store = ApprovalStore(args.store)
     approver = args.approver or getpass.getuser()
-    row = store.decide(args.approval_id, approved=args.approved, approver=approver)
+    if "://" not in args.audit:
+        Path(args.audit).parent.mkdir(parents=True, exist_ok=True)
+    with AuditLog(open_sink(args.audit)) as audit:
+        row = store.decide(args.approval_id, approved=args.approved, approver=approver, audit=audit)
     print(
         f"{row.pending.approval_id} {row.verdict} by {approver}: "
         f"{row.pending.tool}({canonical_json(row.pending.arguments)})"

@@ -40,6 +40,7 @@ def cli(*args: str) -> str:
 
 def test_pause_approve_resume_across_processes(tmp_path: Path) -> None:
     store = str(tmp_path / "approvals.db")
+    log = str(tmp_path / "decisions.jsonl")
     marker = tmp_path / "ran.txt"
     fake = FakeXAI(Script([Turn.call("drop_cache", {"name": "sessions"}), Turn.text("dropped")]))
     with serve_in_thread(fake) as server:
@@ -51,7 +52,7 @@ def test_pause_approve_resume_across_processes(tmp_path: Path) -> None:
         listing = cli("approvals", "--store", store, "list")
         assert approval_id in listing
         assert 'drop_cache({"name":"sessions"})' in listing
-        cli("approvals", "--store", store, "approve", approval_id, "--as", "ana")
+        cli("approvals", "--store", store, "approve", approval_id, "--as", "ana", "--audit", log)
 
         code, done = worker("resume", server.base_url, store, str(marker), paused["run_id"])
         assert (code, done["status"]) == (0, "completed")
@@ -66,11 +67,22 @@ def test_pause_approve_resume_across_processes(tmp_path: Path) -> None:
 
 def test_a_denied_approval_reaches_the_model_as_declined(tmp_path: Path) -> None:
     store = str(tmp_path / "approvals.db")
+    log = str(tmp_path / "decisions.jsonl")
     marker = tmp_path / "ran.txt"
     fake = FakeXAI(Script([Turn.call("drop_cache", {"name": "all"}), Turn.text("ok")]))
     with serve_in_thread(fake) as server:
         _, paused = worker("pause", server.base_url, store, str(marker))
-        cli("approvals", "--store", store, "deny", paused["pending"][0], "--as", "ana")
+        cli(
+            "approvals",
+            "--store",
+            store,
+            "deny",
+            paused["pending"][0],
+            "--as",
+            "ana",
+            "--audit",
+            log,
+        )
         code, done = worker("resume", server.base_url, store, str(marker), paused["run_id"])
     assert (code, done["status"]) == (0, "completed")
     assert not marker.exists()
@@ -84,11 +96,22 @@ def test_one_approval_runs_once_whatever_ledger_the_resuming_agents_were_given(
     tmp_path: Path,
 ) -> None:
     store = str(tmp_path / "approvals.db")
+    log = str(tmp_path / "decisions.jsonl")
     marker = tmp_path / "ran.txt"
     fake = FakeXAI(Script([Turn.call("drop_cache", {"name": "sessions"}), Turn.text("dropped")]))
     with serve_in_thread(fake) as server:
         _, paused = worker("pause", server.base_url, store, str(marker))
-        cli("approvals", "--store", store, "approve", paused["pending"][0], "--as", "ana")
+        cli(
+            "approvals",
+            "--store",
+            store,
+            "approve",
+            paused["pending"][0],
+            "--as",
+            "ana",
+            "--audit",
+            log,
+        )
         run_id = paused["run_id"]
 
         # resumed from the state and the store's decisions, by agents wired to no ledger
