@@ -334,7 +334,7 @@ async def test_an_answer_corrected_once_counts_one_correction() -> None:
     )
 
 
-async def test_a_run_past_its_tool_error_limit_fails_with_its_state_on_the_error() -> None:
+async def test_a_call_past_the_tool_error_limit_is_recorded_then_fails_the_run() -> None:
     runner, _, audit = make(
         [Turn.call("explode", {}), Turn.text("ok")], config=RunConfig(max_tool_errors=0)
     )
@@ -348,6 +348,10 @@ async def test_a_run_past_its_tool_error_limit_fails_with_its_state_on_the_error
     assert result.error is not None
     assert (result.error.type, result.error.message) == ("TooManyToolErrors", message)
     assert result.ended_at == T0
+    step = result.steps[0]
+    assert (step.status, step.error_type) == ("failed", "RuntimeError")
+    assert [event for event, _ in audit.records[-2:]] == ["call.failed", "run.ended"]
+    assert audit.records[-2][1]["call_id"] == step.call_id
     assert audit.records[-1] == (
         "run.ended",
         context(result, 1, error="TooManyToolErrors", status="failed"),
