@@ -203,6 +203,9 @@ async def test_a_tool_with_metadata_citations_and_untrusted_output_is_recorded_a
     assert (step.untrusted, step.output, step.metadata) == (True, framed, {"cache": "hit"})
     assert step.citations == ["https://a.example/1", "https://a.example/2", "https://a.example/1"]
     assert result.citations == ["https://a.example/1", "https://a.example/2"]
+    assert [(s.status, s.error, s.error_type) for s in result.steps] == [("ok", None, None)] * 2
+    assert result.tool_errors == 0
+    assert [s.started_at for s in result.steps] == [T0, T0]
     outputs = [i for i in fake.requests[1].json["input"] if i.get("type") == "function_call_output"]
     assert [i["output"] for i in outputs] == [framed, "row 3"]
 
