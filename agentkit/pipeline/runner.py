@@ -430,9 +430,10 @@ class Runner:
         if result.outcome != "ok":
             step.error = result.text
             step.error_type = result.error_type
-            self._count_error(run)
         self._settle(step, result.outcome, labelled.text)
         recorder.call(step).emit(_ran_event(result, step, labelled.text))
+        if result.outcome != "ok":
+            self._count_error(run)  # after the record: a call that ran is on the record
 
     def _settle(self, step: Step, status: StepStatus, output: str) -> None:
         step.status = status

@@ -77,3 +77,36 @@ def test_a_bad_answer_after_one_correction_is_a_typed_error() -> None:
     problem = structured_problem("x" * 3000, Verdict) or ""
     assert message.endswith(problem[:1000])
     assert info.value.request_id == "req-7"
+
+
+class Form(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    field_00: int
+    field_01: int
+    field_02: int
+    field_03: int
+    field_04: int
+    field_05: int
+    field_06: int
+    field_07: int
+    field_08: int
+    field_09: int
+    field_10: int
+    field_11: int
+    field_12: int
+    field_13: int
+    field_14: int
+    field_15: int
+
+
+def test_a_long_problem_is_quoted_up_to_1000_characters() -> None:
+    run = a_run()
+    run.corrections = 1
+    problem = structured_problem("{}", Form) or ""
+    assert len(problem) > 1001
+    with pytest.raises(ModelBehaviorError) as info:
+        check_answer(run, answer("{}"), Form)
+    assert str(info.value) == (
+        f"the answer does not match Form after one correction: {problem[:1000]}"
+    )

@@ -153,3 +153,27 @@ def test_an_event_carrying_its_own_request_id_keeps_it() -> None:
 def test_every_event_name_is_a_known_event() -> None:
     assert {name for _, name, _ in EVENTS} <= KNOWN_EVENTS
     assert {name for _, name, _ in EVENTS} == KNOWN_EVENTS
+
+
+@pytest.mark.parametrize(("event", "name", "fields"), EVENTS)
+def test_an_events_fields_are_the_same_on_first_use_of_its_class(
+    event: ev.AuditEvent, name: str, fields: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ev, "_SHAPES", {})
+    assert event.fields() == fields
+    assert event.fields() == fields
+
+
+def test_the_shape_of_an_event_class_is_computed_once_and_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ev, "_SHAPES", {})
+    first = ev._shape(ev.ApprovalDecided)
+    assert first == (
+        ("approval_id", False),
+        ("approved", False),
+        ("approver", False),
+        ("note", True),
+    )
+    assert ev._shape(ev.ApprovalDecided) is first
+    assert ev._shape(ev.CallDecided) is not first
