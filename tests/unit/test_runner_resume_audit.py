@@ -38,6 +38,8 @@ class Captured:
 class Ledger:
     """Remembers every approval id it was asked to spend, in order."""
 
+    durable = True
+
     def __init__(self) -> None:
         self.asked: list[str] = []
 
