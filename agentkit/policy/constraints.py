@@ -117,7 +117,14 @@ class Constraint:
         """A violation message, or None when the arguments satisfy the constraint."""
         values = list(_walk(arguments, self.path))
         if not values:
-            return "is required" if self.required else None
+            if self.required:
+                return "is required"
+            # a path that breaks inside an argument the call has (payee.iban when payee is
+            # null or lacks iban) denies: the constraint cannot vouch for a value it cannot
+            # see. An argument not sent at all is the strict schema's business; an empty
+            # list has no element to check.
+            broken = self.path[0] in arguments and _absent(arguments, self.path)
+            return "is missing from the arguments" if broken else None
         if not _crosses_list(arguments, self.path):
             return self.check_value(values[0], ctx)
         for value in values:  # the path went through a list: check each element found
@@ -179,6 +186,16 @@ def _walk(node: Any, path: tuple[str, ...]) -> Iterator[Any]:
             yield from _walk(item, path)
     elif isinstance(node, Mapping) and path[0] in node:
         yield from _walk(node[path[0]], path[1:])
+
+
+def _absent(node: Any, path: tuple[str, ...]) -> bool:
+    for key in path:
+        if isinstance(node, list):
+            return False
+        if not isinstance(node, Mapping) or key not in node:
+            return True
+        node = node[key]
+    return False
 
 
 def _crosses_list(node: Any, path: tuple[str, ...]) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from agentkit.decision import Decision, History, PastCall, Principal, ProposedCall, ToolInfo
 from agentkit.errors import PolicyLoadError
-from agentkit.policy import loader
+from agentkit.policy import against_tools, loader
 from agentkit.policy._names import did_you_mean
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
@@ -129,6 +129,8 @@ class Policy:
                     f"the policy declares {name} as {rule.side_effect}, the agent as {declared}",
                     ("tools", name, "side_effect"),
                 )
+        for message, where in against_tools.problems(self.spec.tools, agent):
+            raise self._merged.error(message, where)
 
     def _tool_references(self) -> Iterator[tuple[str, Where]]:
         spec = self.spec

@@ -102,9 +102,16 @@ def any_arguments_tool(policy: Policy, name: str, arguments: dict[str, Any]) -> 
 
 
 def agent_tools(policy: Policy, called: str, arguments: dict[str, Any]) -> list[Tool]:
-    """The called tool, taking `arguments`, and every other tool the policy names."""
+    """The called tool, taking `arguments`, and every other tool the policy names, each
+    taking the arguments the policy constrains (so the policy loads against them)."""
     named = {name for name, _ in policy._tool_references()} | {called}
-    return [any_arguments_tool(policy, n, arguments if n == called else {}) for n in named]
+    tools = []
+    for name in sorted(named):
+        rule = policy.spec.tools.get(name)
+        constrained = {field.split(".")[0]: None for field in rule.args} if rule else {}
+        taken = {**constrained, **arguments} if name == called else constrained
+        tools.append(any_arguments_tool(policy, name, taken))
+    return tools
 
 
 def decided_in_a_run(
