@@ -81,6 +81,8 @@ class PastCall(BaseModel):
     untrusted_output: bool = False
     output: str | None = None
     """The output text sent back to the model, when the tool ran."""
+    failed: bool = False
+    """The tool raised or timed out: its output is an error message, never a trusted source."""
     at: float = 0.0
     """Unix time of the decision."""
 

@@ -69,6 +69,7 @@ def past_call(step: Step, tools: Mapping[str, Tool], at: float) -> PastCall | No
         executed=executed,
         untrusted_output=step.untrusted,
         output=step.output if step.status in _RAN else None,
+        failed=step.status in ("failed", "timed_out"),
         at=at,
     )
 

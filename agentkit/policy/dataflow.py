@@ -132,14 +132,19 @@ def _normalise_url(text: str) -> str:
 
 
 def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
-    """True when the already-normalised ``value`` occurs in ``text`` as a whole token."""
+    """True when the already-normalised ``value`` occurs in ``text`` as a whole token.
+
+    An empty value appears nowhere: a value that normalises to nothing has no source.
+    """
     if not value:
-        return True
+        return False
     if kind == "url":
         return any(
             _normalise_url(m.group().rstrip(_URL_TRAILING)) == value
             for m in _URL_IN_TEXT.finditer(text)
         )
+    if kind in ("account", "iban"):
+        return value.upper() in _grouped_numbers(unicodedata.normalize("NFKC", text))
     if kind == "exact":
         haystack = text
     elif kind == "text":
@@ -149,12 +154,22 @@ def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
     return any(p.search(haystack) for p in _token_patterns(kind, value))
 
 
+# a number as written: groups holding a digit, joined by spaces or dashes, with letter
+# groups (upper case, as banks print them) only between them ("GB33 BUKB 2020 1555")
+_DIGIT_GROUP = r"[0-9A-Za-z]*[0-9][0-9A-Za-z]*"
+_GROUPED_NUMBER = re.compile(
+    rf"(?<![0-9A-Za-z]){_DIGIT_GROUP}(?:[\s\-]+(?:[A-Z]+[\s\-]+)*{_DIGIT_GROUP})*"
+)
+
+
+def _grouped_numbers(text: str) -> frozenset[str]:
+    """Every whole number in `text`, its grouping removed: "1234-5678" is 12345678, and its
+    groups are not numbers of their own."""
+    return frozenset(_GROUPING.sub("", m.group()).upper() for m in _GROUPED_NUMBER.finditer(text))
+
+
 @functools.lru_cache(maxsize=4096)
 def _token_patterns(kind: NormaliseKind, value: str) -> tuple[re.Pattern[str], ...]:
-    if kind in ("account", "iban"):
-        # digits may be grouped with spaces or dashes in what the user wrote
-        body = r"[\s\-]*".join(re.escape(ch) for ch in value.casefold())
-        return (re.compile(rf"(?<![0-9a-z]){body}(?![0-9a-z])"),)
     forms = {value if kind == "exact" else value.casefold()}
     if kind in ("domain", "email"):
         forms.add(_unicode_form(value).casefold())
@@ -192,5 +207,5 @@ def trusted_outputs(history: History, tools: Iterable[str]) -> Iterable[str]:
     """Output texts of executed calls of the named (trusted) source tools."""
     names = set(tools)
     for c in history.calls:
-        if c.executed and c.output and c.tool in names:
+        if c.executed and c.output and c.tool in names and not c.failed:
             yield c.output
