@@ -54,6 +54,8 @@ class _Domains:
     deny: tuple[str, ...]
     schemes: frozenset[str]
     restricted: bool
+    allow_ranges: tuple[str | dataflow.IPNetwork, ...] = ()
+    deny_ranges: tuple[str | dataflow.IPNetwork, ...] = ()
 
     def check(self, value: Any) -> str | None:
         if not isinstance(value, str):
@@ -64,7 +66,12 @@ class _Domains:
             return str(exc)
         if dataflow.host_matches(host, self.deny):
             return f"host {host} is on the deny list"
-        if self.restricted and not dataflow.host_matches(host, self.allow):
+        if dataflow.in_ranges(host, self.deny_ranges):
+            return f"host {host} is in a denied address range"
+        allowed = dataflow.host_matches(host, self.allow) or dataflow.in_ranges(
+            host, self.allow_ranges
+        )
+        if self.restricted and not allowed:
             return f"host {host} is not an allowed domain"
         return None
 
@@ -262,9 +269,16 @@ def _compile_domains(spec: DomainRule, lists: Mapping[str, TrustedList]) -> _Dom
         allow.extend(_require_list(lists, name, "allow_lists").values)
     for name in spec.deny_lists:
         deny.extend(_require_list(lists, name, "deny_lists").values)
-    restricted = bool(spec.allow or spec.allow_lists)
+    # "localhost" means the loopback, however an address spells it (127.1, 0x7f000001, ::1)
+    named_loopback = ["loopback"] if "localhost" in deny else []
+    try:
+        allow_ranges = tuple(dataflow.compile_range(r) for r in spec.allow_ranges)
+        deny_ranges = tuple(dataflow.compile_range(r) for r in [*spec.deny_ranges, *named_loopback])
+    except dataflow.HostError as exc:
+        raise ConstraintError(f"domains: {exc}") from exc
+    restricted = bool(spec.allow or spec.allow_lists or spec.allow_ranges)
     schemes = frozenset(s.lower() for s in spec.schemes)
-    return _Domains(tuple(allow), tuple(deny), schemes, restricted)
+    return _Domains(tuple(allow), tuple(deny), schemes, restricted, allow_ranges, deny_ranges)
 
 
 def _compile_provenance(

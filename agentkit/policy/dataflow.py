@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import socket
 import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
@@ -33,10 +34,9 @@ def normalise_host(host: str) -> str:
     text = text.removesuffix(".")
     if not text or "%" in text or ".." in text:
         raise HostError(f"{host!r} is not a valid host name")
-    try:
-        return str(ipaddress.ip_address(text.strip("[]")))
-    except ValueError:
-        pass
+    address = ip_of(text)
+    if address is not None:
+        return str(address)
     try:
         ascii_host = text.encode("idna").decode("ascii")
     except UnicodeError as exc:
@@ -44,6 +44,75 @@ def normalise_host(host: str) -> str:
     if not all(_LABEL.match(label) for label in ascii_host.split(".")):
         raise HostError(f"{host!r} is not a valid host name")
     return ascii_host
+
+
+_IPV4_FORM = re.compile(r"[0-9a-fx.]+")
+RANGE_CLASSES = ("loopback", "private", "link_local", "multicast", "reserved", "unspecified")
+"""Address classes a policy may name in ``allow_ranges`` / ``deny_ranges``."""
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def ip_of(host: str) -> IPAddress | None:
+    """The address a host spells, in every form an HTTP client or resolver accepts.
+
+    Besides dotted quads and IPv6 (bracketed or not): one to four parts in decimal, octal
+    (leading 0) or hex (0x), as ``inet_aton`` reads them (``2130706433``, ``0x7f.1``,
+    ``0177.0.0.1``, ``127.1``), and IPv4 inside IPv6 (``::ffff:127.0.0.1``) as the IPv4
+    address it reaches.
+    """
+    text = host.strip("[]").lower()
+    try:
+        address: IPAddress = ipaddress.ip_address(text)
+    except ValueError:
+        if not _IPV4_FORM.fullmatch(text) or not any(ch.isdigit() for ch in text):
+            return None
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            return embedded
+    return address
+
+
+def compile_range(entry: str) -> str | IPNetwork:
+    """A class name from RANGE_CLASSES, or a network in CIDR form.
+
+    Raises:
+        HostError: neither.
+    """
+    if entry in RANGE_CLASSES:
+        return entry
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        raise HostError(
+            f"{entry!r} is neither a network (10.0.0.0/8) nor one of {', '.join(RANGE_CLASSES)}"
+        ) from None
+
+
+def in_ranges(host: str, ranges: Iterable[str | IPNetwork]) -> bool:
+    """True when `host` (normalised) is an address in one of `ranges`. The loopback class
+    also holds the unspecified address (0.0.0.0 reaches this host) and the names
+    ``localhost`` and ``*.localhost``. Other names are not resolved."""
+    address = ip_of(host)
+    for entry in ranges:
+        if address is None:
+            if entry == "loopback" and (host == "localhost" or host.endswith(".localhost")):
+                return True
+            continue
+        if isinstance(entry, str):
+            if getattr(address, f"is_{entry}"):
+                return True
+            if entry == "loopback" and address.is_unspecified:
+                return True  # connecting to 0.0.0.0 (or ::) reaches this host
+        elif address.version == entry.version and address in entry:
+            return True
+    return False
 
 
 def host_of(value: str, schemes: Iterable[str] = ("https", "http")) -> str:

@@ -74,6 +74,12 @@ class DomainRule(_Strict):
     allow_lists: list[str] = Field(default_factory=list)
     """Named lists of allowed domains."""
     deny_lists: list[str] = Field(default_factory=list)
+    allow_ranges: list[str] = Field(default_factory=list)
+    """Address ranges allowed: networks (``10.0.0.0/8``) or classes (``private``, ...)."""
+    deny_ranges: list[str] = Field(default_factory=list)
+    """Address ranges denied, whatever spelling of the address a URL uses: networks or the
+    classes ``loopback``, ``private``, ``link_local``, ``multicast``, ``reserved``,
+    ``unspecified``."""
     schemes: list[str] = Field(default_factory=lambda: ["https", "http"])
     """URL schemes accepted."""
 
