@@ -15,6 +15,7 @@ base do not re-apply it.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,15 +124,47 @@ def load_text(text: str, source: str = "<string>", directory: Path | None = None
 def _read(path: Path, display: str | None = None) -> _Source:
     shown = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise PolicyLoadError(f"file is larger than {MAX_BYTES} bytes", path=shown)
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise PolicyLoadError("file is not UTF-8 text", path=shown) from exc
-    except OSError as exc:
-        raise PolicyLoadError(f"cannot read the file: {exc.strerror}", path=shown) from exc
+        text = read_bounded(path)
+    except _Unreadable as exc:
+        raise PolicyLoadError(str(exc), path=shown) from exc
     return _parse(text, shown, path.resolve().parent)
+
+
+class _Unreadable(ValueError):
+    """A policy or list file that cannot be read as text; the message says why."""
+
+
+def read_bounded(path: Path, limit: int = MAX_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes, read no further.
+
+    Raises:
+        _Unreadable: not a regular file (a device, a FIFO, a directory), larger than the
+            limit, not UTF-8, or unreadable.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise _Unreadable(f"cannot read the file: {exc.strerror}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _Unreadable("is not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := os.read(fd, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise _Unreadable(f"cannot read the file: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise _Unreadable(f"file is larger than {limit} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"file is not UTF-8 text (byte {exc.start})") from None
+    return text
 
 
 def _parse(text: str, display: str, directory: Path) -> _Source:
@@ -294,10 +327,8 @@ def _build_list(name: str, spec: ListSpec, merged: Merged) -> TrustedList:
 
 def _list_file(path: Path, merged: Merged, name: str) -> list[str]:
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise merged.error(f"list file {path.name} is too large", ("lists", name, "file"))
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_bounded(path)
+    except _Unreadable as exc:
         raise merged.error(
             f"list {name!r}: cannot read {path.name}: {exc}", ("lists", name, "file")
         ) from exc
