@@ -28,6 +28,7 @@ from agentkit.audit.chain import AuditRecorder
 from agentkit.decision import AllowAll, Authoriser, Principal, ToolInfo
 from agentkit.errors import ConfigError
 from agentkit.model.types import ModelClient
+from agentkit.pipeline.authorise import RateWindow
 from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.runner import Runner
@@ -75,6 +76,7 @@ class Agent:
         principal: Principal | None = None,
         approvals: ApprovalLedger | None = None,
         sealer: Sealer | None = None,
+        rate_window: RateWindow | None = None,
     ) -> None:
         self.model_name = model or type(self).model
         self.tool_list = self._collect_tools(tools)
@@ -87,6 +89,7 @@ class Agent:
             "audit": audit,
             "ledger": approvals,
             "sealer": sealer,
+            "rate_window": rate_window,
             "config": config or type(self).config,
         }
         self._runner: Runner | None = None

@@ -5,8 +5,10 @@ What a decision may know about the past is derived from the run state, never sto
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Mapping
+from typing import Protocol
 
 from agentkit.decision import (
     Authoriser,
@@ -28,27 +30,43 @@ _NOT_RUN = frozenset({"denied", "declined", "invalid", "unknown_tool"})
 RATE_WINDOW_SECONDS = 60.0
 
 
+class RateWindow(Protocol):
+    """Per principal and tool, the times of calls in the last minute, across runs and agents:
+    what per-minute rate limits count. `RecentCalls` keeps it in this process;
+    `agentkit.rate_store.SqliteRateWindow` shares it between processes."""
+
+    def add(self, user_id: str, tool: str, at: float) -> None: ...
+
+    def snapshot(self, user_id: str, now: float) -> dict[str, tuple[float, ...]]: ...
+
+
 class RecentCalls:
-    """Per principal and tool, the times of calls in the last minute (across runs)."""
+    """The rate window of one process (thread-safe), indexed by principal."""
 
     def __init__(self, window: float = RATE_WINDOW_SECONDS) -> None:
         self._window = window
-        self._calls: dict[tuple[str, str], deque[float]] = {}
+        self._calls: dict[str, dict[str, deque[float]]] = {}
+        self._lock = threading.Lock()
 
     def add(self, user_id: str, tool: str, at: float) -> None:
-        self._calls.setdefault((user_id, tool), deque()).append(at)
+        with self._lock:
+            self._calls.setdefault(user_id, {}).setdefault(tool, deque()).append(at)
 
     def snapshot(self, user_id: str, now: float) -> dict[str, tuple[float, ...]]:
         horizon = now - self._window
         result: dict[str, tuple[float, ...]] = {}
-        for (user, tool), times in self._calls.items():
-            if user != user_id:
-                continue
-            while times and times[0] < horizon:
-                times.popleft()
-            if times:
-                result[tool] = tuple(times)
+        with self._lock:
+            for tool, times in self._calls.get(user_id, {}).items():
+                while times and times[0] < horizon:
+                    times.popleft()
+                if times:
+                    result[tool] = tuple(times)
         return result
+
+
+PROCESS_RATE_WINDOW = RecentCalls()
+"""The window of every runner in this process that was given none: a new Agent object (or
+each run_sync) does not start a fresh minute."""
 
 
 def past_call(step: Step, tools: Mapping[str, Tool], at: float) -> PastCall | None:
@@ -79,7 +97,7 @@ def history_for(
     tools: Mapping[str, Tool],
     *,
     now: float,
-    recent: RecentCalls,
+    recent: RateWindow,
     leaving_out: str | None = None,
 ) -> History:
     """What a decision may know; `leaving_out` names the call being decided again."""

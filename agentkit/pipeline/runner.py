@@ -29,7 +29,7 @@ from agentkit.model.json_answer import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
-from agentkit.pipeline.authorise import RecentCalls, authorise, history_for
+from agentkit.pipeline.authorise import PROCESS_RATE_WINDOW, RateWindow, authorise, history_for
 from agentkit.pipeline.confirm import (
     PROCESS_LEDGER,
     ApprovalDecision,
@@ -82,6 +82,7 @@ class Runner:
         agent_name: str = "agent",
         output_type: type[BaseModel] | None = None,
         sealer: Sealer | None = None,
+        rate_window: RateWindow | None = None,
         clock: Any = time.time,
     ) -> None:
         self.client = client
@@ -100,7 +101,7 @@ class Runner:
         self._text_format = text_format(output_type) if output_type is not None else None
         self._clock = clock
         self._wire_tools = [t.wire() for t in self.tools.values()] + [dict(s) for s in server_tools]
-        self._recent = RecentCalls()
+        self._recent: RateWindow = rate_window or PROCESS_RATE_WINDOW
 
     @property
     def sealer(self) -> Sealer:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from agentkit.decision import AllowAll, Decision, History, Principal, ProposedCall
 from agentkit.errors import MaxTurnsExceeded, TooManyToolErrors
 from agentkit.pipeline import runner as runner_module
+from agentkit.pipeline.authorise import RecentCalls
 from agentkit.pipeline.label import UNTRUSTED_NOTICE
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.runner import Runner
@@ -107,6 +108,7 @@ def make(
     fake = FakeXAI(Script(turns))
     audit = Captured()
     runner = Runner(
+        rate_window=RecentCalls(),  # a window of its own: the process-wide one is shared
         client=scripted_client(fake),
         model=MODEL,
         tools=TOOLS,

@@ -11,6 +11,7 @@ from agentkit.approvers import CallbackApprover
 from agentkit.decision import AllowAll, Decision, History, Principal, ProposedCall
 from agentkit.errors import RunStateError, TooManyToolErrors
 from agentkit.model.types import ModelRequest, ModelResponse
+from agentkit.pipeline.authorise import RecentCalls
 from agentkit.pipeline.confirm import Approver
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.runner import DECLINED_MESSAGE, Runner
@@ -92,6 +93,7 @@ def make(
 ) -> tuple[Runner, Captured, Ledger]:
     audit, ledger = Captured(), Ledger()
     runner = Runner(
+        rate_window=RecentCalls(),  # a window of its own: the process-wide one is shared
         client=client or scripted_client(FakeXAI(Script(turns))),
         model=MODEL,
         tools=TOOLS,
