@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder, NullAudit
-from agentkit.decision import Authoriser, Decision, Principal
+from agentkit.decision import Authoriser, Decision, Principal, ProposedCall, ToolInfo
 from agentkit.errors import (
     AgentkitError,
     ApprovalRefused,
@@ -48,7 +48,13 @@ from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.label import label_output
 from agentkit.pipeline.record import RunRecorder
 from agentkit.pipeline.run_config import RunConfig
-from agentkit.pipeline.turn import check_call_ids, fold_response, model_request
+from agentkit.pipeline.turn import (
+    NOT_OFFERED,
+    check_call_ids,
+    fold_response,
+    model_request,
+    offered_server_tools,
+)
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits
 from agentkit.sealing import Sealer, default_sealer
@@ -100,7 +106,8 @@ class Runner:
         self._sealer = sealer
         self._text_format = text_format(output_type) if output_type is not None else None
         self._clock = clock
-        self._wire_tools = [t.wire() for t in self.tools.values()] + [dict(s) for s in server_tools]
+        self._wire_tools = [t.wire() for t in self.tools.values()]
+        self._server_tools = [dict(s) for s in server_tools]
         self._recent: RateWindow = rate_window or PROCESS_RATE_WINDOW
 
     @property
@@ -194,18 +201,23 @@ class Runner:
             raise
 
     async def _model_turn(self, recorder: RunRecorder, run: RunResult) -> ModelResponse:
+        offered, server_decisions = self._offer_server_tools(run)
         request = model_request(
             run,
             model=self.model,
             instructions=self.instructions,
-            tools=self._wire_tools,
+            tools=self._wire_tools + offered if offered else self._wire_tools,
             text_format=self._text_format,
             config=self.config,
         )
         recorder.emit(ev.ModelRequested(self.model, len(request.input)))
         response = await self.client.respond(request)
-        for step in fold_response(run, response, now=self._clock()):
-            recorder.call(step).emit(ev.ServerCallRan())
+        now = self._clock()
+        for step in fold_response(run, response, now=now, server_decisions=server_decisions):
+            calls = recorder.call(step)
+            decision = step.decision or NOT_OFFERED
+            calls.emit(ev.CallDecided(decision.action, decision.rule, decision.reason))
+            calls.emit(ev.ServerCallRan())
         recorder.emit(
             ev.ModelResponded(
                 request_id=response.request_id,
@@ -216,6 +228,21 @@ class Runner:
             )
         )
         return response
+
+    def _offer_server_tools(
+        self, run: RunResult
+    ) -> tuple[list[dict[str, Any]], dict[str, Decision]]:
+        if not self._server_tools:
+            return [], {}
+        history = history_for(run, self.tools, now=self._clock(), recent=self._recent)
+
+        def decide(name: str) -> Decision:
+            info = ToolInfo(name=name, untrusted_output=True)
+            call = ProposedCall.model_construct(call_id=f"offer:{name}", tool=info, arguments={})
+            limited = self.limits.check_tool_call(history)
+            return limited or self.authoriser.decide(run.principal, call, history)
+
+        return offered_server_tools(self._server_tools, decide)
 
     def _needs_correction(self, run: RunResult, response: ModelResponse) -> bool:
         """With an output type: True after asking once for a conforming answer."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agentkit.decision import Decision
@@ -11,11 +12,25 @@ from agentkit.model.types import FunctionCall, ModelRequest, ModelResponse, Serv
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.state import RunResult, Step
 
-SERVER_SIDE_DECISION = Decision(
-    action="allow",
-    reason="run by xAI with the filters set before the request; results are untrusted",
-    rule="xai-server-side",
+NOT_OFFERED = Decision(
+    action="deny",
+    reason="xAI ran a server-side tool this request did not offer; its results are untrusted",
+    rule="xai-server-side.not-offered",
 )
+
+
+def offered_server_tools(
+    entries: list[dict[str, Any]], decide: Callable[[str], Decision]
+) -> tuple[list[dict[str, Any]], dict[str, Decision]]:
+    """The server-side tool entries (web_search, x_search, ...) to offer in this request:
+    those the policy allows outright now, for this principal and run. xAI runs them, so
+    nothing can pause them for a person: a confirm leaves a tool out, as a deny does.
+
+    Returns the entries to send and each tool's decision, to record on the calls xAI makes.
+    """
+    decisions = {str(entry.get("type")): decide(str(entry.get("type"))) for entry in entries}
+    offered = [e for e in entries if decisions[str(e.get("type"))].action == "allow"]
+    return offered, decisions
 
 
 def model_request(
@@ -43,18 +58,29 @@ def model_request(
     )
 
 
-def fold_response(run: RunResult, response: ModelResponse, *, now: float) -> list[Step]:
+def fold_response(
+    run: RunResult,
+    response: ModelResponse,
+    *,
+    now: float,
+    server_decisions: Mapping[str, Decision] | None = None,
+) -> list[Step]:
     """Advance the turn, keep what is resent next time, add usage and citations.
 
-    Returns the steps recorded for server-side tools (searches xAI ran): their results
-    reached the model, so they count as untrusted output for the data-flow rules.
+    Returns the steps recorded for server-side tools (searches xAI ran), each with the
+    decision that offered it: their results reached the model, so they count as untrusted
+    output for the data-flow rules.
     """
     run.turn += 1
     run.conversation.extend(item for item in response.output if _resendable(item))
     run.previous_response_id = response.id
     run.server_has = len(run.conversation)
     _add_usage(run, response)
-    steps = [_server_step(run, call, now) for call in response.server_tool_calls]
+    decisions = server_decisions or {}
+    steps = [
+        _server_step(run, call, now, decisions.get(server_tool_name(call), NOT_OFFERED))
+        for call in response.server_tool_calls
+    ]
     run.steps.extend(steps)
     return steps
 
@@ -80,7 +106,7 @@ def server_tool_name(call: ServerToolCall) -> str:
     return call.type.removesuffix("_call") or call.name
 
 
-def _server_step(run: RunResult, call: ServerToolCall, now: float) -> Step:
+def _server_step(run: RunResult, call: ServerToolCall, now: float, decision: Decision) -> Step:
     return Step(
         call_id=call.id,
         tool=server_tool_name(call),
@@ -88,7 +114,7 @@ def _server_step(run: RunResult, call: ServerToolCall, now: float) -> Step:
         raw_arguments=call.arguments,
         arguments=_json_object(call.arguments),
         status="server",
-        decision=SERVER_SIDE_DECISION,
+        decision=decision,
         untrusted=True,
         started_at=now,
     )

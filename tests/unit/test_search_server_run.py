@@ -125,3 +125,27 @@ async def test_a_principal_without_the_role_gets_no_search_entries() -> None:
     result = await agent.run("search please")
     assert fake.requests[0].json.get("tools", []) == []
     assert result.citations == []
+
+
+@pytest.mark.parametrize(
+    ("roles", "offered"), [((), []), (("researcher",), ["web_search", "x_search"])]
+)
+async def test_server_side_searches_are_offered_per_principal_and_decided_by_the_policy(
+    roles: tuple[str, ...], offered: list[str]
+) -> None:
+    from agentkit import Principal
+
+    search = Turn.search(kind="web", query="q", results=SOURCES, text="Answer.")
+    fake = FakeXAI(Script([search]))
+    agent = Researcher(
+        client=scripted_client(fake),
+        policy=POLICY,
+        principal=Principal(user_id="u", roles=roles),
+    )
+    result = await agent.run("find it")
+    sent = [t["type"] for t in fake.requests[0].json["tools"] if t["type"] != "function"]
+    assert sent == offered
+    if offered:
+        [step] = result.steps
+        assert step.decision is not None
+        assert (step.decision.action, step.decision.rule) == ("allow", "tools.web_search")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentkit.decision import Principal
+from agentkit.decision import Decision, Principal
 from agentkit.model.types import Citation, ModelResponse, ServerToolCall, Usage
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.turn import (
-    SERVER_SIDE_DECISION,
+    NOT_OFFERED,
     fold_response,
     model_request,
+    offered_server_tools,
     server_tool_name,
 )
 from agentkit.state import RunResult, Step
@@ -135,7 +136,12 @@ def test_server_side_tool_calls_become_untrusted_steps() -> None:
         ServerToolCall("custom_tool_call", "x_search", "[1]", "xs1", "completed"),
         ServerToolCall("x_search_call", "", "", "xs2", "completed"),
     ]
-    steps = fold_response(run, response([], server=calls), now=4.5)
+    allowed = Decision(
+        action="allow", reason="the policy allows web_search", rule="tools.web_search"
+    )
+    steps = fold_response(
+        run, response([], server=calls), now=4.5, server_decisions={"web_search": allowed}
+    )
     assert run.steps == steps
     assert steps[0] == Step(
         call_id="ws1",
@@ -144,10 +150,11 @@ def test_server_side_tool_calls_become_untrusted_steps() -> None:
         raw_arguments='{"query": "x"}',
         arguments={"query": "x"},
         status="server",
-        decision=SERVER_SIDE_DECISION,
+        decision=allowed,
         untrusted=True,
         started_at=4.5,
     )
+    assert steps[2].decision == NOT_OFFERED, "a tool the request did not offer is on record"
     assert steps[1].tool == "custom_tool"
     assert steps[1].arguments is None
     assert steps[2].arguments == {}
@@ -163,3 +170,14 @@ def test_a_server_call_with_broken_arguments_has_none() -> None:
 def test_a_server_tool_without_the_call_suffix_keeps_its_type_as_name() -> None:
     assert server_tool_name(ServerToolCall("web_search_call", "n", "", "i", "s")) == "web_search"
     assert server_tool_name(ServerToolCall("_call", "named", "", "i", "s")) == "named"
+
+
+def test_only_server_tools_the_policy_allows_now_are_offered() -> None:
+    entries = [{"type": "web_search"}, {"type": "x_search", "allowed_x_handles": ["a"]}]
+    verdicts = {
+        "web_search": Decision(action="confirm", reason="r", rule="tools.web_search"),
+        "x_search": Decision(action="allow", reason="r", rule="tools.x_search"),
+    }
+    offered, decisions = offered_server_tools(entries, verdicts.__getitem__)
+    assert offered == [entries[1]], "xAI cannot pause a search for a person: confirm leaves it out"
+    assert decisions == verdicts
