@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, NoReturn
 
 from agentkit.errors import ToolArgumentsInvalid
@@ -15,7 +16,8 @@ def parse_arguments(tool: str, raw: str) -> dict[str, Any]:
 
     Raises:
         ToolArgumentsInvalid: the string is too long, not JSON (``NaN`` and ``Infinity``
-            are not JSON), or not a JSON object.
+            are not JSON; a number too large for a float, or an integer of more than 4300
+            digits, is refused too), or not a JSON object.
     """
     if len(raw) > MAX_ARGUMENTS_CHARS:
         raise ToolArgumentsInvalid(
@@ -23,7 +25,11 @@ def parse_arguments(tool: str, raw: str) -> dict[str, Any]:
             tool=tool,
         )
     try:
-        value = json.loads(raw, parse_constant=_refuse_constant) if raw.strip() else {}
+        value = (
+            json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+            if raw.strip()
+            else {}
+        )
     except (json.JSONDecodeError, RecursionError, ValueError) as exc:
         raise ToolArgumentsInvalid(
             f"arguments for {tool} are not valid JSON: {exc}", tool=tool
@@ -32,6 +38,13 @@ def parse_arguments(tool: str, raw: str) -> dict[str, Any]:
         raise ToolArgumentsInvalid(
             f"arguments for {tool} must be a JSON object, got {type(value).__name__}", tool=tool
         )
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:40]} is too large for a number")
     return value
 
 

@@ -93,3 +93,34 @@ json_values = st.recursive(
 @given(st.dictionaries(st.text(max_size=8), json_values, max_size=5))
 def test_any_json_object_round_trips(value: dict[str, object]) -> None:
     assert parse_arguments("t", json.dumps(value)) == value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ['{"n": ' + "9" * 5000 + "}", '{"n": -' + "1" * 4301 + "}", '{"n": 1e999999}', '{"n": NaN}'],
+)
+def test_numbers_json_cannot_carry_are_invalid_arguments(raw: str) -> None:
+    with pytest.raises(ToolArgumentsInvalid):
+        parse_arguments("t", raw)
+
+
+async def test_a_run_whose_model_sends_a_huge_integer_goes_on_and_writes_its_end() -> None:
+    from agentkit import Agent, tool
+    from agentkit.audit import capture_audit
+    from agentkit.testing import Turn, scripted_client
+
+    class Counter(Agent):
+        @tool
+        async def count(self, n: int) -> str:
+            """Count."""
+            return str(n)
+
+    huge = '{"n": ' + "9" * 5000 + "}"
+    with capture_audit() as audit:
+        agent = Counter(
+            client=scripted_client([Turn.call("count", huge), Turn.text("sorry")]), audit=audit
+        )
+        result = await agent.run("count")
+    assert result.status == "completed"
+    assert result.steps[0].status == "invalid"
+    assert audit.events[-1] == "run.ended"
