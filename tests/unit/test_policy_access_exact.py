@@ -161,3 +161,12 @@ def test_tool_info_is_the_tool_as_the_policy_declares_it() -> None:
     assert (info.name, info.side_effect, info.untrusted_output) == ("db", "write", True)
     assert EXPLAIN.tool_info("send").side_effect == "read"
     assert EXPLAIN.tool_info("unknown").untrusted_output is False
+
+
+def test_a_rule_for_some_roles_leaves_other_principals_alone() -> None:
+    p = policy(
+        "roles: {clerk: {}, ops: {}}\ntools: {send: {action: allow}}\n"
+        "rules:\n  - {id: clerks, action: confirm, tools: [send], roles: [clerk]}\n"
+    )
+    assert decide(p, call("send"), "ops").rule == "tools.send"
+    assert decide(p, call("send"), "clerk").rule == "rules.clerks"

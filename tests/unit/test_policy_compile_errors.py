@@ -93,6 +93,13 @@ COMPILE_ERRORS = [
         "(did you mean 'payees'?)",
     ),
     (
+        "unknown list in a tool argument's in_list",
+        "version: 1\ntools:\n  pay:\n    args:\n      to: {in_list: payees}\n",
+        5,
+        "tools.pay.args.to",
+        "in_list names the list 'payees', which the policy does not declare",
+    ),
+    (
         "allow list that is not of domains",
         "version: 1\nlists: {sites: {}}\ntools:\n  get:\n    args:\n"
         "      url: {domains: {allow_lists: [sites]}}\n",

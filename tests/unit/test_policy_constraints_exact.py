@@ -266,3 +266,14 @@ def test_a_rule_condition_can_ask_where_a_value_came_from() -> None:
     assert decide(p, call("send", to="eve@evil.org"), **said).rule == "rules.outside"
     d = decide(p, call("send", to="bob@example.com", cc="Bob@example.com"), **said)
     assert (d.rule, d.reason) == ("rules.from-user", "from the user")
+
+
+def test_provenance_through_a_list_checks_every_element() -> None:
+    p = policy("tools:\n  t:\n    action: allow\n    args:\n      to.addr: {provenance: {}}\n")
+    said = {"user_messages": ("ann and bob",)}
+    assert decide(p, call("t", to=[{"addr": "ann"}, {"addr": "bob"}]), **said).action == "allow"
+    d = decide(p, call("t", to=[{"addr": "ann"}, {"addr": "eve"}]), **said)
+    assert d.reason == (
+        "argument 'to.addr' of t: value 'eve' does not come from the user's messages "
+        "or a trusted list"
+    )

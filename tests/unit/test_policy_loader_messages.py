@@ -544,3 +544,74 @@ def test_list_problems_point_at_the_list_entry(
         (tmp_path / "vals.txt").write_bytes(content)
     path = write(tmp_path, "p.yaml", f"version: 1\nlists:\n  l:{entry}\n")
     assert where(failure(path)) == ("p.yaml", line, key, message.format(dir=tmp_path))
+
+
+def test_nesting_depth_is_counted_along_each_branch() -> None:
+    with pytest.raises(YAMLProblem, match="nesting deeper"):
+        load_yaml("[[x, " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "]]")
+
+
+def test_the_line_of_a_bad_character_counts_every_line_before_it() -> None:
+    with pytest.raises(YAMLProblem) as info:
+        load_yaml("\nversion: 1\ndescription: \x07\n")
+    assert info.value.line == 3
+
+
+def test_a_key_with_a_local_tag_is_refused_by_its_tag() -> None:
+    with pytest.raises(YAMLProblem) as info:
+        load_yaml("version: 1\n!foo k: v\n")
+    assert (info.value.message, info.value.line) == ("keys must be plain strings, not !foo", 2)
+
+
+def test_errors_about_merged_entries_name_the_file_that_declared_them(tmp_path: Path) -> None:
+    base = write(tmp_path, "base.yaml", "version: 1\n\ndefault: confirm\ntools:\n  lookup: {}\n")
+    mid = write(tmp_path, "mid.yaml", "version: 1\nrun_limits: {max_turns: 3}\n")
+    top = write(tmp_path, "top.yaml", "version: 1\n\n\nrun_limits:\n  max_turns: 4\n")
+    merged = loader.load_files([base, mid, top])
+    default = merged.error("bad default", ("default",))
+    assert (default.path, default.line, default.key) == (str(base), 3, "default")
+    tool = merged.error("bad tool", ("tools", "lookup"))
+    assert (tool.path, tool.line, tool.key) == (str(base), 5, "tools.lookup")
+    limits = merged.error("bad limit", ("run_limits", "max_turns"))
+    assert (limits.path, limits.line) == (str(top), 5)
+
+
+def test_each_file_applies_once_and_every_base_is_visited(tmp_path: Path) -> None:
+    shared = write(tmp_path, "shared.yaml", "version: 1\n")
+    other = write(tmp_path, "other.yaml", "version: 1\ndefault: confirm\n")
+    child = write(tmp_path, "child.yaml", "version: 1\nextends: [shared.yaml, other.yaml]\n")
+    again = write(tmp_path, "again.yaml", "version: 1\nextends: shared.yaml\n")
+    p = load_policy(shared, child, again, child)
+    assert p.sources == (str(shared), str(other), str(child), str(again))
+
+
+def test_a_base_is_named_relative_to_the_file_that_extends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "child.yaml", "version: 1\nextends: [sub/base.yaml, gone.yaml]\n")
+    write(tmp_path, "sub/base.yaml", "version: 1\n")
+    err = failure(Path("child.yaml"))
+    assert (err.path, err.line, err.detail) == (
+        "child.yaml",
+        2,
+        "extends 'gone.yaml': cannot read the file: No such file or directory",
+    )
+    write(tmp_path, "sub/base.yaml", "version: 1\ntols: {}\n")
+    assert (failure(Path("child.yaml")).path, failure(Path("child.yaml")).line) == (
+        "sub/base.yaml",
+        2,
+    )
+
+
+def test_text_policies_extend_files_relative_to_their_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "base.yaml", "version: 1\ndefault: confirm\n")
+    merged = loader.load_text("version: 1\nextends: base.yaml\n", directory=tmp_path)
+    assert [src.path for src in merged.sources] == ["base.yaml", "<string>"]
+    monkeypatch.chdir(tmp_path)
+    assert len(loader.load_text("version: 1\nextends: base.yaml\n").sources) == 2
+    with pytest.raises(PolicyLoadError) as info:
+        loader.load_text("version: 1\ntols: {}\n")
+    assert info.value.path == "<string>"
