@@ -615,3 +615,10 @@ def test_text_policies_extend_files_relative_to_their_directory(
     with pytest.raises(PolicyLoadError) as info:
         loader.load_text("version: 1\ntols: {}\n")
     assert info.value.path == "<string>"
+
+
+def test_a_base_two_files_extend_applies_once(tmp_path: Path) -> None:
+    base = write(tmp_path, "base.yaml", "version: 1\n")
+    one = write(tmp_path, "one.yaml", "version: 1\nextends: base.yaml\n")
+    two = write(tmp_path, "two.yaml", "version: 1\nextends: [base.yaml]\n")
+    assert load_policy(one, two).sources == (str(base), str(one), str(two))
