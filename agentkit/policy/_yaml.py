@@ -66,10 +66,10 @@ def load_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise YAMLProblem(f"file is larger than {MAX_BYTES} bytes")
     try:
-        loader = _Loader(text)  # the reader refuses control characters here already
-    except yaml.reader.ReaderError as exc:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # the reader checks every character up front
         raise YAMLProblem(
-            f"invalid YAML: character #x{exc.character:04x} is not allowed",
+            f"invalid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}",
             line=text.count("\n", 0, exc.position) + 1,
         ) from exc
     try:

@@ -131,13 +131,15 @@ def _role_closure(spec: PolicyFile) -> dict[str, frozenset[str]]:
     return closure
 
 
-def _roles(names: list[str] | None, known: frozenset[str], where: Where) -> frozenset[str] | None:
+def _roles(
+    names: list[str] | None, known: frozenset[str], where: Where, key: str = "roles"
+) -> frozenset[str] | None:
     if names is None:
         return None
     for i, name in enumerate(names):
         if name not in known:
             hint = did_you_mean(name, known) or " (declare it under roles:)"
-            raise CompileError(f"unknown role {name!r}{hint}", (*where, "roles", i))
+            raise CompileError(f"unknown role {name!r}{hint}", (*where, key, i))
     return frozenset(names)
 
 
@@ -208,7 +210,7 @@ def _rules(
                 unless=_constraints(rule.unless, lists, (*where, "unless")),
                 after_untrusted=frozenset(after) if isinstance(after, list) else after,
                 roles=_roles(rule.roles, roles, where),
-                unless_roles=_roles(rule.unless_roles, roles, where) or frozenset(),
+                unless_roles=_roles(rule.unless_roles, roles, where, "unless_roles") or frozenset(),
             )
         )
     return compiled

@@ -1,0 +1,175 @@
+"""Host names, normal forms and token matching: the exact forms and refusals data flow relies on."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentkit.decision import History
+from agentkit.policy import dataflow
+from agentkit.testing.decisions import past_call as past
+
+HOSTS = [
+    ("Example.COM.", "example.com"),
+    ("[::1]", "::1"),
+    ("10.0.0.1", "10.0.0.1"),
+    ("bücher.de", "xn--bcher-kva.de"),
+    ("ex\u3002com", "ex.com"),
+]
+
+
+@pytest.mark.parametrize(("host", "normalised"), HOSTS)
+def test_hosts_normalise_to_lower_case_punycode_and_canonical_ips(
+    host: str, normalised: str
+) -> None:
+    assert dataflow.normalise_host(host) == normalised
+
+
+BAD_HOSTS = [
+    ("", "'' is not a valid host name"),
+    ("a%2e.com", "'a%2e.com' is not a valid host name"),
+    ("a..b", "'a..b' is not a valid host name"),
+    ("-x.com", "'-x.com' is not a valid host name"),
+    ("[fe80::1%eth0]", "'[fe80::1%eth0]' is not a valid host name"),
+    ("a" * 64 + ".com", f"'{'a' * 64}.com' is not a valid international host name"),
+]
+
+
+@pytest.mark.parametrize(("host", "message"), BAD_HOSTS)
+def test_unusable_hosts_are_refused_with_the_reason(host: str, message: str) -> None:
+    with pytest.raises(dataflow.HostError) as info:
+        dataflow.normalise_host(host)
+    assert str(info.value) == message
+
+
+HOSTS_OF = [
+    ("Xerox.com", "xerox.com"),
+    ("Bob@Example.COM", "example.com"),
+    ("HTTPS://Bücher.DE:8443/x", "xn--bcher-kva.de"),
+    ("http://a.org/?q=1", "a.org"),
+]
+
+
+@pytest.mark.parametrize(("value", "host"), HOSTS_OF)
+def test_the_host_of_a_url_address_or_bare_name(value: str, host: str) -> None:
+    assert dataflow.host_of(value) == host
+
+
+HIDDEN_HOSTS = [
+    ("a b.com", "contains whitespace, control characters or backslashes"),
+    ("a\\b.com", "contains whitespace, control characters or backslashes"),
+    ("a\x01.com", "contains whitespace, control characters or backslashes"),
+    ("@example.com", "'@example.com' is not a valid e-mail address"),
+    ("a@b@c.com", "'a@b@c.com' is not a valid e-mail address"),
+    ("a/b", "'a/b' is neither a URL with a scheme nor a bare host name"),
+    ("a.com:80", "'a.com:80' is neither a URL with a scheme nor a bare host name"),
+    ("https://h:port/", "malformed URL: Port could not be cast to integer value as 'port'"),
+    ("ftp://h/", "scheme 'ftp' is not allowed"),
+    (
+        "https://u@h/",
+        "URL carries user information (user@host), which can disguise its host",
+    ),
+    ("https:///p", "URL has no host"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), HIDDEN_HOSTS)
+def test_values_that_hide_their_host_are_refused(value: str, message: str) -> None:
+    with pytest.raises(dataflow.HostError) as info:
+        dataflow.host_of(value)
+    assert str(info.value) == message
+
+
+def test_the_accepted_schemes_are_the_ones_given() -> None:
+    assert dataflow.host_of("ftp://files.example/", schemes=("ftp",)) == "files.example"
+    with pytest.raises(dataflow.HostError, match="scheme 'https' is not allowed"):
+        dataflow.host_of("https://a.org/", schemes=("ftp",))
+
+
+LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+
+
+@given(sub=st.lists(LABEL, max_size=3), domain=st.lists(LABEL, min_size=1, max_size=3))
+@settings(max_examples=100)
+def test_a_host_matches_its_entry_and_subdomains_but_never_a_lookalike(
+    sub: list[str], domain: list[str]
+) -> None:
+    entry = ".".join(domain)
+    host = ".".join([*sub, entry])
+    assert dataflow.host_matches(host, [entry])
+    assert not dataflow.host_matches(f"{host}.evil_org", [entry])
+    assert not dataflow.host_matches("x" + entry, [entry])
+
+
+@given(st.text(alphabet=st.sampled_from(" \t\n\r\x00\x1f\\"), min_size=1), st.text(max_size=10))
+@settings(max_examples=100)
+def test_no_value_with_whitespace_controls_or_backslashes_names_a_host(bad: str, rest: str) -> None:
+    with pytest.raises(dataflow.HostError):
+        dataflow.host_of(f"https://a{bad}{rest}.org/")
+
+
+NORMALISED = [
+    ("exact", " A  b ", " A  b "),
+    ("exact", True, "true"),
+    ("exact", False, "false"),
+    ("text", "  Alice   SMITH ", "alice smith"),
+    ("text", True, "true"),
+    ("text", False, "false"),
+    ("text", 3.0, "3"),
+    ("text", 2.5, "2.5"),
+    ("iban", "de89 3704-0044", "DE8937040044"),
+    ("account", "12 34-5", "12345"),
+    ("email", "Bob@Example.COM", "bob@example.com"),
+    ("email", "A@B@Bücher.de", "a@b@xn--bcher-kva.de"),
+    ("email", "NoAt", "noat"),
+    ("email", "X@a..b", "x@a..b"),
+    ("domain", "Bücher.DE.", "xn--bcher-kva.de"),
+    ("domain", "Ex..com", "ex..com"),
+    ("url", "HTTPS://Example.COM:8443/a?b#frag", "https://example.com:8443/a?b"),
+    ("url", "https://A.com", "https://a.com/"),
+    ("url", "https:///a", "https:///a"),
+]
+
+
+@pytest.mark.parametrize(("kind", "value", "normalised"), NORMALISED)
+def test_values_compare_in_their_normal_form(kind: str, value: object, normalised: str) -> None:
+    assert dataflow.normalise(kind, value) == normalised  # type: ignore[arg-type]
+
+
+APPEARS = [
+    ("text", "", "anything", False),  # an empty value has no source
+    ("url", "https://a.com/", "see https://A.com.", True),
+    ("url", "https://a.com/x", "see https://a.com/xy", False),
+    ("domain", "xn--bcher-kva.de", "visit Bücher.de today", True),
+    ("email", "a@xn--bcher-kva.de", "mail a@bücher.de.", True),
+    ("email", "a@b.com", "mail a@b.com.evil.org", False),
+    ("iban", "DE8937040044", "pay DE89 3704-0044 now", True),
+    ("iban", "DE8937040044", "pay DE89370400441 now", False),
+    ("text", "alice smith", "From: Alice\n  Smith", True),
+    ("exact", "Alice", "alice", False),
+]
+
+
+@pytest.mark.parametrize(("kind", "value", "text", "found"), APPEARS)
+def test_a_normalised_value_appears_in_text_only_as_a_whole_token(
+    kind: str, value: str, text: str, found: bool
+) -> None:
+    dataflow._token_patterns.cache_clear()
+    assert dataflow.appears_in(kind, value, text) is found  # type: ignore[arg-type]
+
+
+def test_untrusted_outputs_are_those_declared_or_marked_and_executed() -> None:
+    history = History(
+        calls=(
+            past("web", untrusted=True, output="page"),
+            past("mail", output="inbox"),
+            past("db", output="rows"),
+            past("web2", untrusted=True, output="skipped", executed=False),
+            past("web3", untrusted=True, output=""),
+        )
+    )
+    marked = frozenset({"mail"})
+    assert list(dataflow.untrusted_outputs(history, marked)) == [("web", "page"), ("mail", "inbox")]
+    assert dataflow.untrusted_sources(history, marked) == {"web", "mail", "web3"}
+    assert list(dataflow.trusted_outputs(history, ["db", "web2"])) == ["rows"]
