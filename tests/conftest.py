@@ -57,3 +57,15 @@ def docker_client(missing_service: MissingService) -> Iterator[Any]:
 # one seal key for the whole suite and every process it starts (workers, CLI), so no test
 # writes .agentkit/seal.key into the checkout; tests of the key file unset it themselves
 os.environ.setdefault("AGENTKIT_SEAL_KEY", "5e" * 32)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> None:
+    """Each test starts as a fresh process would: no calls in the shared rate window, no used
+    approvals in the shared ledger (they outlive a test otherwise, and a suite run twice in
+    one process, as mutation testing does, would see the first run's calls)."""
+    from agentkit.pipeline.authorise import PROCESS_RATE_WINDOW
+    from agentkit.pipeline.confirm import PROCESS_LEDGER
+
+    PROCESS_RATE_WINDOW.clear()
+    PROCESS_LEDGER.clear()

@@ -52,6 +52,11 @@ class RecentCalls:
         with self._lock:
             self._calls.setdefault(user_id, {}).setdefault(tool, deque()).append(at)
 
+    def clear(self) -> None:
+        """Forget every call (for tests that need a fresh minute)."""
+        with self._lock:
+            self._calls.clear()
+
     def snapshot(self, user_id: str, now: float) -> dict[str, tuple[float, ...]]:
         horizon = now - self._window
         result: dict[str, tuple[float, ...]] = {}

@@ -255,6 +255,12 @@ class MemoryLedger:
             self._used.add(approval_id)
             return True
 
+    def clear(self) -> None:
+        """Forget every used approval and pause (for tests that need a fresh process)."""
+        with self._lock:
+            self._used.clear()
+            self._paused.clear()
+
     def remember_pause(self, run_id: str) -> None:
         """Note that `run_id` paused in this process, under this ledger."""
         with self._lock:
