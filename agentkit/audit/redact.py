@@ -128,6 +128,11 @@ _LABEL_TRIGGERS = (
     "signature",
     "cookie",
     "://",
+    # commands with a one-letter password option, for JSON text holding their arguments
+    "mysql",
+    "mariadb",
+    "redis-cli",
+    "sshpass",
 )
 
 
@@ -144,6 +149,35 @@ DEFAULT_SENSITIVE_KEYS = (
 )
 """Field or argument names whose values are always replaced. ``token`` but not
 ``tokens``: usage counts such as ``input_tokens`` stay."""
+
+_NAMING_KEYS = frozenset(
+    {
+        "name", "key", "keyname", "header", "headername", "field", "fieldname", "variable",
+        "var", "varname", "env", "envvar", "param", "parameter", "parametername", "option",
+        "label", "attribute", "property", "setting",
+    }
+)  # fmt: skip
+"""Fields that name another field's value (``{"name": "DB_PASSWORD", "value": ...}``),
+compared in lower case without ``_`` and ``-``."""
+_VALUE_KEYS = frozenset(
+    {
+        "value", "values", "val", "data", "default", "defaultvalue", "stringvalue",
+        "secretvalue", "secretstring", "plaintext",
+    }
+)  # fmt: skip
+"""Fields holding the value a naming field names: replaced when the name is a secret's."""
+_FLAG_NAMES = re.compile(r"pass|pw|pwd", re.IGNORECASE)
+"""Short option names that mean a password as a flag (``--pass X``), besides secret names."""
+_MYSQL_CLIENTS = (
+    "mysql", "mariadb", "mysqldump", "mysqladmin", "mysqlimport", "mysqlshow", "mysqlcheck",
+    "mysqlpump", "mariadb-dump", "mariadb-admin",
+)  # fmt: skip
+_SHORT_PASSWORD_FLAGS: dict[str, str] = {
+    **dict.fromkeys((*_MYSQL_CLIENTS, "sshpass"), "-p"),
+    "redis-cli": "-a",
+}
+"""Commands whose one-letter option is a password (``mysql -p X``, ``redis-cli -a X``);
+for other commands ``-p`` is a port, a patch or a parent directory and stays."""
 
 DEFAULT_PROMPT_KEYS: frozenset[str] = frozenset(
     {
@@ -256,10 +290,23 @@ class Redactor:
                 self._key_cache[key] = known
         return known
 
+    def _names_a_secret(self, value: Mapping[Any, Any]) -> bool:
+        """Whether a naming field (``name``, ``key``, ``header``...) names a secret."""
+        return any(
+            type(item) is str
+            and type(key) is str
+            and _squash(key) in _NAMING_KEYS
+            and self.is_sensitive_key(item)
+            for key, item in value.items()
+        )
+
     def _mapping(self, value: Mapping[Any, Any], depth: int, prompts: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        named_secret = len(value) < 16 and self._names_a_secret(value)
         for raw_key, item in value.items():
             kind, key = self._key(raw_key if type(raw_key) is str else str(raw_key))
+            if named_secret and _squash(key) in _VALUE_KEYS:
+                kind = _SECRET
             if key in out:  # two keys that were secrets: keep both values
                 key = f"{key}#{len(out)}"
             if kind == _PLAIN or (kind == _PROMPT and prompts):
@@ -287,12 +334,59 @@ class Redactor:
             return "[too deep]"
         if isinstance(value, Mapping):
             return self._mapping(value, depth, prompts)
-        if isinstance(value, list | tuple | set | frozenset):
+        if isinstance(value, list | tuple):
+            return self._sequence(value, depth, prompts)
+        if isinstance(value, set | frozenset):
             return [self._value(item, depth + 1, prompts) for item in value]
         return self._value(_plain(value), depth + 1, prompts)
 
+    def _sequence(self, items: list[Any] | tuple[Any, ...], depth: int, prompts: bool) -> Any:
+        """A list, with the value after a secret's name replaced.
+
+        A pair whose first item names a secret (``["Authorization", "Bearer x"]``), the
+        item after an option naming one (``["--password", "x"]``), and after a command's
+        one-letter password option (``["mysql", "-p", "x"]``, ``-px``).
+        """
+        pair = len(items) == 2 and type(items[0]) is str and self.is_sensitive_key(items[0])
+        out: list[Any] = []
+        hide_next, short_flag = False, ""
+        for index, item in enumerate(items):
+            if hide_next or (pair and index == 1):
+                out.append(None if item is None else REDACTED)
+                hide_next = False
+                continue
+            if type(item) is not str:
+                out.append(self._value(item, depth + 1, prompts))
+                continue
+            short_flag = short_flag or _SHORT_PASSWORD_FLAGS.get(_command_name(item), "")
+            if short_flag and item.startswith(short_flag) and len(item) > len(short_flag):
+                out.append(short_flag + REDACTED)  # -phunter2
+                continue
+            out.append(self.scrub(item))
+            hide_next = (bool(short_flag) and item == short_flag) or self._secret_option(item)
+        return out
+
+    def _secret_option(self, item: str) -> bool:
+        """Whether a command-line item is an option naming a secret (``--api-key``)."""
+        if not item.startswith("-") or "=" in item or len(item) > 80:
+            return False
+        name = item.lstrip("-")
+        return bool(name) and (
+            _FLAG_NAMES.fullmatch(name) is not None or self.is_sensitive_key(name)
+        )
+
 
 _PLAIN, _SECRET, _PROMPT = 0, 1, 2
+
+
+def _squash(key: str) -> str:
+    """A field name compared loosely: ``Header_Name`` and ``header-name`` are one."""
+    return key.lower().replace("_", "").replace("-", "") if len(key) < 40 else ""
+
+
+def _command_name(item: str) -> str:
+    """The program an argument-list item runs, if it is one (``/usr/bin/mysql``)."""
+    return item.rsplit("/", 1)[-1] if len(item) < 200 else ""
 
 
 def _replacement(match: re.Match[str]) -> str:

@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 import math
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -38,6 +39,7 @@ LIKE_PATTERN_CHARS = 1_000
 """SQLite: longest LIKE/GLOB pattern (the work of one match grows with its length)."""
 _PG_QUERY_CANCELED = "57014"
 _PG_READ_ONLY_TRANSACTION = "25006"
+_SYSTEM_RANDOM = secrets.SystemRandom()
 
 
 def parse_url(url: str) -> URL:
@@ -78,7 +80,9 @@ def _discard_session_state(dbapi_connection: Any, _record: Any, reset_state: Any
     """Return a pooled PostgreSQL connection as new: no locks, settings, temp tables, plans.
 
     A rollback ends the transaction but leaves session-level state (advisory locks,
-    SET, temporary tables, prepared statements) to the next borrower.
+    SET, temporary tables, prepared statements) to the next borrower. DISCARD ALL clears
+    it but not the seed of random(), so the seed is replaced with one from the system's
+    random source: a seed set earlier does not tell the next borrower what random() gives.
     """
     dbapi_connection.rollback()
     if reset_state.terminate_only:
@@ -86,9 +90,17 @@ def _discard_session_state(dbapi_connection: Any, _record: Any, reset_state: Any
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True  # DISCARD ALL cannot run inside a transaction
     try:
-        dbapi_connection.cursor().execute("DISCARD ALL")
+        cursor = dbapi_connection.cursor()
+        cursor.execute("DISCARD ALL")
+        cursor.execute("SELECT setseed(%s)", [_fresh_seed()])
+        cursor.close()
     finally:
         dbapi_connection.autocommit = autocommit
+
+
+def _fresh_seed() -> float:
+    """A seed for random() nobody can know: DISCARD ALL keeps the session's seed."""
+    return _SYSTEM_RANDOM.uniform(-1.0, 1.0)
 
 
 def _sqlite_url(url: URL, *, read_only: bool) -> URL:

@@ -26,8 +26,9 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 
 from agentkit.errors import ConfigError, QueryRefused
 from agentkit.tools.database.rules import (
+    ALLOWED_OBJECT_IDENTIFIERS,
+    ALLOWED_TYPES,
     DENIED_STATEMENT_NODES,
-    DENIED_TYPES,
     MAX_SQL_CHARS,
     default_functions,
 )
@@ -400,9 +401,17 @@ def _cte_names(ctes: Iterable[exp.Expr], norm: Callable[[exp.Identifier], str]) 
 
 
 def _refuse_type(node: exp.DataType | exp.ObjectIdentifier) -> None:
-    name = node.sql().lower()
-    if name.rsplit(".", 1)[-1].strip('"').removesuffix("[]") in DENIED_TYPES:
-        raise QueryRefused(f"the type {name} is not allowed (it looks names up in the catalog)")
+    """Refuse naming any type but a built-in scalar (a table's row type shows its columns)."""
+    if isinstance(node, exp.ObjectIdentifier):
+        if node.name.lower() not in ALLOWED_OBJECT_IDENTIFIERS:
+            raise QueryRefused(
+                f"the type {node.sql().lower()} is not allowed (it looks names up in the catalog)"
+            )
+        return
+    if node.this.name not in ALLOWED_TYPES:
+        raise QueryRefused(
+            f"the type {node.sql()} is not allowed: only built-in scalar types may be named"
+        )
 
 
 def _parameter_like(node: exp.Expr) -> bool:

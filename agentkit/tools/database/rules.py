@@ -76,8 +76,9 @@ POSTGRES_FUNCTIONS: frozenset[str] = COMMON_FUNCTIONS | frozenset(
         "jsonb_array_length", "json_each", "jsonb_each", "json_each_text", "jsonb_each_text",
         "json_extract_path", "jsonb_extract_path", "json_extract_path_text",
         "jsonb_extract_path_text", "json_object_keys", "jsonb_object_keys",
-        "json_populate_record", "jsonb_populate_record", "json_populate_recordset",
-        "jsonb_populate_recordset", "json_to_record", "jsonb_to_record", "json_to_recordset",
+        # json(b)_populate_record(set) are not here: they take a row type, and the row
+        # type of a table names its columns
+        "json_to_record", "jsonb_to_record", "json_to_recordset",
         "jsonb_to_recordset", "json_strip_nulls", "jsonb_strip_nulls", "json_typeof",
         "jsonb_typeof", "jsonb_set", "jsonb_insert", "jsonb_pretty", "jsonb_path_exists",
         "jsonb_path_match", "jsonb_path_query", "jsonb_path_query_array",
@@ -121,13 +122,23 @@ def default_functions(dialect: str) -> frozenset[str]:
     return ALLOWED_FUNCTIONS.get(dialect, COMMON_FUNCTIONS)
 
 
-DENIED_TYPES: frozenset[str] = frozenset(
+ALLOWED_TYPES: frozenset[str] = frozenset(
     {
-        "regclass", "regcollation", "regconfig", "regdictionary", "regnamespace", "regoper",
-        "regoperator", "regproc", "regprocedure", "regrole", "regtype",
+        "BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "DECIMAL", "FLOAT", "DOUBLE",
+        "MONEY", "BIT", "CHAR", "NCHAR", "VARCHAR", "NVARCHAR", "BPCHAR", "TEXT", "NAME",
+        "BINARY", "VARBINARY", "BLOB", "DATE", "TIME", "TIMETZ", "TIMESTAMP", "TIMESTAMPTZ",
+        "DATETIME", "INTERVAL", "UUID", "JSON", "JSONB", "INET",
+        "ARRAY",  # an array of an allowed element type: the element is checked too
     }
 )  # fmt: skip
-"""Object-identifier types: a cast to one looks a name up in the catalog."""
+"""Types a statement may name (casts, column definition lists, arrays), as sqlglot's
+DataType kinds: built-in scalars only. A name sqlglot does not know as built-in is a
+user-defined type, and every table has a row type of its name (``NULL::secrets``) that
+would show its columns, so it is refused, schema-qualified built-ins included."""
+
+ALLOWED_OBJECT_IDENTIFIERS: frozenset[str] = frozenset({"oid"})
+"""Object-identifier types that may be named: only the plain number. A cast to regclass,
+regtype and the others looks a name up in the catalog."""
 
 DENIED_STATEMENT_NODES: tuple[str, ...] = (
     "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "TruncateTable",
