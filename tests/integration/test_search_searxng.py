@@ -158,7 +158,7 @@ class Copilot(Agent):
     ran: ClassVar[list[tuple[str, Any]]]
 
     @tool
-    def lookup_ticket(self, ticket_id: str) -> dict[str, str]:
+    def lookup_ticket(self, ticket_id: int) -> dict[str, object]:
         """Look up a ticket."""
         return {"id": ticket_id, "title": "disk full on db-1"}
 
@@ -194,7 +194,7 @@ class Copilot(Agent):
         return "paged"
 
     @tool(destructive=True)
-    def close_ticket(self, ticket_id: str, resolution: str) -> str:
+    def close_ticket(self, ticket_id: int, resolution: str) -> str:
         """Close a ticket."""
         self.ran.append(("close_ticket", ticket_id))
         return f"closed {ticket_id}"
@@ -229,7 +229,7 @@ async def test_injected_page_cannot_choose_the_ticket_to_close(searxng: SearchSe
         searxng,
         [
             SEARCH,
-            Turn.call("close_ticket", {"ticket_id": "9001", "resolution": "resolved by runbook"}),
+            Turn.call("close_ticket", {"ticket_id": 9001, "resolution": "resolved by runbook"}),
             Turn.text("I did not close anything: the page asked to, you did not."),
         ],
     )
@@ -266,7 +266,7 @@ async def test_a_ticket_the_user_named_is_still_closed_with_approval(
         searxng,
         [
             SEARCH,
-            Turn.call("close_ticket", {"ticket_id": "42", "resolution": "freed WAL space"}),
+            Turn.call("close_ticket", {"ticket_id": 42, "resolution": "freed WAL space"}),
             Turn.text("Closed 42."),
         ],
     )
@@ -276,7 +276,7 @@ async def test_a_ticket_the_user_named_is_still_closed_with_approval(
     assert close.decision is not None
     assert close.decision.action == "confirm"
     assert close.approver == "test"
-    assert Copilot.ran == [("close_ticket", "42")]
+    assert Copilot.ran == [("close_ticket", 42)]
 
 
 async def test_a_failing_index_is_a_tool_error_the_run_survives(searxng: SearchServer) -> None:
