@@ -145,9 +145,7 @@ def test_a_decision_without_a_ledger_adds_none() -> None:
     assert ledgers_for(paused_run(), [decided(None)], own) == [own]
 
 
-def test_a_run_paused_elsewhere_without_a_durable_ledger_is_refused_with_the_whole_reason() -> (
-    None
-):
+def test_a_run_paused_elsewhere_without_a_durable_ledger_is_refused_with_the_whole_reason() -> None:
     with pytest.raises(ConfigError) as caught:
         ledgers_for(paused_run(), [decided(None)], MemoryLedger())
     assert str(caught.value) == (

@@ -184,9 +184,7 @@ async def test_an_approved_call_that_no_longer_fits_its_tool_is_refused_saying_w
 async def test_an_approved_call_without_arguments_is_refused_naming_it() -> None:
     runner, _ = make([Turn.call("close", {"n": 1})])
     run = await start(runner)
-    run.steps.append(
-        Step(call_id="c9", tool="close", turn=1, raw_arguments="{", status="approved")
-    )
+    run.steps.append(Step(call_id="c9", tool="close", turn=1, raw_arguments="{", status="approved"))
     run.open_calls.append("c9")
     seal_state(run, SEALER)
     (pending,) = run.pending
