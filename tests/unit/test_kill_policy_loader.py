@@ -29,7 +29,7 @@ class ShortReads:
 @pytest.fixture
 def short_reads(monkeypatch: pytest.MonkeyPatch) -> ShortReads:
     reads = ShortReads(5)
-    monkeypatch.setattr(loader.os, "read", reads)
+    monkeypatch.setattr(os, "read", reads)
     return reads
 
 
@@ -63,7 +63,7 @@ def test_a_large_file_read_whole_is_read_no_further_than_one_byte_past_the_cap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads = ShortReads(1 << 20)
-    monkeypatch.setattr(loader.os, "read", reads)
+    monkeypatch.setattr(os, "read", reads)
     path = tmp_path / "f.txt"
     path.write_bytes(b"a" * 1000)
     with pytest.raises(ValueError):
@@ -87,7 +87,7 @@ def test_a_file_is_opened_without_becoming_the_controlling_terminal(
         flags.append(flag)
         return real(path, flag, *args)
 
-    monkeypatch.setattr(loader.os, "open", spy)
+    monkeypatch.setattr(os, "open", spy)
     path = tmp_path / "f.txt"
     path.write_text("x", encoding="utf-8")
     loader.read_bounded(path)
@@ -100,7 +100,7 @@ def test_a_failing_read_is_reported_with_its_reason(
     def broken(fd: int, n: int) -> bytes:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(loader.os, "read", broken)
+    monkeypatch.setattr(os, "read", broken)
     path = tmp_path / "p.yaml"
     path.write_text("version: 1\n", encoding="utf-8")
     with pytest.raises(PolicyLoadError) as info:
