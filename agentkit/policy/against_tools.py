@@ -74,6 +74,8 @@ def _nodes(
     node = _deref(root, node)
     branches = node.get("anyOf") or node.get("oneOf")
     if branches:
+        # the None of an optional argument carries no constraint: judge the other branches
+        branches = [b for b in branches if _deref(root, b).get("type") != "null"] or branches
         found = [f for b in branches if (f := _nodes(root, b, path)) is not None]
         if not found:
             return None

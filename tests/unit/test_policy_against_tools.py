@@ -151,3 +151,30 @@ async def test_a_constraint_whose_path_breaks_inside_an_argument_denies(tmp_path
     assert step.decision.rule == "tools.pay.args.payee.iban"
     assert "missing" in step.decision.reason
     assert agent.paid == []
+
+
+async def _maybe(count: int | None, note: str | None) -> str:
+    """Optional arguments."""
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            "      count: {pattern: '^1'}\n",
+            "pattern applies to string values, but t.count is integer",
+        ),
+        (
+            "      note: {maximum: 3}\n",
+            "maximum applies to integer or number values, but t.note is string",
+        ),
+    ],
+)
+def test_a_constraint_on_an_optional_argument_is_checked_against_its_type(
+    tmp_path: Path, args: str, message: str
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"version: 1\ntools:\n  t:\n    action: allow\n    args:\n{args}")
+    with pytest.raises(PolicyLoadError, match=message):
+        load_policy(path).check_tools([Tool(_maybe, name="t").info])
