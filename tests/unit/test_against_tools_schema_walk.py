@@ -107,3 +107,60 @@ def test_problems_name_every_inapplicable_keyword_and_skip_unknown_tools() -> No
         ),
     ]
     assert list(problems(policy.spec.tools, {"t": ToolInfo(name="t")})) == [], "no schema: no check"
+
+
+def test_every_tool_and_constraint_is_checked_not_only_the_first() -> None:
+    policy = Policy.from_yaml(
+        "version: 1\ntools:\n  bare:\n    action: allow\n    args:\n      x: {maximum: 1}\n"
+        "  t:\n    action: allow\n    args:\n      gone: {maximum: 1}\n      n: {pattern: '^1'}\n"
+    )
+    typed = ToolInfo(
+        name="t", parameters={"type": "object", "properties": {"n": {"type": "integer"}}}
+    )
+    found = [
+        message
+        for message, _ in problems(policy.spec.tools, {"bare": ToolInfo(name="bare"), "t": typed})
+    ]
+    assert found == [
+        "t has no argument 'gone': the constraint would never apply",
+        "pattern applies to string values, but t.n is integer",
+    ]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {},  # Any: nothing known
+        {"type": "object", "additionalProperties": True},  # dict[str, Any]
+        {"type": "object"},
+    ],
+)
+def test_a_path_into_an_argument_of_unknown_shape_loads(schema: dict[str, Any]) -> None:
+    policy = Policy.from_yaml(
+        "version: 1\ntools:\n  t:\n    action: allow\n    args:\n      meta.key: {maxLength: 3}\n"
+    )
+    info = ToolInfo(name="t", parameters={"type": "object", "properties": {"meta": schema}})
+    assert list(problems(policy.spec.tools, {"t": info})) == []
+
+
+@pytest.mark.parametrize(
+    "param",
+    [
+        {"type": "string"},
+        {"type": "array", "items": {"type": "string"}},
+        {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    ],
+)
+def test_domains_on_text_load(param: dict[str, Any]) -> None:
+    policy = Policy.from_yaml(
+        "version: 1\ntools:\n  t:\n    action: allow\n    args:\n"
+        "      url: {domains: {allow: [example.com]}}\n"
+    )
+    info = ToolInfo(name="t", parameters={"type": "object", "properties": {"url": param}})
+    assert list(problems(policy.spec.tools, {"t": info})) == []
+    scalar = ToolInfo(
+        name="t", parameters={"type": "object", "properties": {"url": {"type": "integer"}}}
+    )
+    assert [m for m, _ in problems(policy.spec.tools, {"t": scalar})] == [
+        "domains reads hosts from text, but t.url holds integer values"
+    ]
