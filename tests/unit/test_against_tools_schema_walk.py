@@ -164,3 +164,21 @@ def test_domains_on_text_load(param: dict[str, Any]) -> None:
     assert [m for m, _ in problems(policy.spec.tools, {"t": scalar})] == [
         "domains reads hosts from text, but t.url holds integer values"
     ]
+
+
+def test_domains_on_a_list_of_models_is_refused() -> None:
+    policy = Policy.from_yaml(
+        "version: 1\ntools:\n  t:\n    action: allow\n    args:\n"
+        "      people: {domains: {allow: [example.com]}}\n"
+    )
+    info = ToolInfo(
+        name="t",
+        parameters={
+            "type": "object",
+            "properties": {"people": {"type": "array", "items": {"$ref": "#/$defs/P"}}},
+            "$defs": {"P": {"type": "object", "properties": {"email": {"type": "string"}}}},
+        },
+    )
+    assert [m for m, _ in problems(policy.spec.tools, {"t": info})] == [
+        "domains reads hosts from text, but t.people holds object values"
+    ]
