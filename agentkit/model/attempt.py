@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,17 +75,19 @@ def _parse(body: Any, attempt: Attempt) -> ModelResponse:
 
 async def send_plain(attempt: Attempt) -> ModelResponse:
     """POST once and parse the JSON answer; no error it raises names the key."""
-    try:
-        return await _send_plain(attempt)
-    except ModelError as exc:
-        scrub_error(exc, attempt.secret)
-        raise
+    return await _scrubbed(_send_plain, attempt)
 
 
 async def send_streamed(attempt: Attempt) -> ModelResponse:
     """POST once, streamed, and assemble the answer; no error it raises names the key."""
+    return await _scrubbed(_send_streamed, attempt)
+
+
+async def _scrubbed(
+    send: Callable[[Attempt], Awaitable[ModelResponse]], attempt: Attempt
+) -> ModelResponse:
     try:
-        return await _send_streamed(attempt)
+        return await send(attempt)
     except ModelError as exc:
         scrub_error(exc, attempt.secret)
         raise

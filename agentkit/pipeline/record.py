@@ -171,9 +171,10 @@ class RunRecorder:
         self._audit = audit
         self._run = run
 
-    def emit(self, event: AuditEvent) -> None:
-        """Write `event` for the run; raises AuditWriteFailed when the log cannot take it."""
-        self._audit.record(event.name, self._context(event.fields()))
+    def emit(self, event: AuditEvent, step: Step | None = None) -> None:
+        """Write `event` for the run (and `step`, when it is one call's); raises
+        AuditWriteFailed when the log cannot take it."""
+        self._audit.record(event.name, self._context(event.fields(), step))
 
     def call(self, step: Step) -> CallRecorder:
         """A recorder bound to one call of this run."""
@@ -202,5 +203,4 @@ class CallRecorder:
         self._step = step
 
     def emit(self, event: AuditEvent) -> None:
-        record = self._run._context(event.fields(), self._step)
-        self._run._audit.record(event.name, record)
+        self._run.emit(event, self._step)
