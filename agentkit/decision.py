@@ -24,6 +24,12 @@ SIDE_EFFECTS: tuple[SideEffect, ...] = (
 )
 
 
+def class_key(side_effect: SideEffect) -> str:
+    """The rate-window key under which every call of a side-effect class is counted (a tool
+    name cannot contain a colon, so the two never meet)."""
+    return f"class:{side_effect}"
+
+
 class Principal(BaseModel):
     """Who is asking. Set by the embedding application; the model can never change it."""
 
@@ -103,7 +109,8 @@ class History(BaseModel):
     now: float = 0.0
     """Unix time of this decision (injected so decide() stays pure)."""
     principal_recent_calls: dict[str, tuple[float, ...]] = Field(default_factory=dict)
-    """Per tool, unix times of this principal's calls in the last minute, across runs."""
+    """Unix times of this principal's calls in the last minute, across runs and agents: per
+    tool name, and per side-effect class under ``class_key(side_effect)``."""
 
     @property
     def untrusted_seen(self) -> bool:

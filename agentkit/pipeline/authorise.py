@@ -16,6 +16,7 @@ from agentkit.decision import (
     History,
     PastCall,
     ProposedCall,
+    class_key,
     destructive_floor,
 )
 from agentkit.pipeline.validate import ValidCall
@@ -95,6 +96,13 @@ def past_call(step: Step, tools: Mapping[str, Tool], at: float) -> PastCall | No
         failed=step.status in ("failed", "timed_out"),
         at=at,
     )
+
+
+def count_call(recent: RateWindow, user_id: str, tool: Tool, at: float) -> None:
+    """Note one call that may run in the principal's minute, under its tool and its class, so
+    a class's per-minute limit counts every tool of the class in every run and agent."""
+    recent.add(user_id, tool.name, at)
+    recent.add(user_id, class_key(tool.side_effect), at)
 
 
 def history_for(

@@ -29,7 +29,13 @@ from agentkit.model.json_answer import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
-from agentkit.pipeline.authorise import PROCESS_RATE_WINDOW, RateWindow, authorise, history_for
+from agentkit.pipeline.authorise import (
+    PROCESS_RATE_WINDOW,
+    RateWindow,
+    authorise,
+    count_call,
+    history_for,
+)
 from agentkit.pipeline.confirm import (
     PROCESS_LEDGER,
     ApprovalDecision,
@@ -324,7 +330,7 @@ class Runner:
         step.decision = decision
         recorder.call(step).emit(ev.CallDecided(decision.action, decision.rule, decision.reason))
         if decision.action == "allow":
-            self._recent.add(run.principal.user_id, call.tool.name, self._clock())
+            count_call(self._recent, run.principal.user_id, call.tool, self._clock())
             return True
         if decision.action == "deny":
             reason = f"Denied by policy ({decision.rule}): {decision.reason}"
@@ -359,7 +365,7 @@ class Runner:
             ev.ApprovalDecided(request.approval_id, answer.approved, step.approver, answer.note)
         )
         if answer.approved:
-            self._recent.add(run.principal.user_id, step.tool, self._clock())
+            count_call(self._recent, run.principal.user_id, call.tool, self._clock())
             return True
         self._settle(step, "declined", DECLINED_MESSAGE)
         return False
@@ -412,7 +418,7 @@ class Runner:
                     step, "denied", f"Denied by policy ({decision.rule}): {decision.reason}"
                 )
                 continue
-            self._recent.add(run.principal.user_id, step.tool, self._clock())
+            count_call(self._recent, run.principal.user_id, call.tool, self._clock())
             runnable.append((step, call))
         return runnable
 

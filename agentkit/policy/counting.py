@@ -26,7 +26,8 @@ def check_rate(
         rule: id of the limit, for example ``tools.send_email.rate_limit``.
         limit: the limit.
         member: whether a past call (tool name, side effect) counts.
-        tool_names: the tools that count, for the per-principal window (keyed by tool).
+        tool_names: the rate-window keys that count: a tool's name, or a class's
+            ``class_key`` (every tool of the class, in every run and agent).
         history: the run so far.
     """
     if limit.per_run is not None:

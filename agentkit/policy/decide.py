@@ -17,6 +17,7 @@ from agentkit.decision import (
     Principal,
     ProposedCall,
     SideEffect,
+    class_key,
     destructive_floor,
 )
 from agentkit.policy import counting, dataflow
@@ -164,18 +165,11 @@ def _rate_limits(
         def member(tool_name: str, side_effect: SideEffect, c: SideEffect = c) -> bool:
             return c in _classes(policy, tool_name, side_effect)
 
-        names = _tools_of_class(policy, c, history) | {name}
         found = counting.check_rate(
-            f"classes.{c}.rate_limit", cls.rate_limit, member, names, history
+            f"classes.{c}.rate_limit", cls.rate_limit, member, frozenset((class_key(c),)), history
         )
         if found:
             yield found
-
-
-def _tools_of_class(policy: CompiledPolicy, c: SideEffect, history: History) -> frozenset[str]:
-    names = {n for n, se in policy.declared_classes.items() if se == c}
-    names.update(p.tool for p in history.calls if p.side_effect == c)
-    return frozenset(names)
 
 
 def _arguments(tool: CompiledTool, call: ProposedCall, ctx: DataflowContext) -> Iterator[Decision]:

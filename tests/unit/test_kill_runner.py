@@ -151,7 +151,7 @@ async def test_a_call_denied_when_decided_again_is_recorded_and_the_next_approve
             "request_id": result.usage[0]["request_id"],
         }
     ]
-    assert window.snapshot("ana", T0) == {"close": (T0,)}
+    assert window.snapshot("ana", T0) == {"close": (T0,), "class:destructive": (T0,)}
 
 
 async def test_an_approved_call_of_a_tool_the_agent_lacks_is_refused_naming_both() -> None:

@@ -178,7 +178,7 @@ async def test_the_policy_is_asked_with_the_call_id_and_sees_the_principals_rece
     result = await start(runner)
     assert [(c, t, recent) for c, t, recent, _ in authoriser.seen] == [
         (result.steps[0].call_id, "lookup", {}),
-        (result.steps[1].call_id, "lookup", {"lookup": (T0,)}),
+        (result.steps[1].call_id, "lookup", {"lookup": (T0,), "class:read": (T0,)}),
     ]
 
 

@@ -257,7 +257,7 @@ async def test_an_inline_approval_spends_its_id_and_counts_as_a_recent_call() ->
     result = await start(runner)
     (approval_id,) = result.consumed_approvals
     assert ledger.asked == [approval_id]
-    assert authoriser.recent == [{}, {"close": (T0,)}]
+    assert authoriser.recent == [{}, {"close": (T0,), "class:destructive": (T0,)}]
     assert result.steps[0].output == "closed 1"
     decided = [f for e, f in audit.records if e == "approval.decided"]
     assert decided == [
