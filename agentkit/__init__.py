@@ -116,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "AuditChainBroken": "agentkit.errors",
     "RunStateError": "agentkit.errors",
     "RunStateTampered": "agentkit.errors",
+    "StaleRunState": "agentkit.errors",
     "Sealer": "agentkit.sealing",
 }
 
@@ -195,6 +196,7 @@ __all__ = [
     "SearxngBackend",
     "ServerError",
     "SqlSink",
+    "StaleRunState",
     "Step",
     "StreamInterrupted",
     "TerminalApprover",
@@ -289,6 +291,7 @@ if TYPE_CHECKING:
         SandboxUnavailable,
         SearchFailed,
         ServerError,
+        StaleRunState,
         StreamInterrupted,
         ToolArgumentsInvalid,
         ToolError,

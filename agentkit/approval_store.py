@@ -201,10 +201,23 @@ class ApprovalStore:
         return next(a for a in self.approvals(None) if a.pending.approval_id == approval_id)
 
     def decisions(self, run_id: str) -> list[ApprovalDecision]:
-        """The recorded verdicts of a run, ready for `Agent.resume`; resuming consumes them in
-        this store, whatever ledger the agent has."""
+        """The recorded verdicts of a run not yet used, ready for `Agent.resume`; resuming
+        consumes them in this store, whatever ledger the agent has."""
+        with self._connect() as db:
+            used = {
+                row[0]
+                for row in db.execute(
+                    "SELECT c.approval_id FROM consumed c JOIN approvals a USING (approval_id)"
+                    " WHERE a.run_id = ?",
+                    (run_id,),
+                )
+            }
         decided = [
-            a for a in self.approvals(None) if a.pending.run_id == run_id and a.verdict != "pending"
+            a
+            for a in self.approvals(None)
+            if a.pending.run_id == run_id
+            and a.verdict != "pending"
+            and a.pending.approval_id not in used
         ]
         for row in decided:
             self._check_verdict(row)

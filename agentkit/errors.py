@@ -50,6 +50,7 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
     AuditChainBroken            verification found a broken record (seq, reason)
   RunStateError                 a run cannot be resumed or continued as asked
     RunStateTampered            a stored run or verdict does not carry its seal
+    StaleRunState               a run state older than the audit chain's record of it
 ```
 
 Third-party exceptions are caught at the seam and re-raised as one of these
@@ -363,3 +364,8 @@ class RunStateError(AgentkitError):
 
 class RunStateTampered(RunStateError):
     """A stored run, approval or verdict was changed by someone without the seal key."""
+
+
+class StaleRunState(RunStateError):
+    """An authentic run state older than the audit chain's record of its run: a rolled-back
+    store, or a copy kept from before an approval was used."""

@@ -19,7 +19,7 @@ from agentkit.audit.records import (
     seal,
 )
 from agentkit.audit.redact import Redactor
-from agentkit.audit.sinks import AuditSink
+from agentkit.audit.sinks import AuditSink, RunReader
 from agentkit.audit.verify import read_anchor_file
 from agentkit.canonical import canonical_json
 from agentkit.errors import AuditChainBroken, AuditWriteFailed
@@ -125,6 +125,31 @@ class AuditLog:
             sealed = SealedRecord(seq, ts, event, prev, record_hash, line, run_id, call_id)
             self._store(sealed)
             self._head = Anchor(seq, record_hash)
+
+    def spent_approvals(self, run_id: str) -> dict[str, int] | None:
+        """The approvals of `run_id` this chain records as used (``approval.decided``), by id,
+        with the seq of that record; None when the sink cannot read records back.
+
+        The chain is the witness a rollback of the approvals store cannot undo unnoticed:
+        cutting records from it is caught by its anchor.
+
+        Raises:
+            AuditWriteFailed: the sink could not be read.
+        """
+        if not isinstance(self._sink, RunReader):
+            return None
+        with self._lock:
+            try:
+                records = list(self._sink.records_of_run(run_id))
+            except AuditWriteFailed:
+                raise
+            except Exception as exc:
+                raise AuditWriteFailed(f"cannot read the audit records of {run_id}: {exc}") from exc
+        return {
+            str(r["fields"]["approval_id"]): int(r["seq"])
+            for r in records
+            if r["event"] == "approval.decided" and "approval_id" in r.get("fields", {})
+        }
 
     def write_anchor(self, path: str | os.PathLike[str]) -> Anchor:
         """Write the current head to `path` (atomically) as ``SEQ:HASH`` and return it."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from agentkit.audit.records import Anchor, SealedRecord, parse_line, recompute_hash
+from agentkit.canonical import canonical_json
 from agentkit.errors import AuditWriteFailed
 
 try:
@@ -38,6 +40,15 @@ class AuditSink(Protocol):
         ...
 
 
+@runtime_checkable
+class RunReader(Protocol):
+    """A sink that can read back the records of one run (every built-in sink can)."""
+
+    def records_of_run(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """The stored records whose fields name `run_id`, in chain order, parsed."""
+        ...
+
+
 class MemorySink:
     """Keeps records in a list; for tests and for capture_audit()."""
 
@@ -61,6 +72,12 @@ class MemorySink:
     def close(self) -> None:
         """Refuse further writes."""
         self.closed = True
+
+    def records_of_run(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """The records of `run_id`, parsed from their lines."""
+        for record in list(self.records):
+            if record.run_id == run_id:
+                yield parse_line(record.line)
 
     @property
     def lines(self) -> list[str]:
@@ -122,6 +139,17 @@ class JsonlSink:
         if fd is not None:
             os.close(fd)  # closing releases the flock
 
+    def records_of_run(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """The records of `run_id`, read from the file up to its current end."""
+        if self._fd is None:
+            raise AuditWriteFailed(f"audit log {self.path} is closed")
+        needle = canonical_run_field(run_id)
+        for line in _lines(self._fd, os.fstat(self._fd).st_size):
+            if needle in line:
+                record = parse_line(line)
+                if record.get("fields", {}).get("run_id") == run_id:
+                    yield record
+
     def fileno(self) -> int:
         """The open file descriptor (for tests that break it)."""
         if self._fd is None:
@@ -165,6 +193,25 @@ def open_locked(path: Path) -> int:
                 "two writers would fork the chain"
             ) from exc
     return fd
+
+
+def canonical_run_field(run_id: str) -> bytes:
+    """How a record's line spells its run id (canonical JSON: ASCII, no spaces)."""
+    return b'"run_id":' + canonical_json(run_id).encode("ascii")
+
+
+def _lines(fd: int, size: int) -> Iterator[bytes]:
+    """The complete lines of the first `size` bytes of a file, read in chunks."""
+    offset, rest = 0, b""
+    while offset < size:
+        chunk = os.pread(fd, min(_CHUNK * 16, size - offset), offset)
+        if not chunk:
+            break
+        offset += len(chunk)
+        *lines, rest = (rest + chunk).split(b"\n")
+        yield from lines
+    if rest:
+        yield rest
 
 
 def read_tail(fd: int, size: int) -> tuple[bytes, int]:

@@ -8,6 +8,7 @@ verification checks the copies against the line.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from agentkit.audit.records import Anchor, SealedRecord, parse_line
@@ -81,6 +82,26 @@ class SqlSink:
             raise AuditWriteFailed(
                 f"cannot insert audit record {record.seq}: {_brief(exc)}"
             ) from exc
+
+    def records_of_run(self, run_id: str) -> Iterator[dict[str, Any]]:
+        """The rows of `run_id` (an indexed column), in seq order, parsed."""
+        import sqlalchemy
+
+        if self._engine is None:
+            raise AuditWriteFailed("the SQL audit sink is closed")
+        columns = self._table.c
+        query = (
+            sqlalchemy.select(columns.record).where(columns.run_id == run_id).order_by(columns.seq)
+        )
+        try:
+            with self._engine.connect() as connection:
+                rows = connection.execute(query).all()
+        except Exception as exc:
+            raise AuditWriteFailed(
+                f"cannot read the audit records of {run_id}: {_brief(exc)}"
+            ) from exc
+        for row in rows:
+            yield parse_line(str(row.record))
 
     def close(self) -> None:
         """Dispose of the engine when this sink created it; idempotent."""

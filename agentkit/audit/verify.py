@@ -24,7 +24,9 @@ from agentkit.audit.records import (
 from agentkit.audit.sinks import move_partial_aside, open_locked, read_tail
 from agentkit.errors import AuditChainBroken, ConfigError
 
-BreakKind = Literal["unreadable", "hash", "seq", "prev", "partial", "anchor", "truncated", "row"]
+BreakKind = Literal[
+    "unreadable", "hash", "seq", "prev", "partial", "anchor", "truncated", "row", "replay"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class ChainVerifier:
     def __init__(self, anchor: Anchor | None = None) -> None:
         self.head = EMPTY_HEAD
         self.anchor = anchor
+        self._used_approvals: dict[str, int] = {}
 
     def check(
         self, record: dict[str, Any], line: int, text: str | None = None
@@ -115,7 +118,26 @@ class ChainVerifier:
         ):
             return ChainBreak(line, seq, "anchor", "the record differs from the anchor's hash")
         self.head = Anchor(seq, record["hash"])
-        return None
+        return self._replayed(record, line)
+
+    def _replayed(self, record: dict[str, Any], line: int) -> ChainBreak | None:
+        """A second use of one approval: the chain is intact, but what it records is a
+        replay (an approvals store rolled back while nothing checked the chain)."""
+        fields = record.get("fields")
+        if record["event"] != "approval.decided" or not isinstance(fields, dict):
+            return None
+        approval_id = fields.get("approval_id")
+        if not isinstance(approval_id, str):
+            return None
+        first = self._used_approvals.setdefault(approval_id, record["seq"])
+        if first == record["seq"]:
+            return None
+        return ChainBreak(
+            line,
+            record["seq"],
+            "replay",
+            f"approval {approval_id} is used a second time (first at seq {first}): a replay",
+        )
 
     def finish(self, line: int) -> ChainBreak | None:
         """After the last record: a break when the log ends before the anchor."""

@@ -21,11 +21,17 @@ import asyncio
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from agentkit.canonical import canonical_json
 from agentkit.decision import Principal
-from agentkit.errors import ApprovalRefused, ConfigError, RunStateError, RunStateTampered
+from agentkit.errors import (
+    ApprovalRefused,
+    ConfigError,
+    RunStateError,
+    RunStateTampered,
+    StaleRunState,
+)
 from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult, arguments_digest
 
@@ -209,6 +215,45 @@ def check_state(run: RunResult, sealer: Sealer, principal: Principal | None) -> 
     if principal is not None and principal != run.principal:
         raise RunStateError(
             f"run {run.run_id} belongs to {run.principal.user_id!r}, not {principal.user_id!r}"
+        )
+
+
+@runtime_checkable
+class ApprovalWitness(Protocol):
+    """A record of used approvals that a rollback of the approvals store cannot undo unseen
+    (`agentkit.audit.AuditLog`: its chain, guarded by its anchor)."""
+
+    def spent_approvals(self, run_id: str) -> Mapping[str, int] | None: ...
+
+
+def check_fresh(run: RunResult, witness: object) -> None:
+    """Refuse a paused state older than the witness's record of its run: one still waiting on
+    an approval the witness saw used, or lacking one the witness saw used in it.
+
+    An old state is authentic (its seal matches), so only a record kept elsewhere tells it
+    from the current one: a rolled-back store, or a copy kept from before a resume.
+
+    Raises:
+        StaleRunState: the state is older than the record.
+    """
+    if not isinstance(witness, ApprovalWitness):
+        return
+    spent = witness.spent_approvals(run.run_id)
+    if not spent:
+        return
+    for pending in run.pending:
+        if pending.approval_id in spent:
+            raise StaleRunState(
+                f"run {run.run_id} waits on approval {pending.approval_id}, which the audit "
+                f"log records as used (record {spent[pending.approval_id]}): this state is "
+                "older than the run (a rolled-back store or an old copy) and is not resumed"
+            )
+    missing = sorted(set(spent) - set(run.consumed_approvals))
+    if missing:
+        raise StaleRunState(
+            f"run {run.run_id} does not know approval {missing[0]}, which the audit log "
+            f"records as used in it (record {spent[missing[0]]}): this state is older than "
+            "the run (a rolled-back store or an old copy) and is not resumed"
         )
 
 

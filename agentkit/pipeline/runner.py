@@ -44,6 +44,7 @@ from agentkit.pipeline.confirm import (
     MemoryLedger,
     ask,
     check_binding,
+    check_fresh,
     check_state,
     ledgers_for,
     normalise_decisions,
@@ -165,6 +166,7 @@ class Runner:
         if run.status != "awaiting_approval":
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
         check_state(run, self.sealer, principal)
+        check_fresh(run, self.audit)
         recorder = RunRecorder(self.audit, run)
         answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
         ledgers = ledgers_for(run, answered, self.ledger)
