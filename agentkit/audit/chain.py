@@ -114,11 +114,7 @@ class AuditLog:
         with self._lock:
             if self._failure is not None:
                 raise AuditWriteFailed(self._failure)
-            if os.getpid() != self._pid:
-                raise AuditWriteFailed(
-                    f"this audit log was opened by process {self._pid}; a forked process "
-                    "must open its own log (two writers would fork the chain)"
-                )
+            self._check_owner("write to it")
             seq, prev = self._head.seq + 1, self._head.hash
             ts = format_ts(self._clock())
             line, record_hash = seal(seq, ts, event, fields_json, prev)
@@ -152,16 +148,40 @@ class AuditLog:
         }
 
     def write_anchor(self, path: str | os.PathLike[str]) -> Anchor:
-        """Write the current head to `path` (atomically) as ``SEQ:HASH`` and return it."""
+        """Write the current head to `path` (atomically) as ``SEQ:HASH`` and return it.
+
+        Raises:
+            AuditWriteFailed: this process did not open the log (a forked child holds a
+                stale head), the anchor there is already past this head (moving it back
+                would hide records cut after it), or the file cannot be written.
+        """
         head = self._head
         target = Path(path)
-        temporary = target.with_name(f".{target.name}.tmp")
+        self._check_owner("move its anchor")
+        if target.exists():
+            try:
+                current = read_anchor_file(target)
+            except Exception as exc:
+                raise AuditWriteFailed(f"cannot read the audit anchor {target}: {exc}") from exc
+            if current.seq > head.seq:
+                raise AuditWriteFailed(
+                    f"the audit anchor {target} is at seq {current.seq}, past this log's head "
+                    f"at seq {head.seq}: another writer moved it on; it is not moved back"
+                )
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             temporary.write_text(f"{head}\n", encoding="ascii")
             os.replace(temporary, target)
         except OSError as exc:
             raise AuditWriteFailed(f"cannot write the audit anchor {target}: {exc}") from exc
         return head
+
+    def _check_owner(self, action: str) -> None:
+        if os.getpid() != self._pid:
+            raise AuditWriteFailed(
+                f"this audit log was opened by process {self._pid}; a forked process may not "
+                f"{action} and must open its own log (two writers would fork the chain)"
+            )
 
     def close(self) -> None:
         """Write the anchor file (when configured) and close the sink; idempotent."""
@@ -170,8 +190,8 @@ class AuditLog:
                 return
             failed, self._failure = self._failure is not None, _CLOSED
             try:
-                if self._anchor_path is not None and not failed:
-                    self.write_anchor(self._anchor_path)
+                if self._anchor_path is not None and not failed and os.getpid() == self._pid:
+                    self.write_anchor(self._anchor_path)  # a forked child leaves it alone
             finally:
                 self._sink.close()
 

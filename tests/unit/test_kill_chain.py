@@ -56,6 +56,6 @@ def test_a_write_from_another_process_is_refused_naming_the_process_that_opened_
     with pytest.raises(AuditWriteFailed) as caught:
         log.record("run.started", {"run_id": "child"})
     assert str(caught.value) == (
-        f"this audit log was opened by process {opener}; a forked process must open its own "
-        "log (two writers would fork the chain)"
+        f"this audit log was opened by process {opener}; a forked process may not write to it "
+        "and must open its own log (two writers would fork the chain)"
     )
