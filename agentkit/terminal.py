@@ -19,9 +19,10 @@ _KEPT = frozenset("\n\t")
 _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
-def printable(text: str) -> str:
+def printable(text: str, *, one_line: bool = False) -> str:
     """`text` with every control, format, private-use, unassigned or line-separator
-    character (newline and tab aside) replaced by its escape, such as ``\\x1b`` or ``\\u202e``.
+    character (newline and tab aside, unless `one_line`) replaced by its escape, such as
+    ``\\x1b`` or ``\\u202e``. A name in a message is printed `one_line`.
 
     Example:
         >>> printable("ok\\x1b[2Ahidden\\u202e")
@@ -29,11 +30,12 @@ def printable(text: str) -> str:
     """
     if text.isprintable():
         return text
-    return "".join(_shown(ch) for ch in text)
+    kept = frozenset() if one_line else _KEPT
+    return "".join(_shown(ch, kept) for ch in text)
 
 
-def _shown(ch: str) -> str:
-    if ch in _KEPT or unicodedata.category(ch) not in _ESCAPED_CATEGORIES:
+def _shown(ch: str, kept: frozenset[str] = _KEPT) -> str:
+    if ch in kept or unicodedata.category(ch) not in _ESCAPED_CATEGORIES:
         return ch
     code = ord(ch)
     if code <= 0xFF:

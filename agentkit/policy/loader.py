@@ -31,6 +31,7 @@ from agentkit.policy._yaml import MAX_BYTES, YAMLProblem, load_yaml
 from agentkit.policy.compiled import Where
 from agentkit.policy.constraints import TrustedList
 from agentkit.policy.spec import ListSpec, PolicyFile, Quota, Rule
+from agentkit.terminal import printable
 
 MAX_EXTENDS_DEPTH = 16
 
@@ -105,10 +106,13 @@ def load_files(paths: Iterable[str | Path]) -> Merged:
     merged = Merged()
     applied: set[Path] = set()
     for path in paths:
-        target = Path(path).resolve()
+        try:
+            target = resolved(Path(path))
+        except _Unreadable as exc:
+            raise PolicyLoadError(str(exc), path=shown_path(Path(path))) from exc
         if target not in applied:
             applied.add(target)
-            _expand(_read(Path(path)), merged, applied, (target,))
+            _expand(_read(target, shown_path(Path(path))), merged, applied, (target,))
     if not merged.sources:
         raise PolicyLoadError("no policy file given", path="<none>")
     return merged
@@ -121,17 +125,48 @@ def load_text(text: str, source: str = "<string>", directory: Path | None = None
     return merged
 
 
-def _read(path: Path, display: str | None = None) -> _Source:
-    shown = display or str(path)
+def _read(path: Path, shown: str) -> _Source:
+    """Read and parse the file at `path`, already resolved; `shown` names it in messages."""
     try:
         text = read_bounded(path)
     except _Unreadable as exc:
         raise PolicyLoadError(str(exc), path=shown) from exc
-    return _parse(text, shown, path.resolve().parent)
+    return _parse(text, shown, path.parent)
 
 
 class _Unreadable(ValueError):
     """A policy or list file that cannot be read as text; the message says why."""
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as a message may print it: control characters (a NUL, a newline) escaped."""
+    return printable(str(path), one_line=True)
+
+
+def _check_name(path: Path) -> None:
+    """Refuse a name no file can have: a NUL, or a lone surrogate (a YAML escape)."""
+    name = str(path)
+    if "\0" in name:
+        raise _Unreadable("cannot read the file: its name contains a NUL character")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Unreadable("cannot read the file: its name is not valid Unicode") from None
+
+
+def resolved(path: Path) -> Path:
+    """`path` made absolute with every symlink followed.
+
+    Raises:
+        _Unreadable: the name holds a NUL character, or its symlinks loop or cannot be read.
+    """
+    _check_name(path)
+    try:
+        return path.resolve()
+    except RuntimeError as exc:  # Python 3.11 raises this for a symlink loop
+        raise _Unreadable(f"cannot read the file: {exc}") from None
+    except OSError as exc:
+        raise _Unreadable(f"cannot read the file: {exc.strerror or exc}") from None
 
 
 def read_bounded(path: Path, limit: int = MAX_BYTES) -> str:
@@ -141,6 +176,7 @@ def read_bounded(path: Path, limit: int = MAX_BYTES) -> str:
         _Unreadable: not a regular file (a device, a FIFO, a directory), larger than the
             limit, not UTF-8, or unreadable.
     """
+    _check_name(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
@@ -187,7 +223,15 @@ def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path,
     bases = src.spec.extends
     for index, base in enumerate([bases] if isinstance(bases, str) else bases or []):
         where: Where = ("extends",) if isinstance(bases, str) else ("extends", index)
-        target = (src.directory / base).resolve()
+        try:
+            target = resolved(src.directory / base)
+        except _Unreadable as exc:
+            raise PolicyLoadError(
+                f"extends '{shown_path(base)}': {exc}",
+                path=src.path,
+                line=src.line(where),
+                key="extends",
+            ) from exc
         if target in stack or len(stack) >= MAX_EXTENDS_DEPTH:
             problem = "extends itself in a cycle" if target in stack else "extends too deep"
             raise PolicyLoadError(
@@ -197,13 +241,13 @@ def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path,
             continue
         applied.add(target)
         try:
-            shown = str(Path(src.path).parent / base)
+            shown = shown_path(Path(src.path).parent / base)
             base_src = _read(target, shown)
         except PolicyLoadError as exc:
             if exc.path != shown or exc.line is not None:
                 raise
             raise PolicyLoadError(
-                f"extends {base!r}: {exc.detail}",
+                f"extends '{shown_path(base)}': {exc.detail}",
                 path=src.path,
                 line=src.line(where),
                 key="extends",
@@ -330,7 +374,7 @@ def _list_file(path: Path, merged: Merged, name: str) -> list[str]:
         text = read_bounded(path)
     except _Unreadable as exc:
         raise merged.error(
-            f"list {name!r}: cannot read {path.name}: {exc}", ("lists", name, "file")
+            f"list {name!r}: cannot read {shown_path(path.name)}: {exc}", ("lists", name, "file")
         ) from exc
     lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
     return [line for line in lines if line]

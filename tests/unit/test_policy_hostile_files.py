@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from agentkit.cli import main
 from agentkit.errors import PolicyLoadError
 from agentkit.policy import load_policy
+from agentkit.policy._yaml import MAX_BYTES
 
 FRAGMENTS = [
     b"version: 1\n",
@@ -86,3 +88,65 @@ def test_control_characters_are_a_located_error(
     path.write_bytes(b"version: 1\ntools:\n  a\x07: {}\n")
     assert main(["policy", "check", str(path)]) == 2
     assert f"{path}:3: invalid YAML" in capsys.readouterr().err
+
+
+KINDS = ["regular", "fifo", "directory", "loop", "dangling", "to_fifo", "huge", "not_utf8"]
+names = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)) | st.sampled_from("\x00\n\r/.\\"),
+    min_size=1,
+    max_size=12,
+)
+
+
+def make_target(directory: Path, name: str, kind: str) -> None:
+    """Put a file of `kind` at `name` when the name can be a file in `directory`."""
+    if "\x00" in name or "/" in name or name in (".", "..") or len(name.encode()) > 200:
+        return
+    target = directory / name
+    if kind == "regular":
+        target.write_text("version: 1\n")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "directory":
+        target.mkdir()
+    elif kind == "loop":
+        os.symlink(name, target)
+    elif kind == "dangling":
+        os.symlink(directory / "missing", target)
+    elif kind == "to_fifo":
+        os.mkfifo(directory / "a-fifo")
+        os.symlink(directory / "a-fifo", target)
+    elif kind == "huge":
+        target.write_bytes(b"#" * (MAX_BYTES + 1))
+    else:
+        target.write_bytes(b"version: 1\n# \xff\xfe\n")
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=names, kind=st.sampled_from(KINDS), as_list=st.booleans())
+def test_any_named_file_of_any_kind_loads_or_fails_at_the_line_naming_it(
+    tmp_path_factory: pytest.TempPathFactory, name: str, kind: str, as_list: bool
+) -> None:
+    """Extends and list files: any name (a NUL, a newline, a symlink loop) and any kind (a
+    FIFO, a directory, too large, not UTF-8) load, or fail with `file:line:`, never hang or
+    crash; the message prints no control character."""
+    directory = tmp_path_factory.mktemp("named")
+    make_target(directory, name, kind)
+    path = directory / "p.yaml"
+    reference = (
+        f"lists: {{l: {{file: {json.dumps(name)}}}}}" if as_list else f"extends: {json.dumps(name)}"
+    )
+    path.write_text(f"version: 1\n{reference}\n")
+    failure: PolicyLoadError | None = None
+    try:
+        load_policy(path)
+    except PolicyLoadError as exc:
+        failure = exc
+    if failure is None:
+        assert kind == "regular", "only a regular UTF-8 file of a usable name loads"
+        return
+    message = str(failure)
+    assert message.startswith((f"{path}:2: ", f"{path}: ")), message
+    assert not any(ord(ch) < 32 for ch in message), repr(message)
