@@ -38,7 +38,38 @@ def parse_arguments(tool: str, raw: str) -> dict[str, Any]:
         raise ToolArgumentsInvalid(
             f"arguments for {tool} must be a JSON object, got {type(value).__name__}", tool=tool
         )
+    if _may_hold_surrogates(raw) and _holds_lone_surrogate(value):
+        raise ToolArgumentsInvalid(
+            f"arguments for {tool} are not valid Unicode: a string holds a lone surrogate "
+            "(an unpaired \\ud800-\\udfff escape)",
+            tool=tool,
+        )
     return value
+
+
+def _may_hold_surrogates(raw: str) -> bool:
+    """Cheap test first: a surrogate comes from a ``\\uD8..``-``\\uDF..`` escape, or is in the
+    text itself (the response's own JSON decoded one into it)."""
+    if "\\ud" in raw or "\\uD" in raw:
+        return True
+    return not raw.isascii() and any("\ud800" <= ch <= "\udfff" for ch in raw)
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) holds a surrogate: JSON decoding joins every valid
+    pair into one character, so one left is unpaired."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _finite_float(text: str) -> float:

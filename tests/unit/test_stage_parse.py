@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentkit.canonical import canonical_json
 from agentkit.errors import ToolArgumentsInvalid
 from agentkit.pipeline.parse import MAX_ARGUMENTS_CHARS, parse_arguments
+from agentkit.state import arguments_digest
 
 
 def padded_object(length: int) -> str:
@@ -124,3 +126,42 @@ async def test_a_run_whose_model_sends_a_huge_integer_goes_on_and_writes_its_end
     assert result.status == "completed"
     assert result.steps[0].status == "invalid"
     assert audit.events[-1] == "run.ended"
+
+
+def _escape(code: int) -> str:
+    return f"\\u{code:04x}"
+
+
+PIECES = [
+    "a",
+    "\u00e9",
+    "\U0001f600",
+    "\ud800",  # a raw lone surrogate in the text itself
+    _escape(0xD800),
+    _escape(0xDFFF),
+    _escape(0xDBFF),
+    _escape(0xD83D) + _escape(0xDE00),  # a valid pair: one character
+    _escape(0xD7FF),
+    _escape(0x41),
+]
+json_strings = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
+
+
+def _lone(text: str) -> bool:
+    decoded = json.loads(f'"{text}"')
+    return any("\ud800" <= ch <= "\udfff" for ch in decoded)
+
+
+@given(key=json_strings, value=json_strings, nested=st.booleans())
+def test_arguments_are_valid_unicode_or_refused(key: str, value: str, nested: bool) -> None:
+    """A lone surrogate, escaped or raw, in a key or a value at any depth, is refused at parse,
+    so everything after it (the approval digest, the audit, the policy) sees valid Unicode."""
+    inner = f'{{"{key}": "{value}"}}'
+    body = f'{{"v": [{inner}]}}' if nested else inner
+    if _lone(key) or _lone(value):
+        with pytest.raises(ToolArgumentsInvalid, match="lone surrogate"):
+            parse_arguments("t", body)
+        return
+    parsed = parse_arguments("t", body)
+    arguments_digest(parsed)  # encodes to UTF-8: raised on a surrogate before the fix
+    canonical_json(parsed).encode("utf-8")
