@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
 
 import jsonschema
-from jsonschema.exceptions import SchemaError, best_match
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from agentkit.decision import History
 from agentkit.policy import dataflow
@@ -213,11 +214,27 @@ def _crosses_list(node: Any, path: tuple[str, ...]) -> bool:
     return False
 
 
+_IMPLIED_TYPES = (
+    (("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"), "number"),
+    (("pattern", "format", "minLength", "maxLength"), "string"),
+    (("minItems", "maxItems", "uniqueItems", "items"), "array"),
+)
+
+
+def implied_type(schema: Mapping[str, Any]) -> list[str]:
+    """The JSON types the keywords of `schema` check. JSON Schema passes a value of any
+    other type untested (``maximum: 100`` accepts the string ``"1000000"``, which the tool
+    may read as a number): a constraint checks its own type unless it sets ``type``."""
+    return [kind for keys, kind in _IMPLIED_TYPES if any(k in schema for k in keys)]
+
+
 def compile_constraint(
     name: str, spec: ArgConstraint, lists: Mapping[str, TrustedList]
 ) -> Constraint:
     """Compile one constraint; raises ConstraintError naming what is wrong."""
     schema = spec.json_schema()
+    if "type" not in schema and (types := implied_type(schema)):
+        schema["type"] = types[0] if len(types) == 1 else types
     validator = _validator(schema) if schema else None
     prov = spec.provenance
     return Constraint(
@@ -240,12 +257,32 @@ def _validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
             re.compile(schema["pattern"])
         except re.error as exc:
             raise ConstraintError(f"pattern is not a valid regular expression: {exc}") from exc
-    cls = jsonschema.Draft202012Validator
     try:
-        cls.check_schema(schema)
+        jsonschema.Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise ConstraintError(f"invalid JSON Schema keyword: {exc.message}") from exc
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    return cast(jsonschema.protocols.Validator, _Validator(schema, format_checker=checker))
+
+
+def _exact_multiple_of(
+    validator: Any, step: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``multipleOf`` in decimal, as a person reads the numbers: 0.07 is a multiple of 0.01
+    (binary floats say it is not), and a Decimal compares without a TypeError."""
+    if not validator.is_type(instance, "number"):
+        return
+    try:
+        remainder = Decimal(str(instance)) % Decimal(str(step))
+    except (InvalidOperation, ValueError):
+        remainder = Decimal(1)  # too many digits to divide exactly: not shown a multiple
+    if remainder != 0:
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")
+
+
+_Validator: Any = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"multipleOf": _exact_multiple_of}
+)
 
 
 def _lookup(lists: Mapping[str, TrustedList], name: str | None, key: str) -> TrustedList | None:

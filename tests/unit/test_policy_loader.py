@@ -273,7 +273,7 @@ def test_cli_check_reports_file_and_line(
 
 def test_cli_explain_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
     ops = str(REPO / "policies" / "ops_copilot.yaml")
-    args = ["policy", "explain", ops, "--tool", "close_ticket", "--args", '{"ticket_id": "T-7"}']
+    args = ["policy", "explain", ops, "--tool", "close_ticket", "--args", '{"ticket_id": 7}']
     assert main([*args, "--role", "operator"]) == 0
     assert capsys.readouterr().out.startswith("confirm  rule=tools.close_ticket")
     assert main(args) == 0
