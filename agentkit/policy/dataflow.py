@@ -14,10 +14,11 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+import idna
+
 from agentkit.decision import History
 from agentkit.policy.spec import NormaliseKind
 
-_DOT_LOOKALIKES = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"']+")
 _URL_TRAILING = ".,;:!?)]}'\""
@@ -29,21 +30,61 @@ class HostError(ValueError):
 
 
 def normalise_host(host: str) -> str:
-    """Lower-case, NFKC, IDNA (punycode) form of a host name or IP address."""
-    text = unicodedata.normalize("NFKC", host).translate(_DOT_LOOKALIKES).lower()
-    text = text.removesuffix(".")
-    if not text or "%" in text or ".." in text:
+    """The host an HTTP client connects to for ``host``, in the form the policy compares.
+
+    A name is read as httpx2 reads a URL's host: lower-cased (``str.lower``, over the whole
+    name) and, unless it is ASCII, encoded by IDNA 2008 (the ``idna`` package, the one
+    httpx2 uses), non-transitional and without a UTS 46 mapping step. So ``faß.de`` is
+    ``xn--fa-hia.de``, not ``fass.de``, and ß, ς and the joiners are kept. The dots IDNA
+    reads as dots (U+3002, U+FF0E, U+FF61) separate labels; one trailing dot, the DNS
+    root, is dropped. An address, in any spelling ``ip_of`` reads, is its canonical form.
+
+    Raises:
+        HostError: the client refuses the name (whatever IDNA 2008 disallows: fullwidth
+            letters, symbols and emoji, labels not in NFC or starting with a combining mark,
+            joiners out of context, mixed directions), a label is not letters, digits and
+            hyphens, or an ``xn--`` label is not a valid A-label.
+    """
+    if not host or "%" in host:
         raise HostError(f"{host!r} is not a valid host name")
-    address = ip_of(text)
+    name = _client_form(host).removesuffix(".")
+    address = ip_of(name)
     if address is not None:
         return str(address)
+    for label in name.split("."):
+        _check_label(host, label)
+    return name
+
+
+def _client_form(host: str) -> str:
+    """The ASCII host httpx2's ``encode_host`` makes of a name, or HostError where it refuses it.
+
+    The client lower-cases ASCII and passes it through; anything else it lower-cases and
+    encodes with ``idna.encode`` as a whole (the case of ``Σ`` depends on what follows it).
+    """
+    lowered = host.lower()
+    if host.isascii():
+        return lowered
     try:
-        ascii_host = text.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise HostError(f"{host!r} is not a valid international host name") from exc
-    if not all(_LABEL.match(label) for label in ascii_host.split(".")):
+        return idna.encode(lowered).decode("ascii")
+    except idna.IDNAError as exc:
+        raise HostError(
+            f"{host!r} is not a host name the HTTP client accepts (IDNA 2008): {exc}"
+        ) from exc
+
+
+def _check_label(host: str, label: str) -> None:
+    if not _LABEL.match(label):
         raise HostError(f"{host!r} is not a valid host name")
-    return ascii_host
+    if label.startswith("xn--"):
+        # httpx2 sends an ASCII name unchecked, so a fake A-label (xn---bbk) would reach
+        # DNS as itself while displaying as another name: only a valid one is a host
+        try:
+            idna.ulabel(label)
+        except idna.IDNAError as exc:
+            raise HostError(
+                f"{host!r}: {label!r} is not a valid A-label (IDNA 2008): {exc}"
+            ) from exc
 
 
 _IPV4_FORM = re.compile(r"[0-9a-fx.]+")

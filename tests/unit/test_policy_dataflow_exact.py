@@ -15,6 +15,7 @@ HOSTS = [
     ("[::1]", "::1"),
     ("10.0.0.1", "10.0.0.1"),
     ("bücher.de", "xn--bcher-kva.de"),
+    ("faß.de", "xn--fa-hia.de"),  # IDNA 2008, as the HTTP client reads it: not fass.de
     ("ex\u3002com", "ex.com"),
 ]
 
@@ -32,7 +33,17 @@ BAD_HOSTS = [
     ("a..b", "'a..b' is not a valid host name"),
     ("-x.com", "'-x.com' is not a valid host name"),
     ("[fe80::1%eth0]", "'[fe80::1%eth0]' is not a valid host name"),
-    ("a" * 64 + ".com", f"'{'a' * 64}.com' is not a valid international host name"),
+    ("a" * 64 + ".com", f"'{'a' * 64}.com' is not a valid host name"),
+    (
+        "\u2603.com",
+        "'\u2603.com' is not a host name the HTTP client accepts (IDNA 2008): "
+        "Codepoint U+2603 at position 1 of '\u2603' not allowed",
+    ),
+    (
+        "xn--n3h.com",
+        "'xn--n3h.com': 'xn--n3h' is not a valid A-label (IDNA 2008): "
+        "Codepoint U+2603 at position 1 of '\u2603' not allowed",
+    ),
 ]
 
 
