@@ -198,29 +198,35 @@ def host_matches(host: str, entries: Iterable[str]) -> bool:
 
 
 def normalise(kind: NormaliseKind, value: object) -> str:
-    """The comparable form of a value for one kind of data."""
+    """The comparable form of a value for one kind of data.
+
+    A ``domain``, the domain of an ``email`` and the host of a ``url`` are read by
+    ``normalise_host`` and nothing else: NFKC or case folding first would read fass.de
+    in fullwidth letters, or with a long s, as ``fass.de``, names the HTTP client refuses.
+
+    Raises:
+        HostError: such a value names a host ``normalise_host`` refuses.
+    """
     text = value if isinstance(value, str) else _scalar_text(value)
     if kind == "exact":
         return text
+    if kind == "domain":
+        return normalise_host(text.strip())
+    if kind == "email":
+        return _normalise_email(text.strip())
+    if kind == "url":
+        return _normalise_url(text.strip())
     text = unicodedata.normalize("NFKC", text).strip()
     if kind in ("account", "iban"):
         return _GROUPING.sub("", text).upper()
-    if kind == "email":
-        local, at, domain = text.rpartition("@")
-        if not at:
-            return text.casefold()
-        try:
-            return f"{local.casefold()}@{normalise_host(domain)}"
-        except HostError:
-            return text.casefold()
-    if kind == "domain":
-        try:
-            return normalise_host(text)
-        except HostError:
-            return text.casefold()
-    if kind == "url":
-        return _normalise_url(text)
     return " ".join(text.casefold().split())
+
+
+def _normalise_email(text: str) -> str:
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return unicodedata.normalize("NFKC", text).casefold()
+    return f"{unicodedata.normalize('NFKC', local).casefold()}@{normalise_host(domain)}"
 
 
 def _scalar_text(value: object) -> str:
@@ -234,25 +240,32 @@ def _scalar_text(value: object) -> str:
 def _normalise_url(text: str) -> str:
     try:
         parts = urlsplit(text)
-        host = normalise_host(parts.hostname or "")
-    except ValueError:
-        return text
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
+        port = parts.port
+    except ValueError as exc:
+        raise HostError(f"malformed URL: {exc}") from exc
+    if not parts.hostname:
+        return text  # no host to read (mailto:, a relative reference)
+    host = normalise_host(parts.hostname)
+    netloc = host if port is None else f"{host}:{port}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
 def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
     """True when the already-normalised ``value`` occurs in ``text`` as a whole token.
 
+    A domain or e-mail address appears where a token of the text, read as ``normalise``
+    reads the value, is that value: ``faß.de`` does not appear in "write to fass.de".
     An empty value appears nowhere: a value that normalises to nothing has no source.
     """
     if not value:
         return False
     if kind == "url":
         return any(
-            _normalise_url(m.group().rstrip(_URL_TRAILING)) == value
+            _normalised_or_none(kind, m.group().rstrip(_URL_TRAILING)) == value
             for m in _URL_IN_TEXT.finditer(text)
         )
+    if kind in ("domain", "email"):
+        return _names_host(kind, value, text)
     if kind in ("account", "iban"):
         return value.upper() in _grouped_numbers(unicodedata.normalize("NFKC", text))
     if kind == "exact":
@@ -262,6 +275,40 @@ def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
     else:
         haystack = unicodedata.normalize("NFKC", text).casefold()
     return any(p.search(haystack) for p in _token_patterns(kind, value))
+
+
+def _normalised_or_none(kind: NormaliseKind, text: str) -> str | None:
+    try:
+        return normalise(kind, text)
+    except HostError:
+        return None
+
+
+# Where a host name or an e-mail address in prose ends: spaces, brackets, quotes and the
+# punctuation of URLs (an apostrophe only ends a domain: o'brien@example.com is one address).
+# Each piece between them is read whole, as normalise_host reads it, so "a@b.com.evil.org"
+# never holds a@b.com and "fass.de" never holds faß.de.
+_DELIMITERS = (
+    r"\s<>\"()\[\]{},;:/?#=&|\\^`!*"
+    "\u00ab\u00bb\u2018-\u201f\u2039\u203a\u3001\u3008-\u3011\uff08\uff09\uff0c"
+)
+_ADDRESS_DELIMITERS = re.compile(f"[{_DELIMITERS}]+")
+_DOMAIN_DELIMITERS = re.compile(f"[{_DELIMITERS}']+")
+_IDNA_DOTS = re.compile("[.\u3002\uff0e\uff61]")
+_TOKEN_END = "'.\u3002\uff0e\uff61"  # a closing quote or a sentence's full stop
+
+
+def _names_host(kind: NormaliseKind, value: str, text: str) -> bool:
+    """True when a whole token of ``text`` normalises to ``value``, a domain or address."""
+    delimiters = _ADDRESS_DELIMITERS if kind == "email" else _DOMAIN_DELIMITERS
+    dots = value.count(".")
+    # NFC composes what a keyboard may send decomposed (u and U+0308 for ü): the same text
+    for token in delimiters.split(unicodedata.normalize("NFC", text)):
+        token = token.lstrip("'").rstrip(_TOKEN_END)
+        # most tokens are words: only one with the value's number of dots can be it
+        if len(_IDNA_DOTS.findall(token)) == dots and _normalised_or_none(kind, token) == value:
+            return True
+    return False
 
 
 # a number as written: groups holding a digit, joined by spaces or dashes, with letter
@@ -280,23 +327,8 @@ def _grouped_numbers(text: str) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _token_patterns(kind: NormaliseKind, value: str) -> tuple[re.Pattern[str], ...]:
-    forms = {value if kind == "exact" else value.casefold()}
-    if kind in ("domain", "email"):
-        forms.add(_unicode_form(value).casefold())
-        # a sentence may end right after an address, but "a@b.com.evil.org" is another host
-        before, after = r"(?<![\w.@+-])", r"(?![\w@+-]|\.\w)"
-    else:
-        before, after = r"(?<!\w)", r"(?!\w)"
-    return tuple(re.compile(before + re.escape(form) + after) for form in forms)
-
-
-def _unicode_form(value: str) -> str:
-    local, at, domain = value.rpartition("@")
-    try:
-        decoded = domain.encode("ascii").decode("idna")
-    except UnicodeError:
-        return value
-    return f"{local}{at}{decoded}"
+    form = value if kind == "exact" else value.casefold()
+    return (re.compile(r"(?<!\w)" + re.escape(form) + r"(?!\w)"),)
 
 
 def untrusted_sources(history: History, marked: frozenset[str]) -> frozenset[str]:
