@@ -6,6 +6,7 @@ the user typed as ``alice@example.com``, and ``DE89 3704-0044`` the account ``DE
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import re
@@ -301,14 +302,37 @@ _TOKEN_END = "'.\u3002\uff0e\uff61"  # a closing quote or a sentence's full stop
 def _names_host(kind: NormaliseKind, value: str, text: str) -> bool:
     """True when a whole token of ``text`` normalises to ``value``, a domain or address."""
     delimiters = _ADDRESS_DELIMITERS if kind == "email" else _DOMAIN_DELIMITERS
-    dots = value.count(".")
+    host = value.rpartition("@")[2]
     # NFC composes what a keyboard may send decomposed (u and U+0308 for ü): the same text
     for token in delimiters.split(unicodedata.normalize("NFC", text)):
         token = token.lstrip("'").rstrip(_TOKEN_END)
-        # most tokens are words: only one with the value's number of dots can be it
-        if len(_IDNA_DOTS.findall(token)) == dots and _normalised_or_none(kind, token) == value:
+        if _may_spell(token.rpartition("@")[2], host) and _normalised_or_none(kind, token) == value:
             return True
     return False
+
+
+def _may_spell(name: str, host: str) -> bool:
+    """False when ``name`` cannot normalise to the (non-address) ``host``: a cheap test that
+    spares reading every word of a long text as a host name."""
+    labels = _IDNA_DOTS.split(name.lower())
+    forms = _label_forms(host)
+    return len(labels) == len(forms) and all(
+        label in spellings for label, spellings in zip(labels, forms, strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_forms(host: str) -> tuple[frozenset[str], ...]:
+    """Each label of a normalised host as a lower-cased text may spell it: the label itself,
+    and for an A-label the U-label it decodes to."""
+    forms = []
+    for label in host.split("."):
+        spellings = {label}
+        if label.startswith("xn--"):
+            with contextlib.suppress(idna.IDNAError):
+                spellings.add(idna.ulabel(label))
+        forms.append(frozenset(spellings))
+    return tuple(forms)
 
 
 # a number as written: groups holding a digit, joined by spaces or dashes, with letter

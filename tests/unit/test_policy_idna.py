@@ -13,7 +13,7 @@ import re
 
 import httpx2
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from agentkit.decision import History, Principal, ProposedCall, ToolInfo
@@ -120,6 +120,19 @@ def test_a_host_is_refused_or_read_as_the_client_connects_to_it(host: str) -> No
     except HostError:
         return
     assert_reads_as_the_client(host, bare)
+
+
+@given(host=hosts())
+@settings(max_examples=500, deadline=None)
+def test_a_host_appears_in_text_that_spells_it_and_not_in_its_subdomain(host: str) -> None:
+    try:
+        ours = normalise_host(host)
+    except HostError:
+        return
+    assume(ip_of(ours) is None)  # an address appears only as written
+    assert dataflow.appears_in("domain", ours, f"visit {host} today")
+    assert dataflow.appears_in("email", f"bob@{ours}", f"(mail Bob@{host}.)")
+    assert not dataflow.appears_in("domain", ours, f"visit www.{host} today")
 
 
 # --- the divergent classes, one by one -----------------------------------------------------
