@@ -312,8 +312,8 @@ def _names_host(kind: NormaliseKind, value: str, text: str) -> bool:
 
 
 def _may_spell(name: str, host: str) -> bool:
-    """False when ``name`` cannot normalise to the (non-address) ``host``: a cheap test that
-    spares reading every word of a long text as a host name."""
+    """False when ``name`` cannot normalise to ``host`` (an address only as written): a
+    cheap test that spares reading every word of a long text as a host name."""
     labels = _IDNA_DOTS.split(name.lower())
     forms = _label_forms(host)
     return len(labels) == len(forms) and all(
