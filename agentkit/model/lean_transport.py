@@ -100,7 +100,10 @@ class LeanTransport(httpx2.AsyncBaseTransport):
     # --- connections ---------------------------------------------------------------------
 
     async def _acquire(self, url: httpx2.URL, timeouts: _Timeouts) -> _Connection:
-        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        # raw_host, the IDNA 2008 form httpx2 encoded: url.host is Unicode (faß.de), which
+        # the stdlib's IDNA 2003 codec would resolve and verify as another host (fass.de)
+        host = url.raw_host.decode("ascii")
+        origin = (url.scheme, host, url.port or (443 if url.scheme == "https" else 80))
         stack = self._idle.get(origin)
         now = asyncio.get_running_loop().time()
         while stack:

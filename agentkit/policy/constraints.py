@@ -35,10 +35,25 @@ class TrustedList:
     kind: NormaliseKind
     values: frozenset[str]
 
-    def __contains__(self, value: object) -> bool:
-        if self.kind == "domain" and isinstance(value, str):
-            return dataflow.host_matches(value, self.values)
-        return value in self.values
+    def holds(self, value: object) -> bool:
+        """True when ``value``, normalised as the list's values were, is on the list (a
+        domain list also holds the subdomains of its domains).
+
+        Raises:
+            HostError: ``value`` is to be read as a host (a domain, e-mail address or URL
+                list) and names none the HTTP client accepts.
+        """
+        norm = dataflow.normalise(self.kind, value)
+        if self.kind == "domain":
+            return dataflow.host_matches(norm, self.values)
+        return norm in self.values
+
+    def vouches_for(self, value: object) -> bool:
+        """``holds``, except that no list vouches for a value naming no acceptable host."""
+        try:
+            return self.holds(value)
+        except dataflow.HostError:
+            return False
 
 
 @dataclass(frozen=True)
@@ -85,8 +100,11 @@ class _Provenance:
     kind: NormaliseKind
 
     def check(self, value: Any, ctx: DataflowContext) -> str | None:
-        norm = dataflow.normalise(self.kind, value)
-        if any(dataflow.normalise(lst.kind, value) in lst for lst in self.lists):
+        try:
+            norm = dataflow.normalise(self.kind, value)
+        except dataflow.HostError as exc:
+            return f"value {value!r} has no source: {exc}"
+        if any(lst.vouches_for(value) for lst in self.lists):
             return None
         if self.user and any(
             dataflow.appears_in(self.kind, norm, m) for m in ctx.history.user_messages
@@ -158,18 +176,32 @@ class Constraint:
     def _check_element(self, value: Any, ctx: DataflowContext) -> str | None:
         if self.domains is not None and (problem := self.domains.check(value)):
             return problem
-        if self.in_list is not None and dataflow.normalise(self.in_list.kind, value) not in (
-            self.in_list
-        ):
-            return f"{value!r} is not in the trusted list {self.in_list.name}"
-        if (
-            self.not_in_list is not None
-            and dataflow.normalise(self.not_in_list.kind, value) in self.not_in_list
-        ):
-            return f"{value!r} is on the list {self.not_in_list.name}"
+        if self.in_list is not None and (problem := _check_in(self.in_list, value)):
+            return problem
+        if self.not_in_list is not None and (problem := _check_not_in(self.not_in_list, value)):
+            return problem
         if self.provenance is not None:
             return self.provenance.check(value, ctx)
         return None
+
+
+def _check_in(lst: TrustedList, value: Any) -> str | None:
+    try:
+        if lst.holds(value):
+            return None
+    except dataflow.HostError as exc:
+        return f"{value!r} is not in the trusted list {lst.name}: {exc}"
+    return f"{value!r} is not in the trusted list {lst.name}"
+
+
+def _check_not_in(lst: TrustedList, value: Any) -> str | None:
+    try:
+        if not lst.holds(value):
+            return None
+    except dataflow.HostError as exc:
+        # read some other way, it could be on the list: it is not shown to be off it
+        return f"{value!r} cannot be checked against the list {lst.name}: {exc}"
+    return f"{value!r} is on the list {lst.name}"
 
 
 def resolve(arguments: Mapping[str, Any], path: tuple[str, ...]) -> Any:

@@ -6,6 +6,7 @@ the user typed as ``alice@example.com``, and ``DE89 3704-0044`` the account ``DE
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import re
@@ -14,10 +15,11 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+import idna
+
 from agentkit.decision import History
 from agentkit.policy.spec import NormaliseKind
 
-_DOT_LOOKALIKES = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>\"']+")
 _URL_TRAILING = ".,;:!?)]}'\""
@@ -29,21 +31,61 @@ class HostError(ValueError):
 
 
 def normalise_host(host: str) -> str:
-    """Lower-case, NFKC, IDNA (punycode) form of a host name or IP address."""
-    text = unicodedata.normalize("NFKC", host).translate(_DOT_LOOKALIKES).lower()
-    text = text.removesuffix(".")
-    if not text or "%" in text or ".." in text:
+    """The host an HTTP client connects to for ``host``, in the form the policy compares.
+
+    A name is read as httpx2 reads a URL's host: lower-cased (``str.lower``, over the whole
+    name) and, unless it is ASCII, encoded by IDNA 2008 (the ``idna`` package, the one
+    httpx2 uses), non-transitional and without a UTS 46 mapping step. So ``faß.de`` is
+    ``xn--fa-hia.de``, not ``fass.de``, and ß, ς and the joiners are kept. The dots IDNA
+    reads as dots (U+3002, U+FF0E, U+FF61) separate labels; one trailing dot, the DNS
+    root, is dropped. An address, in any spelling ``ip_of`` reads, is its canonical form.
+
+    Raises:
+        HostError: the client refuses the name (whatever IDNA 2008 disallows: fullwidth
+            letters, symbols and emoji, labels not in NFC or starting with a combining mark,
+            joiners out of context, mixed directions), a label is not letters, digits and
+            hyphens, or an ``xn--`` label is not a valid A-label.
+    """
+    if not host or "%" in host:
         raise HostError(f"{host!r} is not a valid host name")
-    address = ip_of(text)
+    name = _client_form(host).removesuffix(".")
+    address = ip_of(name)
     if address is not None:
         return str(address)
+    for label in name.split("."):
+        _check_label(host, label)
+    return name
+
+
+def _client_form(host: str) -> str:
+    """The ASCII host httpx2's ``encode_host`` makes of a name, or HostError where it refuses it.
+
+    The client lower-cases ASCII and passes it through; anything else it lower-cases and
+    encodes with ``idna.encode`` as a whole (the case of ``Σ`` depends on what follows it).
+    """
+    lowered = host.lower()
+    if host.isascii():
+        return lowered
     try:
-        ascii_host = text.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise HostError(f"{host!r} is not a valid international host name") from exc
-    if not all(_LABEL.match(label) for label in ascii_host.split(".")):
+        return idna.encode(lowered).decode("ascii")
+    except idna.IDNAError as exc:
+        raise HostError(
+            f"{host!r} is not a host name the HTTP client accepts (IDNA 2008): {exc}"
+        ) from exc
+
+
+def _check_label(host: str, label: str) -> None:
+    if not _LABEL.match(label):
         raise HostError(f"{host!r} is not a valid host name")
-    return ascii_host
+    if label.startswith("xn--"):
+        # httpx2 sends an ASCII name unchecked, so a fake A-label (xn---bbk) would reach
+        # DNS as itself while displaying as another name: only a valid one is a host
+        try:
+            idna.ulabel(label)
+        except idna.IDNAError as exc:
+            raise HostError(
+                f"{host!r}: {label!r} is not a valid A-label (IDNA 2008): {exc}"
+            ) from exc
 
 
 _IPV4_FORM = re.compile(r"[0-9a-fx.]+")
@@ -157,29 +199,35 @@ def host_matches(host: str, entries: Iterable[str]) -> bool:
 
 
 def normalise(kind: NormaliseKind, value: object) -> str:
-    """The comparable form of a value for one kind of data."""
+    """The comparable form of a value for one kind of data.
+
+    A ``domain``, the domain of an ``email`` and the host of a ``url`` are read by
+    ``normalise_host`` and nothing else: NFKC or case folding first would read fass.de
+    in fullwidth letters, or with a long s, as ``fass.de``, names the HTTP client refuses.
+
+    Raises:
+        HostError: such a value names a host ``normalise_host`` refuses.
+    """
     text = value if isinstance(value, str) else _scalar_text(value)
     if kind == "exact":
         return text
+    if kind == "domain":
+        return normalise_host(text.strip())
+    if kind == "email":
+        return _normalise_email(text.strip())
+    if kind == "url":
+        return _normalise_url(text.strip())
     text = unicodedata.normalize("NFKC", text).strip()
     if kind in ("account", "iban"):
         return _GROUPING.sub("", text).upper()
-    if kind == "email":
-        local, at, domain = text.rpartition("@")
-        if not at:
-            return text.casefold()
-        try:
-            return f"{local.casefold()}@{normalise_host(domain)}"
-        except HostError:
-            return text.casefold()
-    if kind == "domain":
-        try:
-            return normalise_host(text)
-        except HostError:
-            return text.casefold()
-    if kind == "url":
-        return _normalise_url(text)
     return " ".join(text.casefold().split())
+
+
+def _normalise_email(text: str) -> str:
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return unicodedata.normalize("NFKC", text).casefold()
+    return f"{unicodedata.normalize('NFKC', local).casefold()}@{normalise_host(domain)}"
 
 
 def _scalar_text(value: object) -> str:
@@ -193,25 +241,32 @@ def _scalar_text(value: object) -> str:
 def _normalise_url(text: str) -> str:
     try:
         parts = urlsplit(text)
-        host = normalise_host(parts.hostname or "")
-    except ValueError:
-        return text
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
+        port = parts.port
+    except ValueError as exc:
+        raise HostError(f"malformed URL: {exc}") from exc
+    if not parts.hostname:
+        return text  # no host to read (mailto:, a relative reference)
+    host = normalise_host(parts.hostname)
+    netloc = host if port is None else f"{host}:{port}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
 def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
     """True when the already-normalised ``value`` occurs in ``text`` as a whole token.
 
+    A domain or e-mail address appears where a token of the text, read as ``normalise``
+    reads the value, is that value: ``faß.de`` does not appear in "write to fass.de".
     An empty value appears nowhere: a value that normalises to nothing has no source.
     """
     if not value:
         return False
     if kind == "url":
         return any(
-            _normalise_url(m.group().rstrip(_URL_TRAILING)) == value
+            _normalised_or_none(kind, m.group().rstrip(_URL_TRAILING)) == value
             for m in _URL_IN_TEXT.finditer(text)
         )
+    if kind in ("domain", "email"):
+        return _names_host(kind, value, text)
     if kind in ("account", "iban"):
         return value.upper() in _grouped_numbers(unicodedata.normalize("NFKC", text))
     if kind == "exact":
@@ -221,6 +276,63 @@ def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
     else:
         haystack = unicodedata.normalize("NFKC", text).casefold()
     return any(p.search(haystack) for p in _token_patterns(kind, value))
+
+
+def _normalised_or_none(kind: NormaliseKind, text: str) -> str | None:
+    try:
+        return normalise(kind, text)
+    except HostError:
+        return None
+
+
+# Where a host name or an e-mail address in prose ends: spaces, brackets, quotes and the
+# punctuation of URLs (an apostrophe only ends a domain: o'brien@example.com is one address).
+# Each piece between them is read whole, as normalise_host reads it, so "a@b.com.evil.org"
+# never holds a@b.com and "fass.de" never holds faß.de.
+_DELIMITERS = (
+    r"\s<>\"()\[\]{},;:/?#=&|\\^`!*"
+    "\u00ab\u00bb\u2018-\u201f\u2039\u203a\u3001\u3008-\u3011\uff08\uff09\uff0c"
+)
+_ADDRESS_DELIMITERS = re.compile(f"[{_DELIMITERS}]+")
+_DOMAIN_DELIMITERS = re.compile(f"[{_DELIMITERS}']+")
+_IDNA_DOTS = re.compile("[.\u3002\uff0e\uff61]")
+_TOKEN_END = "'.\u3002\uff0e\uff61"  # a closing quote or a sentence's full stop
+
+
+def _names_host(kind: NormaliseKind, value: str, text: str) -> bool:
+    """True when a whole token of ``text`` normalises to ``value``, a domain or address."""
+    delimiters = _ADDRESS_DELIMITERS if kind == "email" else _DOMAIN_DELIMITERS
+    host = value.rpartition("@")[2]
+    # NFC composes what a keyboard may send decomposed (u and U+0308 for ü): the same text
+    for token in delimiters.split(unicodedata.normalize("NFC", text)):
+        token = token.lstrip("'").rstrip(_TOKEN_END)
+        if _may_spell(token.rpartition("@")[2], host) and _normalised_or_none(kind, token) == value:
+            return True
+    return False
+
+
+def _may_spell(name: str, host: str) -> bool:
+    """False when ``name`` cannot normalise to ``host`` (an address only as written): a
+    cheap test that spares reading every word of a long text as a host name."""
+    labels = _IDNA_DOTS.split(name.lower())
+    forms = _label_forms(host)
+    return len(labels) == len(forms) and all(
+        label in spellings for label, spellings in zip(labels, forms, strict=True)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_forms(host: str) -> tuple[frozenset[str], ...]:
+    """Each label of a normalised host as a lower-cased text may spell it: the label itself,
+    and for an A-label the U-label it decodes to."""
+    forms = []
+    for label in host.split("."):
+        spellings = {label}
+        if label.startswith("xn--"):
+            with contextlib.suppress(idna.IDNAError):
+                spellings.add(idna.ulabel(label))
+        forms.append(frozenset(spellings))
+    return tuple(forms)
 
 
 # a number as written: groups holding a digit, joined by spaces or dashes, with letter
@@ -239,23 +351,8 @@ def _grouped_numbers(text: str) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _token_patterns(kind: NormaliseKind, value: str) -> tuple[re.Pattern[str], ...]:
-    forms = {value if kind == "exact" else value.casefold()}
-    if kind in ("domain", "email"):
-        forms.add(_unicode_form(value).casefold())
-        # a sentence may end right after an address, but "a@b.com.evil.org" is another host
-        before, after = r"(?<![\w.@+-])", r"(?![\w@+-]|\.\w)"
-    else:
-        before, after = r"(?<!\w)", r"(?!\w)"
-    return tuple(re.compile(before + re.escape(form) + after) for form in forms)
-
-
-def _unicode_form(value: str) -> str:
-    local, at, domain = value.rpartition("@")
-    try:
-        decoded = domain.encode("ascii").decode("idna")
-    except UnicodeError:
-        return value
-    return f"{local}{at}{decoded}"
+    form = value if kind == "exact" else value.casefold()
+    return (re.compile(r"(?<!\w)" + re.escape(form) + r"(?!\w)"),)
 
 
 def untrusted_sources(history: History, marked: frozenset[str]) -> frozenset[str]:

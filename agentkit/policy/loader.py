@@ -359,13 +359,11 @@ def _build_list(name: str, spec: ListSpec, merged: Merged) -> TrustedList:
         raw.extend(v.strip() for v in os.environ[spec.env].split(",") if v.strip())
     values = set()
     for value in raw:
-        if spec.normalise == "domain":
-            try:
-                values.add(dataflow.normalise_host(value.removeprefix("*.")))
-            except dataflow.HostError as exc:
-                raise merged.error(f"list {name!r}: {exc}", ("lists", name)) from exc
-        else:
-            values.add(dataflow.normalise(spec.normalise, value))
+        entry = value.removeprefix("*.") if spec.normalise == "domain" else value
+        try:
+            values.add(dataflow.normalise(spec.normalise, entry))
+        except dataflow.HostError as exc:
+            raise merged.error(f"list {name!r}: {exc}", ("lists", name)) from exc
     return TrustedList(name, spec.normalise, frozenset(values))
 
 

@@ -65,6 +65,7 @@ lists:
   blocked: {normalise: iban, values: ["GB29 NWBK 6016"]}
   names: {values: [bob]}
   sites: {normalise: domain, values: [example.com]}
+  blocked_sites: {normalise: domain, values: [evil.org]}
 tools:
   pay:
     action: allow
@@ -73,7 +74,14 @@ tools:
       via: {not_in_list: blocked}
       who: {in_list: names}
       site: {in_list: sites}
+      avoid: {not_in_list: blocked_sites}
 """
+
+# what the HTTP client refuses to read as a host is on no list and off none
+FULLWIDTH_E = (
+    "is not a host name the HTTP client accepts (IDNA 2008): "
+    "Codepoint U+FF45 at position 1 of '\uff45xample' not allowed"
+)
 
 
 LIST_CASES = [
@@ -85,6 +93,17 @@ LIST_CASES = [
     ({"who": "alice.bob"}, "'alice.bob' is not in the trusted list names"),
     ({"site": "shop.Example.com"}, None),
     ({"site": "example.com.evil.org"}, "'example.com.evil.org' is not in the trusted list sites"),
+    (
+        {"site": "\uff45xample.com"},
+        "'\uff45xample.com' is not in the trusted list sites: '\uff45xample.com' " + FULLWIDTH_E,
+    ),
+    ({"avoid": "good.org"}, None),
+    ({"avoid": "api.Evil.org."}, "'api.Evil.org.' is on the list blocked_sites"),
+    (
+        {"avoid": "\uff45xample.com"},
+        "'\uff45xample.com' cannot be checked against the list blocked_sites: "
+        "'\uff45xample.com' " + FULLWIDTH_E,
+    ),
 ]
 
 
@@ -201,6 +220,11 @@ PROVENANCE_CASES = [
         {"to": "eve@evil.org"},
         {"calls": (past("notes", output="eve@evil.org"),)},
         "value 'eve@evil.org' does not come from the user's messages or a trusted list",
+    ),
+    (
+        {"to": "bob@\uff45xample.com"},
+        {"user_messages": ("write to bob@example.com",)},
+        "value 'bob@\uff45xample.com' has no source: '\uff45xample.com' " + FULLWIDTH_E,
     ),
     ({"iban": "de89370400 44"}, {}, None),
     (

@@ -521,6 +521,15 @@ LIST_PROBLEMS = [
         "lists.l",
         "list 'l': 'a..b' is not a valid host name",
     ),
+    (
+        "address at a domain the HTTP client refuses",
+        None,
+        "\n    normalise: email\n    values: ['ops@\u2603.example']",
+        3,
+        "lists.l",
+        "list 'l': '\u2603.example' is not a host name the HTTP client accepts (IDNA 2008): "
+        "Codepoint U+2603 at position 1 of '\u2603' not allowed",
+    ),
 ]
 
 
