@@ -165,7 +165,9 @@ class ToolOverrides(BaseModel):
 class HasToolOverrides(Protocol):
     """An authoriser that adds to its tools' declarations (`agentkit.policy.Policy` does)."""
 
-    def tool_overrides(self, name: str) -> ToolOverrides: ...
+    def tool_overrides(self, name: str) -> ToolOverrides:
+        """What it adds to the tool `name` (``ToolOverrides()`` for nothing)."""
+        ...
 
 
 class AllowAll:
