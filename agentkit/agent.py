@@ -30,6 +30,7 @@ from agentkit.errors import ConfigError
 from agentkit.model.types import ModelClient
 from agentkit.pipeline.authorise import RateWindow
 from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
+from agentkit.pipeline.overrides import with_overrides
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.runner import Runner
 from agentkit.run_limits import HasRunLimits
@@ -84,6 +85,9 @@ class Agent:
         self._owns_client = client is None
         self.principal = principal or Principal()
         self.authoriser = self._load_policy(policy if policy is not None else type(self).policy)
+        # here, not only in the Runner: a policy the tools cannot honour fails at assembly
+        servers = [str(entry.get("type")) for entry in type(self).server_tools]
+        self.tool_list = with_overrides(self.tool_list, self.authoriser, servers)
         self._runner_args: dict[str, Any] = {
             "approver": approver,
             "audit": audit,

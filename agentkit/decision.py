@@ -9,7 +9,7 @@ They are plain frozen data so that a decision is reproducible from the run state
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -149,6 +149,32 @@ class Authoriser(Protocol):
     """The seam the runner calls for every validated call."""
 
     def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision: ...
+
+
+class ToolOverrides(BaseModel):
+    """What an authoriser adds to a tool's own declaration; applied when the runner is built.
+
+    An override only ever adds a guard: it marks output untrusted or names untrusted
+    columns, and a side-effect class must agree with the tool's own.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    side_effect: SideEffect | None = None
+    """The class the authoriser knows the tool by; building the runner fails if it differs."""
+    untrusted_output: bool = False
+    """Every output of the tool is untrusted, whatever the tool says of one output."""
+    untrusted_columns: tuple[str, ...] = ()
+    """Bare column names whose values are untrusted; only database tools can honour them."""
+
+
+@runtime_checkable
+class HasToolOverrides(Protocol):
+    """An authoriser that adds to its tools' declarations (`agentkit.policy.Policy` does)."""
+
+    def tool_overrides(self, name: str) -> ToolOverrides:
+        """What it adds to the tool `name` (``ToolOverrides()`` for nothing)."""
+        ...
 
 
 class AllowAll:

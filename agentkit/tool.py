@@ -21,13 +21,13 @@ import asyncio
 import inspect
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo
+from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo, ToolOverrides
 from agentkit.errors import ConfigError, ToolArgumentsInvalid
 from agentkit.json_schema import strict_schema
 
@@ -74,6 +74,7 @@ class Tool:
         "_accepts",
         "_args_model",
         "_validator",
+        "always_untrusted",
         "description",
         "facts",
         "fn",
@@ -112,6 +113,8 @@ class Tool:
         self.description = description or summary or self.name
         self.side_effect: SideEffect = side_effect
         self.untrusted_output = untrusted_output
+        self.always_untrusted = False
+        """Every output is untrusted, even one the tool labels trusted (an authoriser's mark)."""
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(fn)
         self._args_model = _arguments_model(fn, self.name, arg_docs)
@@ -171,11 +174,62 @@ class Tool:
 
     def bind(self, instance: object) -> Tool:
         """A copy whose function is bound to `instance` (for @tool on Agent methods)."""
-        bound = object.__new__(Tool)
-        for slot in Tool.__slots__:
-            object.__setattr__(bound, slot, getattr(self, slot))
+        bound = self._copy()
         bound.fn = self.fn.__get__(instance, type(instance))
         return bound
+
+    # --- what an authoriser adds -----------------------------------------------------------
+
+    def with_overrides(self, overrides: ToolOverrides) -> Tool:
+        """This tool with what an authoriser adds to it; `self` when it adds nothing.
+
+        The result is never less guarded than `self`: ``untrusted_output`` marks every
+        output untrusted (a tool cannot take the mark off one output), ``untrusted_columns``
+        go to the database guard of a tool that returns rows.
+
+        Raises:
+            ConfigError: the overrides' side-effect class differs from the tool's, or they
+                name untrusted columns for a tool that cannot honour them.
+        """
+        if overrides.side_effect is not None and overrides.side_effect != self.side_effect:
+            raise ConfigError(
+                f"tool {self.name!r}: the policy declares it {overrides.side_effect}, "
+                f"the tool is {self.side_effect}"
+            )
+        tool = self
+        if overrides.untrusted_columns:
+            tool = tool.with_untrusted_columns(overrides.untrusted_columns)
+        return tool.marked_untrusted() if overrides.untrusted_output else tool
+
+    def with_untrusted_columns(self, columns: Iterable[str]) -> Tool:
+        """This tool with further database columns untrusted; only database tools can.
+
+        Raises:
+            ConfigError: always, here: this tool returns no database rows.
+        """
+        raise ConfigError(
+            f"tool {self.name!r}: the policy sets tools.{self.name}.untrusted_columns "
+            f"({', '.join(columns)}), but {self.name} returns no database rows, so nothing "
+            "could honour them; only the database tools (query_db, execute_db) can"
+        )
+
+    def marked_untrusted(self) -> Tool:
+        """A copy whose every output is untrusted; `self` when it already is."""
+        if self.always_untrusted:
+            return self
+        marked = self._copy()
+        marked.untrusted_output = True
+        marked.always_untrusted = True
+        marked.info = self.info.model_copy(update={"untrusted_output": True})
+        marked.facts = {**self.facts, "untrusted_output": True}
+        return marked
+
+    def _copy(self) -> Tool:
+        copied = object.__new__(type(self))
+        for cls in type(self).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                object.__setattr__(copied, slot, getattr(self, slot))
+        return copied
 
 
 @overload

@@ -3,6 +3,7 @@
 ```
 runner      the loop only: model turn -> the stages below for each call -> next turn
 run_config  RunConfig: the limits and request options a run starts with
+overrides   the authoriser's additions to the tools (untrusted marks), applied at assembly
 turn        build the next request; fold a model response into the run state
 parse       arguments string -> JSON object                   (bad JSON: error to the model)
 validate    the tool's strict JSON Schema -> ValidCall         (invalid: error to the model)

@@ -59,7 +59,7 @@ async def execute(tool: Tool, arguments: dict[str, Any]) -> ToolOutcome:
         return ToolOutcome(
             "ok",
             render_output(value.content),
-            untrusted,
+            untrusted or tool.always_untrusted,  # an authoriser's mark: no output lifts it
             truncated=value.truncated,
             citations=tuple(value.citations),
             metadata=dict(value.metadata),

@@ -53,6 +53,7 @@ from agentkit.pipeline.confirm import (
 )
 from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.label import label_output
+from agentkit.pipeline.overrides import with_overrides
 from agentkit.pipeline.record import RunRecorder
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.turn import (
@@ -73,6 +74,9 @@ DECLINED_MESSAGE = "A person declined this call. It was not run."
 
 class Runner:
     """Drives runs of one agent configuration. Safe to share between concurrent runs.
+
+    The authoriser's tool overrides (a policy's ``untrusted_output``, ``untrusted_columns``)
+    are applied to `tools` here, once, so every output is labelled as the policy says.
 
     Args:
         limits: further run limits (a policy's); the stricter of these and the config's apply.
@@ -100,7 +104,9 @@ class Runner:
     ) -> None:
         self.client = client
         self.model = model
-        self.tools = {t.name: t for t in tools}
+        self._server_tools = [dict(s) for s in server_tools]
+        servers = [str(s.get("type")) for s in self._server_tools]
+        self.tools = {t.name: t for t in with_overrides(tools, authoriser, servers)}
         self.authoriser = authoriser
         self.instructions = instructions
         self.config = config or RunConfig()
@@ -114,7 +120,6 @@ class Runner:
         self._text_format = text_format(output_type) if output_type is not None else None
         self._clock = clock
         self._wire_tools = [t.wire() for t in self.tools.values()]
-        self._server_tools = [dict(s) for s in server_tools]
         self._recent: RateWindow = rate_window or PROCESS_RATE_WINDOW
 
     @property

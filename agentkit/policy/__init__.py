@@ -9,12 +9,12 @@ Example:
 
 from __future__ import annotations
 
+from agentkit.decision import ToolOverrides
 from agentkit.policy.loader import PolicyInvalid
 from agentkit.policy.policy import Policy, load_policy
 from agentkit.policy.spec import (
     PolicyFile,
     RunLimitsSpec,
-    ToolOverrides,
     policy_json_schema,
     policy_json_schema_text,
 )

@@ -112,7 +112,7 @@ class _Provenance:
             return None
         if any(
             dataflow.appears_in(self.kind, norm, out)
-            for out in dataflow.trusted_outputs(ctx.history, self.tools)
+            for out in dataflow.trusted_outputs(ctx.history, self.tools, ctx.untrusted_marked)
         ):
             return None
         for tool, out in dataflow.untrusted_outputs(ctx.history, ctx.untrusted_marked):

@@ -369,9 +369,16 @@ def untrusted_outputs(history: History, marked: frozenset[str]) -> Iterable[tupl
             yield c.tool, c.output
 
 
-def trusted_outputs(history: History, tools: Iterable[str]) -> Iterable[str]:
-    """Output texts of executed calls of the named (trusted) source tools."""
+def trusted_outputs(
+    history: History, tools: Iterable[str], marked: frozenset[str] = frozenset()
+) -> Iterable[str]:
+    """Output texts of executed calls of the named (trusted) source tools.
+
+    An output labelled untrusted vouches for nothing even from a named source: a database
+    tool is a source for the rows of one query and not for the user-written text of another.
+    """
     names = set(tools)
     for c in history.calls:
-        if c.executed and c.output and c.tool in names and not c.failed:
+        labelled_trusted = not (c.untrusted_output or c.tool in marked)
+        if c.executed and c.output and c.tool in names and not c.failed and labelled_trusted:
             yield c.output

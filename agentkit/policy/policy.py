@@ -6,18 +6,26 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from agentkit.decision import Decision, History, PastCall, Principal, ProposedCall, ToolInfo
+from agentkit.decision import (
+    Decision,
+    History,
+    PastCall,
+    Principal,
+    ProposedCall,
+    ToolInfo,
+    ToolOverrides,
+)
 from agentkit.errors import PolicyLoadError
 from agentkit.policy import against_tools, loader
 from agentkit.policy._names import did_you_mean
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
-from agentkit.policy.spec import PolicyFile, ToolOverrides
+from agentkit.policy.spec import PolicyFile
 from agentkit.run_limits import RunLimits
 
 
 class Policy:
-    """A declarative policy; implements the ``Authoriser`` protocol.
+    """A declarative policy; implements the ``Authoriser`` and ``HasToolOverrides`` protocols.
 
     Example:
         >>> policy = Policy.from_yaml("version: 1\\ntools: {lookup: {action: allow}}")
@@ -91,7 +99,11 @@ class Policy:
         return self.decide(principal, call, history)
 
     def tool_overrides(self, name: str) -> ToolOverrides:
-        """What the policy adds to a tool's declaration (untrusted output, columns)."""
+        """What the policy adds to a tool's declaration (untrusted output, columns).
+
+        The runner applies it to the tool once, when it is built (`Tool.with_overrides`), so
+        the run's labels, frames and history carry it, not only this policy's own rules.
+        """
         tool = self._compiled.tools.get(name)
         if tool is None:
             return ToolOverrides()

@@ -265,14 +265,6 @@ class PolicyFile(_Strict):
     quotas: list[Quota] = Field(default_factory=list)
 
 
-class ToolOverrides(_Strict):
-    """What the policy adds to a tool's own declaration, for the runner's labelling stage."""
-
-    side_effect: SideEffect | None = None
-    untrusted_output: bool = False
-    untrusted_columns: tuple[str, ...] = ()
-
-
 def policy_json_schema() -> dict[str, Any]:
     """The JSON Schema of a policy file."""
     schema = PolicyFile.model_json_schema()

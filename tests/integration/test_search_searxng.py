@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
-from agentkit import Agent, Principal, tool
+from agentkit import Agent, Principal, Tool, tool
 from agentkit.policy import load_policy
 from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn, scripted_client
 from agentkit.tools.search import SearchFailed, SearchHit, SearxngBackend, web_search_tool
@@ -173,11 +173,6 @@ class Copilot(Agent):
         return ""
 
     @tool
-    def query_db(self, sql: str, params: list[str]) -> list[str]:
-        """Query the database."""
-        return []
-
-    @tool
     def list_tables(self) -> list[str]:
         """List tables."""
         return ["tickets"]
@@ -200,6 +195,21 @@ class Copilot(Agent):
         return f"closed {ticket_id}"
 
 
+def query_db(sql: str, params: list[str]) -> list[str]:
+    """Query the database."""
+    return []
+
+
+class RowsStub(Tool):
+    """query_db's stand-in: it takes the policy's untrusted_columns (a plain tool refuses
+    them) and, returning no rows, has nothing to label by them."""
+
+    __slots__ = ()
+
+    def with_untrusted_columns(self, columns: Iterable[str]) -> Tool:
+        return self
+
+
 def copilot(searxng: SearchServer, turns: list[Turn]) -> tuple[Copilot, FakeXAI]:
     fake = FakeXAI(Script(turns))
     policy = load_policy(
@@ -208,7 +218,10 @@ def copilot(searxng: SearchServer, turns: list[Turn]) -> tuple[Copilot, FakeXAI]
     Copilot.ran = []
     agent = Copilot(
         client=scripted_client(fake),
-        tools=[web_search_tool(SearxngBackend(searxng.base_url), max_results=3)],
+        tools=[
+            web_search_tool(SearxngBackend(searxng.base_url), max_results=3),
+            RowsStub(query_db),
+        ],
         policy=policy,
         principal=Principal(user_id="dana", roles=("operator",)),
         approver=RecordingApprover(True, name="test"),

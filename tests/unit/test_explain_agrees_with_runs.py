@@ -11,6 +11,7 @@ import asyncio
 import functools
 import inspect
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,16 @@ def explained_by_the_cli(
     return action, rule.removeprefix("rule=")
 
 
+class RowsStandIn(Tool):
+    """A stand-in for a database tool: it takes the policy's untrusted_columns (which a
+    plain tool refuses) and, returning no rows, has nothing to label by them."""
+
+    __slots__ = ()
+
+    def with_untrusted_columns(self, columns: Iterable[str]) -> Tool:
+        return self
+
+
 def any_arguments_tool(policy: Policy, name: str, arguments: dict[str, Any]) -> Tool:
     async def body(**_: Any) -> str:
         return "done"
@@ -98,7 +109,8 @@ def any_arguments_tool(policy: Policy, name: str, arguments: dict[str, Any]) -> 
         [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=Any) for k in arguments]
     )
     body.__annotations__ = dict.fromkeys(arguments, Any)
-    return Tool(body, name=name, side_effect=policy.tool_info(name).side_effect)
+    kind = RowsStandIn if policy.tool_overrides(name).untrusted_columns else Tool
+    return kind(body, name=name, side_effect=policy.tool_info(name).side_effect)
 
 
 def agent_tools(policy: Policy, called: str, arguments: dict[str, Any]) -> list[Tool]:

@@ -28,7 +28,7 @@ from agentkit.tools.database.engine import (
     parse_url,
     sqlite_deadline,
 )
-from agentkit.tools.database.guard import SqlGuard
+from agentkit.tools.database.guard import NO_ADDED_COLUMNS, AddedColumns, SqlGuard
 from agentkit.tools.database.statement import CheckedStatement, TableKey
 
 if TYPE_CHECKING:
@@ -139,6 +139,8 @@ class Database:
         self.max_value_bytes = max(max_value_bytes, max_bytes)
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
+        self._columns: dict[TableKey, frozenset[str] | None] | None = None
+        self._columns_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Database({self._url.render_as_string(hide_password=True)!r})"
@@ -168,16 +170,24 @@ class Database:
     # --- statements ----------------------------------------------------------------------
 
     def query(
-        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+        self,
+        sql: str,
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        untrusted_columns: Iterable[str] = (),
     ) -> QueryResult:
         """Run one read-only query; ``?`` placeholders take a list, ``:name`` a mapping.
+
+        Args:
+            untrusted_columns: Bare column names also untrusted for this query (a policy's),
+                in every allowed table that has such a column (see `added_columns`).
 
         Raises:
             QueryRefused: the guard or the database refused the statement.
             QueryTimeout: it ran past the statement timeout.
             DatabaseError: the database reported another error.
         """
-        checked = self.guard.check_query(sql)
+        checked = self.guard.check_query(sql, self.added_columns(untrusted_columns))
         bound = checked.bind(params)
         with self._connect("read") as conn, self._guarded(conn, "read"):
             columns, kinds = self._describe(conn, checked.sql, bound)
@@ -207,16 +217,24 @@ class Database:
         return names, [pg_kind(*info.get(oid, ("", ""))) for oid in types]
 
     def execute(
-        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+        self,
+        sql: str,
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+        *,
+        untrusted_columns: Iterable[str] = (),
     ) -> ExecuteResult:
         """Run one INSERT, UPDATE or DELETE allowed by `write_tables`, and commit it.
+
+        Args:
+            untrusted_columns: Bare column names also untrusted in the rows a RETURNING
+                clause gives back, as for `query`.
 
         Raises:
             QueryRefused: the statement is not a write allowed by the configuration.
             QueryTimeout: it ran past the statement timeout (nothing is committed).
             DatabaseError: the database reported another error (nothing is committed).
         """
-        checked = self.guard.check_write(sql)
+        checked = self.guard.check_write(sql, self.added_columns(untrusted_columns))
         bound = checked.bind(params)
         returned = None
         with self._connect("write") as conn, self._guarded(conn, "write"):
@@ -230,6 +248,53 @@ class Database:
             rowcount = max(result.rowcount, -1)
         target = checked.target or ("", "?")
         return ExecuteResult(checked.kind, self._name(target), rowcount, returned)
+
+    # --- untrusted columns by bare name ---------------------------------------------------
+
+    def added_columns(self, names: Iterable[str]) -> AddedColumns:
+        """Bare column names (a policy's) as the guard applies them to one statement.
+
+        A statement naming one of them is untrusted whatever it reads. A star or whole-row
+        value is untrusted when it reads a table that has one: found by reading the allowed
+        tables' columns once, at the first statement that needs it. A table missing then
+        counts as having every such column, so a table created later is never trusted by
+        mistake.
+        """
+        if isinstance(names, str):
+            raise ConfigError(f"untrusted_columns: expected a list of names, got {names!r}")
+        wanted = frozenset(names)
+        if not wanted:
+            return NO_ADDED_COLUMNS
+        if any(not name.strip() for name in wanted):
+            raise ConfigError("untrusted_columns: a column name must not be empty")
+        tables: dict[TableKey, frozenset[str]] = {}
+        for key, known in self._table_columns().items():
+            have = [n for n in wanted if known is None or n.casefold() in known]
+            if have:
+                tables[key] = frozenset(self.guard.column_name(n) for n in have)
+        return AddedColumns(frozenset(n.casefold() for n in wanted), tables)
+
+    def _table_columns(self) -> dict[TableKey, frozenset[str] | None]:
+        """Every allowed table's column names, case-folded; None for a table not found."""
+        with self._columns_lock:
+            if self._columns is None:
+                self._columns = self._read_columns()
+            return self._columns
+
+    def _read_columns(self) -> dict[TableKey, frozenset[str] | None]:
+        from sqlalchemy import inspect
+
+        found: dict[TableKey, frozenset[str] | None] = {}
+        with self._connect("read") as conn:
+            inspector = inspect(conn)
+            for key in sorted(self.guard.readable):
+                schema = key[0] or None
+                if not inspector.has_table(key[1], schema=schema):
+                    found[key] = None
+                    continue
+                columns = inspector.get_columns(key[1], schema=schema)
+                found[key] = frozenset(str(col["name"]).casefold() for col in columns)
+        return found
 
     # --- introspection -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlglot import exp
@@ -55,6 +56,24 @@ _DEFAULT_SCHEMA = {"postgres": "public", "sqlite": "main", "duckdb": "main"}
 _CALL = re.compile(r'\s*("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*\(')
 _NAME = re.compile(r'"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*')
 _KEYWORD = re.compile(r"[A-Za-z_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class AddedColumns:
+    """Untrusted columns added for one statement by bare name (a policy's), not by table.
+
+    A statement naming one of `names` anywhere is untrusted, whatever table it reads;
+    `tables` says which tables have the columns, for what a star or a whole-row value
+    carries (`Database` finds them by introspection).
+    """
+
+    names: frozenset[str] = frozenset()
+    """The bare names, case-folded: matched case-insensitively, so no spelling escapes."""
+    tables: Mapping[TableKey, frozenset[str]] = field(default_factory=dict)
+    """Per table, the added columns it has, as the guard normalises names."""
+
+
+NO_ADDED_COLUMNS = AddedColumns()
 
 
 class SqlGuard:
@@ -114,18 +133,25 @@ class SqlGuard:
         """The normalised key of a table name as a user or the model writes it."""
         return self._config_key(name)
 
+    def column_name(self, name: str) -> str:
+        """A column name as configured ("note"), normalised as the guard compares names."""
+        return self._norm_name(name)
+
     # --- the two checks ------------------------------------------------------------------
 
-    def check_query(self, sql: str) -> CheckedStatement:
-        """Accept one read-only query or raise QueryRefused saying why."""
+    def check_query(self, sql: str, added: AddedColumns = NO_ADDED_COLUMNS) -> CheckedStatement:
+        """Accept one read-only query or raise QueryRefused saying why.
+
+        `added` columns count as untrusted for this statement, besides the configured ones.
+        """
         tree = self._parse(sql)
         if not isinstance(tree, _READ_ROOTS):
             raise QueryRefused(f"only SELECT queries are allowed here, not {_kind(tree)}")
         self._refuse_denied_nodes(tree, sql, allowed=None)
         tables = self._check_tables(tree, self.readable, target=None)
-        return self._finish(tree, "select", tables, target=None)
+        return self._finish(tree, "select", tables, target=None, added=added)
 
-    def check_write(self, sql: str) -> CheckedStatement:
+    def check_write(self, sql: str, added: AddedColumns = NO_ADDED_COLUMNS) -> CheckedStatement:
         """Accept one INSERT, UPDATE or DELETE on a configured write table, or refuse it."""
         tree = self._parse(sql)
         op = _WRITE_ROOTS.get(type(tree))
@@ -145,7 +171,7 @@ class SqlGuard:
         if op != "insert" and not tree.args.get("where") and not self._allow_unfiltered:
             raise QueryRefused(f"{op.upper()} without a WHERE clause is not allowed")
         tables = self._check_tables(tree, self.readable, target=target_node)
-        return self._finish(tree, op, tables | {target}, target=target)
+        return self._finish(tree, op, tables | {target}, target=target, added=added)
 
     # --- parsing -------------------------------------------------------------------------
 
@@ -303,9 +329,10 @@ class SqlGuard:
         tables: frozenset[TableKey],
         *,
         target: TableKey | None,
+        added: AddedColumns,
     ) -> CheckedStatement:
         self._refuse_unparsed_calls(tree)
-        untrusted = self._touches_untrusted(tree, tables)
+        untrusted = _names_any(tree, added.names) or self._touches_untrusted(tree, tables, added)
         binds, positional = rename_placeholders(tree)
         escape_colons(tree)
         try:
@@ -316,17 +343,20 @@ class SqlGuard:
             raise QueryRefused(f"the statement cannot be reproduced safely ({exc})") from exc
         return CheckedStatement(sql, kind, tables, target, untrusted, binds, positional)
 
-    def _touches_untrusted(self, tree: exp.Expr, tables: frozenset[TableKey]) -> bool:
+    def _touches_untrusted(
+        self, tree: exp.Expr, tables: frozenset[TableKey], added: AddedColumns
+    ) -> bool:
         """Whether the statement may output an untrusted column, judged conservatively.
 
         A table with untrusted columns taints the result when any of them is named anywhere
         (select list, WHERE, a CTE, a function argument), when a star, a whole-row value or
         attribute notation could carry it, or when a column-alias list renames its columns.
         """
-        tainted = {k for k in tables if self._untrusted_for(k)}
-        if not tainted:
+        untrusted = {k: cols for k in tables if (cols := self._untrusted_for(k, added))}
+        if not untrusted:
             return False
-        columns = set().union(*(self._untrusted_for(k) for k in tainted))
+        tainted = set(untrusted)
+        columns = set().union(*untrusted.values())
         row_names = {name for _, name in tainted}
         for table in tree.find_all(exp.Table):
             alias = table.args.get("alias")
@@ -351,13 +381,27 @@ class SqlGuard:
         # PostgreSQL reads m.f as f(m) when m has no column f: a function of the whole row
         return bool(node.table) and name in self.allowed_functions
 
-    def _untrusted_for(self, key: TableKey) -> set[str]:
-        return self._untrusted.get(key) or self._untrusted.get(self._unqualified(key)) or set()
+    def _untrusted_for(self, key: TableKey, added: AddedColumns) -> set[str]:
+        plain = self._unqualified(key)
+        declared = self._untrusted.get(key) or self._untrusted.get(plain) or set()
+        return declared | (added.tables.get(key) or added.tables.get(plain) or set())
 
     def _reference_key_safe(self, table: exp.Table) -> TableKey | None:
         if not isinstance(table.this, exp.Identifier) or table.args.get("catalog"):
             return None
         return self._reference_key(table)
+
+
+def _names_any(tree: exp.Expr, names: frozenset[str]) -> bool:
+    """Whether a column reference anywhere in the statement has one of `names` (case-folded)."""
+    if not names:
+        return False
+    return any(
+        isinstance(node, exp.Column)
+        and isinstance(node.this, exp.Identifier)
+        and node.this.name.casefold() in names
+        for node in tree.walk()
+    )
 
 
 def _cte_in_scope(table: exp.Table, name: str, norm: Callable[[exp.Identifier], str]) -> bool:

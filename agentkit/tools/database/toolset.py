@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from agentkit.errors import ConfigError
 from agentkit.tool import Tool, ToolOutput
 from agentkit.tools.database.facade import (
     DEFAULT_MAX_BYTES,
@@ -57,14 +58,55 @@ def database_tools(
     return tools_for(db)
 
 
+Builder = Callable[[Database, frozenset[str]], Callable[..., ToolOutput]]
+"""Makes a tool body over a database with further untrusted columns (bare names)."""
+
+
+class DatabaseTool(Tool):
+    """A tool returning database rows: it can take a policy's ``untrusted_columns``.
+
+    The columns are bare names ("note"); a statement that may output one, in any allowed
+    table that has it, comes back untrusted (`Database.added_columns`).
+    """
+
+    __slots__ = ("_build", "_db", "_options", "untrusted_columns")
+
+    def __init__(
+        self,
+        build: Builder,
+        db: Database,
+        *,
+        untrusted_columns: frozenset[str] = frozenset(),
+        **options: Any,
+    ) -> None:
+        facts = {"untrusted_columns": sorted(untrusted_columns)} if untrusted_columns else None
+        super().__init__(build(db, untrusted_columns), facts=facts, **options)
+        self._build = build
+        self._db = db
+        self._options = options
+        self.untrusted_columns = untrusted_columns
+        """Bare column names untrusted besides the Database's own, in every table having them."""
+
+    def with_untrusted_columns(self, columns: Iterable[str]) -> Tool:
+        """This tool with `columns` untrusted too; `self` when it has them already."""
+        if isinstance(columns, str) or any(not str(c).strip() for c in columns):
+            raise ConfigError(f"tool {self.name!r}: untrusted_columns must be non-empty names")
+        merged = self.untrusted_columns | frozenset(columns)
+        if merged == self.untrusted_columns:
+            return self
+        tool = DatabaseTool(self._build, self._db, untrusted_columns=merged, **self._options)
+        return tool.marked_untrusted() if self.always_untrusted else tool
+
+
 def tools_for(db: Database) -> list[Tool]:
     """The tools over `db`; execute_db only when some table is writable."""
     timeout = db.statement_timeout_s + 10.0
     dialect = _DIALECT_NAMES.get(db.dialect, db.dialect)
     tables = ", ".join(sorted(db.table_names())) or "(none)"
-    tools = [
-        Tool(
-            _query_fn(db),
+    tools: list[Tool] = [
+        DatabaseTool(
+            _query_fn,
+            db,
             name="query_db",
             description=(
                 f"Run one read-only {dialect} SELECT on the tables {tables} and get the rows "
@@ -79,8 +121,9 @@ def tools_for(db: Database) -> list[Tool]:
     ]
     if db.writable:
         tools.append(
-            Tool(
-                _execute_fn(db),
+            DatabaseTool(
+                _execute_fn,
+                db,
                 name="execute_db",
                 description=(
                     f"Run one {dialect} INSERT, UPDATE or DELETE on a writable table (see "
@@ -102,7 +145,7 @@ def _output(result: QueryResult, content: dict[str, Any]) -> ToolOutput:
     )
 
 
-def _query_fn(db: Database) -> Any:
+def _query_fn(db: Database, untrusted: frozenset[str]) -> Callable[..., ToolOutput]:
     def query_db(sql: str, params: list[SqlParam]) -> ToolOutput:
         """Run one read-only SQL query.
 
@@ -110,13 +153,13 @@ def _query_fn(db: Database) -> Any:
             sql: One SELECT (or WITH ... SELECT) statement, with ? placeholders for values.
             params: The values for the ? placeholders, in order ([] when there are none).
         """
-        result = db.query(sql, params)
+        result = db.query(sql, params, untrusted_columns=untrusted)
         return _output(result, result.as_dict())
 
     return query_db
 
 
-def _execute_fn(db: Database) -> Any:
+def _execute_fn(db: Database, untrusted: frozenset[str]) -> Callable[..., ToolOutput]:
     def execute_db(sql: str, params: list[SqlParam]) -> ToolOutput:
         """Run one INSERT, UPDATE or DELETE on a writable table and commit it.
 
@@ -124,7 +167,7 @@ def _execute_fn(db: Database) -> Any:
             sql: One INSERT, UPDATE or DELETE statement, with ? placeholders for values.
             params: The values for the ? placeholders, in order ([] when there are none).
         """
-        result = db.execute(sql, params)
+        result = db.execute(sql, params, untrusted_columns=untrusted)
         if result.returned is None:
             return ToolOutput(result.as_dict())
         return _output(result.returned, result.as_dict())

@@ -199,7 +199,7 @@ def test_the_read_connection_refuses_writes_even_when_the_guard_is_bypassed(
     db: Database, db_url: str, sql: str, monkeypatch: pytest.MonkeyPatch, snapshot: Snapshot
 ) -> None:
     bypass = CheckedStatement(sql, "select", frozenset(), None, False, (), False)
-    monkeypatch.setattr(db.guard, "check_query", lambda _sql: bypass)
+    monkeypatch.setattr(db.guard, "check_query", lambda _sql, *_: bypass)
     before = snapshot(db_url)
     # SQLite: the read-only connection refuses; PostgreSQL: the server-side cursor the
     # query runs in cannot even hold a write, and the transaction is read-only besides.
@@ -231,7 +231,7 @@ def test_the_postgres_transaction_is_read_only_when_the_guard_is_bypassed(
     before = snapshot(url)
     with Database(url, tables=["orders"]) as db:
         bypass = CheckedStatement(sql, "select", frozenset(), None, False, (), False)
-        monkeypatch.setattr(db.guard, "check_query", lambda _sql: bypass)
+        monkeypatch.setattr(db.guard, "check_query", lambda _sql, *_: bypass)
         with pytest.raises(DatabaseError, match=error):
             db.query(sql)
     assert snapshot(url) == before
