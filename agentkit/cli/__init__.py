@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 
 from agentkit.errors import AgentkitError
@@ -44,15 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        with printable_output():  # nothing a model or a tool wrote can steer the terminal
+        with printable_output():  # nothing a model, a tool or an argument wrote steers the terminal
+            args = parser.parse_args(argv)  # usage errors echo the arguments
             code: int = args.handler(args)
     except AgentkitError as exc:
         print(printable(f"agentkit: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: its traceback may quote hostile text, so it is escaped too
+        print(printable(traceback.format_exc()), file=sys.stderr)
+        return 1
     return code
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import sqlite3
 import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentkit import PendingApproval, Principal, RunResult, Step, TerminalApprover
@@ -126,3 +127,92 @@ def test_cli_output_and_errors_show_hostile_text_as_escapes(
     assert obeyed(captured.out) == []
     assert obeyed(captured.err) == []
     assert "\\" in captured.out  # the tool name is shown, spelled as escapes
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(texts)
+def test_db_query_rows_are_shown_without_being_obeyed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    path = tmp_path / "rows.db"
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE notes (id INTEGER, body TEXT)")
+        db.execute("INSERT INTO notes VALUES (1, ?)", (text,))
+    capsys.readouterr()
+    assert main(["db", "query", f"sqlite:///{path}", "SELECT body FROM notes"]) == 0
+    captured = capsys.readouterr()
+    assert obeyed(captured.out) == []
+    assert obeyed(captured.err) == []
+
+
+class HostileSandbox:
+    """Stands in for Docker: the CLI's printing of a program's output is under test here."""
+
+    text = ""
+
+    def __init__(self, **_: object) -> None: ...
+
+    async def __aenter__(self) -> HostileSandbox:
+        return self
+
+    async def __aexit__(self, *_: object) -> None: ...
+
+    async def execute(self, code: str) -> object:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(
+            stdout=f"out {self.text}\n",
+            stderr=f"err {self.text}\n",
+            truncated=False,
+            timed_out=False,
+            oom_killed=False,
+            error=f"failed {self.text}",
+            exit_code=1,
+        )
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_sandbox_output_and_errors_are_shown_without_being_obeyed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    import agentkit.sandbox.docker_sandbox as docker_sandbox
+
+    monkeypatch.setattr(HostileSandbox, "text", text)
+    monkeypatch.setattr(docker_sandbox, "DockerSandbox", HostileSandbox)
+    assert main(["sandbox", "run", "-c", "print(1)"]) == 1
+    captured = capsys.readouterr()
+    assert "err" in captured.err
+    assert obeyed(captured.out) == []
+    assert obeyed(captured.err) == []
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_usage_errors_show_the_argument_without_obeying_it(
+    capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    with pytest.raises(SystemExit):
+        main([f"run{text}"])
+    assert obeyed(capsys.readouterr().err) == []
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_bug_s_traceback_is_shown_without_being_obeyed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+) -> None:
+    import agentkit.sandbox.docker_sandbox as docker_sandbox
+
+    class Broken(HostileSandbox):
+        async def execute(self, code: str) -> object:
+            raise RuntimeError(f"bug {text}")
+
+    monkeypatch.setattr(docker_sandbox, "DockerSandbox", Broken)
+    assert main(["sandbox", "run", "-c", "print(1)"]) == 1
+    err = capsys.readouterr().err
+    assert "RuntimeError: bug" in err
+    assert obeyed(err) == []
