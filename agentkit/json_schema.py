@@ -29,8 +29,9 @@ _SUBSCHEMA_ONE = (
 def strict_schema(schema: Mapping[str, Any], *, drop: Iterable[str] = ("title",)) -> dict[str, Any]:
     """A strict copy of `schema`, recursively, without the annotation keys named in `drop`.
 
-    Every object subschema (``type: object`` or with ``properties``) gets ``type: object``,
-    all its properties as ``required`` and ``additionalProperties: false``. Only schema
+    Every object subschema with ``properties`` (a model) gets ``type: object``, all its
+    properties as ``required`` and ``additionalProperties: false``; an object without them
+    (a ``dict[str, X]``) stays a map whose values follow its ``additionalProperties``. Only schema
     keywords are walked: property names and literal values (``default``, ``enum``,
     ``const``) are left as they are.
     """
@@ -57,8 +58,14 @@ def _make_strict(node: Any, drop: frozenset[str]) -> None:
                 _make_strict(child, drop)
     for key in _SUBSCHEMA_ONE:
         _make_strict(node.get(key), drop)
-    if node.get("type") == "object" or "properties" in node:
+    if "properties" in node or (node.get("type") == "object" and not _is_map(node)):
         node["type"] = "object"
         properties = node.setdefault("properties", {})
         node["required"] = list(properties)
         node["additionalProperties"] = False
+
+
+def _is_map(node: Mapping[str, Any]) -> bool:
+    """An object with no declared properties (``dict[str, X]``): its keys are data, so it
+    keeps the value schema it was given (or any value) instead of allowing no key at all."""
+    return "properties" not in node and node.get("additionalProperties", True) is not False

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo, ToolOverrides
 from agentkit.errors import ConfigError, ToolArgumentsInvalid
@@ -163,7 +163,16 @@ class Tool:
                 tool=self.name,
                 field=_error_field(errors[0]),
             )
-        model = self._args_model.model_validate(arguments)
+        try:
+            model = self._args_model.model_validate(arguments)
+        except ValidationError as exc:  # an explicit schema the signature disagrees with
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ToolArgumentsInvalid(
+                f"invalid arguments for {self.name}: {where or 'arguments'}: {first['msg']}",
+                tool=self.name,
+                field=where or None,
+            ) from None
         return {name: getattr(model, name) for name in self._accepts}
 
     async def invoke(self, arguments: Mapping[str, Any]) -> Any:
