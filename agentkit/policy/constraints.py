@@ -132,6 +132,9 @@ class Constraint:
     path: tuple[str, ...]
     required: bool
     kind: NormaliseKind
+    null_passes: bool = True
+    null_matches: bool = False
+    """In a condition: a null satisfies it (``if_null: pass`` said so explicitly)."""
     validator: jsonschema.protocols.Validator | None = None
     in_list: TrustedList | None = None
     not_in_list: TrustedList | None = None
@@ -161,9 +164,18 @@ class Constraint:
 
     def matches(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> bool:
         """True when the argument is present and satisfies the constraint."""
-        return bool(list(_walk(arguments, self.path))) and self.check(arguments, ctx) is None
+        values = list(_walk(arguments, self.path))
+        if not values:
+            return False  # a condition never holds on an argument the call lacks
+        if all(value is None for value in values):
+            return self.null_matches
+        return self.check(arguments, ctx) is None
 
     def check_value(self, value: Any, ctx: DataflowContext) -> str | None:
+        if value is None:
+            if self.required:
+                return "is required, and null was sent"
+            return None if self.null_passes else "is null, which the policy does not allow"
         if self.validator is not None and not self.validator.is_valid(value):
             error = best_match(self.validator.iter_errors(value))
             return error.message if error is not None else "is invalid"
@@ -174,6 +186,8 @@ class Constraint:
         return None
 
     def _check_element(self, value: Any, ctx: DataflowContext) -> str | None:
+        if value is None:
+            return None if self.null_passes else "holds a null, which the policy does not allow"
         if self.domains is not None and (problem := self.domains.check(value)):
             return problem
         if self.in_list is not None and (problem := _check_in(self.in_list, value)):
@@ -274,6 +288,8 @@ def compile_constraint(
         path=tuple(name.split(".")),
         required=spec.required,
         kind=spec.normalise,
+        null_passes=spec.if_null != "deny",
+        null_matches=spec.if_null == "pass",
         validator=validator,
         in_list=_lookup(lists, spec.in_list, "in_list"),
         not_in_list=_lookup(lists, spec.not_in_list, "not_in_list"),

@@ -212,7 +212,9 @@ def _rules(
 def _conditions_hold(rule: CompiledRule, call: ProposedCall, ctx: DataflowContext) -> bool:
     if not all(c.matches(call.arguments, ctx) for c in rule.when):
         return False
-    return not (rule.unless and all(c.check(call.arguments, ctx) is None for c in rule.unless))
+    # an exception holds only on arguments the call has: one the tool lacks, or left null,
+    # never exempts the call (fail closed)
+    return not (rule.unless and all(c.matches(call.arguments, ctx) for c in rule.unless))
 
 
 def _targets(

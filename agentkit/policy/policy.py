@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,25 @@ class Policy:
                 )
         for message, where in against_tools.problems(self.spec.tools, agent):
             raise self._merged.error(message, where)
+        for message, where in self._trusted_after_untrusted(agent):
+            raise self._merged.error(message, where)
+
+    def _trusted_after_untrusted(
+        self, agent: Mapping[str, ToolInfo]
+    ) -> Iterator[tuple[str, Where]]:
+        """``after_untrusted: [tool]`` naming a tool whose output is trusted never fires."""
+        for escalation in self.spec.rules:
+            if not isinstance(escalation.after_untrusted, list):
+                continue
+            for i, name in enumerate(escalation.after_untrusted):
+                marked = name in self.spec.tools and self.spec.tools[name].untrusted_output
+                if not agent[name].untrusted_output and not marked:
+                    yield (
+                        f"after_untrusted names {name}, whose output is trusted, so the rule "
+                        f"would never fire: mark it (tools.{name}.untrusted_output: true) or "
+                        "remove it",
+                        ("rules", escalation.id, "after_untrusted", i),
+                    )
 
     def _tool_references(self) -> Iterator[tuple[str, Where]]:
         spec = self.spec
@@ -156,6 +175,11 @@ class Policy:
             where: Where = ("rules", escalation.id)
             for i, name in enumerate(escalation.tools):
                 yield name, (*where, "tools", i)
+            for part in ("when", "unless"):
+                for arg, constraint in getattr(escalation, part).items():
+                    sources = constraint.provenance.tools if constraint.provenance else []
+                    for i, source in enumerate(sources):
+                        yield source, (*where, part, arg, "provenance", "tools", i)
             if isinstance(escalation.after_untrusted, list):
                 for i, name in enumerate(escalation.after_untrusted):
                     yield name, (*where, "after_untrusted", i)

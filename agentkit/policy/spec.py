@@ -104,7 +104,12 @@ class ArgConstraint(_Strict):
     """
 
     required: bool = False
-    """The argument must be present."""
+    """The argument must be present, and not null."""
+    if_null: Literal["pass", "deny"] | None = None
+    """A null (what a model sends for an optional argument it does not use). In ``args`` it
+    passes unless this is ``deny`` (``required: true`` denies it too). In a rule's ``when``
+    or ``unless`` it satisfies the condition only with ``pass``: by default a condition
+    holds on values the call sent, never on a null or a missing argument."""
     type: str | list[str] | None = None
     enum: list[Any] | None = None
     const: Any = None

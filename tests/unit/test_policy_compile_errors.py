@@ -153,7 +153,7 @@ def test_a_compile_error_reads_as_its_message() -> None:
 
 
 AGENT = [
-    ToolInfo(name="search"),
+    ToolInfo(name="search", untrusted_output=True),
     ToolInfo(name="send", side_effect="external_send"),
     ToolInfo(name="rm", side_effect="destructive"),
 ]

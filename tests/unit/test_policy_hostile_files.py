@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from agentkit.cli import main
@@ -132,6 +132,7 @@ def test_any_named_file_of_any_kind_loads_or_fails_at_the_line_naming_it(
     """Extends and list files: any name (a NUL, a newline, a symlink loop) and any kind (a
     FIFO, a directory, too large, not UTF-8) load, or fail with `file:line:`, never hang or
     crash; the message prints no control character."""
+    assume(not name.startswith("/"))  # an absolute name reaches this machine's own files
     directory = tmp_path_factory.mktemp("named")
     make_target(directory, name, kind)
     path = directory / "p.yaml"

@@ -169,7 +169,8 @@ def test_rules_when_unless_and_role_exemptions() -> None:
     assert decide(p, call("pay", amount=5000, to="landlord")).rule == "rules.big"
     assert decide(p, call("pay", "read", amount=5000, to="landlord"), "treasurer").action == "allow"
     assert decide(p, call("pay", amount=10, to="friend")).rule == "rules.unknown-payee"
-    assert decide(p, call("pay", amount=10)).action == "allow"  # absent `to` satisfies unless
+    # an exception never holds on an argument the call lacks: the rule applies (fail closed)
+    assert decide(p, call("pay", amount=10)).rule == "rules.unknown-payee"
 
 
 def test_deny_wins_over_confirm_whatever_the_order() -> None:

@@ -23,7 +23,7 @@ from agentkit.decision import (
     ProposedCall,
     ToolOverrides,
 )
-from agentkit.errors import ConfigError
+from agentkit.errors import ConfigError, PolicyLoadError
 from agentkit.pipeline.authorise import RecentCalls
 from agentkit.policy import Policy
 from agentkit.testing import FakeXAI, Script, Turn, scripted_client
@@ -151,6 +151,10 @@ async def test_a_value_from_marked_output_is_refused_and_allowed_without_the_mar
     assert result.steps[1].status == "denied"
     assert marked.sent == []
 
+    if policy is AFTER_UNTRUSTED:  # unmarked, the rule could never fire: it does not load
+        with pytest.raises(PolicyLoadError, match="whose output is trusted"):
+            mailbox(without_mark(policy))
+        return
     plain, _, _ = mailbox(without_mark(policy))
     result = await plain.run("what came in?")
     assert result.steps[0].untrusted is False
