@@ -201,23 +201,11 @@ class ApprovalStore:
         return next(a for a in self.approvals(None) if a.pending.approval_id == approval_id)
 
     def decisions(self, run_id: str) -> list[ApprovalDecision]:
-        """The recorded verdicts of a run not yet used, ready for `Agent.resume`; resuming
-        consumes them in this store, whatever ledger the agent has."""
-        with self._connect() as db:
-            used = {
-                row[0]
-                for row in db.execute(
-                    "SELECT c.approval_id FROM consumed c JOIN approvals a USING (approval_id)"
-                    " WHERE a.run_id = ?",
-                    (run_id,),
-                )
-            }
+        """The recorded verdicts of a run, ready for `Agent.resume`; resuming consumes them in
+        this store, whatever ledger the agent has. Verdicts the resumed state already applied
+        (an earlier, partial resume) are skipped by the runner."""
         decided = [
-            a
-            for a in self.approvals(None)
-            if a.pending.run_id == run_id
-            and a.verdict != "pending"
-            and a.pending.approval_id not in used
+            a for a in self.approvals(None) if a.pending.run_id == run_id and a.verdict != "pending"
         ]
         for row in decided:
             self._check_verdict(row)
@@ -247,6 +235,14 @@ class ApprovalStore:
 
     durable = True
     """Every process that opens the same file shares its record of used approvals."""
+
+    def was_used(self, approval_id: str) -> bool:
+        """Whether `approval_id` was consumed in this store (by any process)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT 1 FROM consumed WHERE approval_id = ?", (approval_id,)
+            ).fetchone()
+        return row is not None
 
     def consume(self, approval_id: str) -> bool:
         with self._connect() as db:

@@ -29,6 +29,8 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
       PolicyInvalid             every problem of one file in .problems
   CallDenied                    a call was refused (decision)
     ApprovalRefused             an approval does not match its call, was replayed, or was declined
+      StaleRunState             a paused state older than the record of its run (also a
+                                RunStateError)
   SandboxError                  running code in a container failed (execution, when it ran)
     SandboxUnavailable          the Docker daemon cannot be reached
     SandboxImageMissing         the image is not built (the message says how to build it)
@@ -50,7 +52,6 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
     AuditChainBroken            verification found a broken record (seq, reason)
   RunStateError                 a run cannot be resumed or continued as asked
     RunStateTampered            a stored run or verdict does not carry its seal
-    StaleRunState               a run state older than the audit chain's record of it
 ```
 
 Third-party exceptions are caught at the seam and re-raised as one of these
@@ -366,6 +367,7 @@ class RunStateTampered(RunStateError):
     """A stored run, approval or verdict was changed by someone without the seal key."""
 
 
-class StaleRunState(RunStateError):
-    """An authentic run state older than the audit chain's record of its run: a rolled-back
-    store, or a copy kept from before an approval was used."""
+class StaleRunState(ApprovalRefused, RunStateError):
+    """An authentic run state older than the record of its run (the audit chain, a ledger):
+    a rolled-back store, or a copy kept from before an approval was used. Resuming it would
+    replay an approval, so it is an ApprovalRefused, and a RunStateError about the state."""

@@ -110,6 +110,12 @@ class ApprovalDecision:
         )
 
 
+def applied_here(run: RunResult, decision: ApprovalDecision) -> bool:
+    """A store's verdict this state already applied (an earlier, partial resume): skipped.
+    A decision the caller made up for a used approval is still refused by `check_binding`."""
+    return decision.ledger is not None and decision.approval_id in run.consumed_approvals
+
+
 def check_binding(
     run: RunResult, decision: ApprovalDecision, sealer: Sealer | None = None
 ) -> PendingApproval:
@@ -226,6 +232,32 @@ class ApprovalWitness(Protocol):
     def spent_approvals(self, run_id: str) -> Mapping[str, int] | None: ...
 
 
+@runtime_checkable
+class RemembersUse(Protocol):
+    """A ledger that can say whether an approval was used, without using it."""
+
+    def was_used(self, approval_id: str) -> bool: ...
+
+
+def check_not_used(run: RunResult, ledgers: Iterable[ApprovalLedger]) -> None:
+    """Refuse a paused state that waits on an approval a ledger records as used: an old copy
+    of the run, resumed after the approval was spent.
+
+    Raises:
+        StaleRunState: the state is older than the ledger's record of it.
+    """
+    for ledger in ledgers:
+        if not isinstance(ledger, RemembersUse):
+            continue
+        for pending in run.pending:
+            if ledger.was_used(pending.approval_id):
+                raise StaleRunState(
+                    f"run {run.run_id} waits on approval {pending.approval_id}, which was "
+                    "already used: this state is older than the ledger's record of the run "
+                    "(an old copy) and is not resumed"
+                )
+
+
 def check_fresh(run: RunResult, witness: object) -> None:
     """Refuse a paused state older than the witness's record of its run: one still waiting on
     an approval the witness saw used, or lacking one the witness saw used in it.
@@ -299,6 +331,10 @@ class MemoryLedger:
                 return False
             self._used.add(approval_id)
             return True
+
+    def was_used(self, approval_id: str) -> bool:
+        with self._lock:
+            return approval_id in self._used
 
     def clear(self) -> None:
         """Forget every used approval and pause (for tests that need a fresh process)."""

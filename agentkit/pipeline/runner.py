@@ -42,9 +42,11 @@ from agentkit.pipeline.confirm import (
     ApprovalLedger,
     Approver,
     MemoryLedger,
+    applied_here,
     ask,
     check_binding,
     check_fresh,
+    check_not_used,
     check_state,
     ledgers_for,
     normalise_decisions,
@@ -175,6 +177,8 @@ class Runner:
         recorder = RunRecorder(self.audit, run)
         answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
         ledgers = ledgers_for(run, answered, self.ledger)
+        check_not_used(run, ledgers)
+        answered = [d for d in answered if not applied_here(run, d)]
         try:
             self._apply_decisions(recorder, run, answered, ledgers)
             if run.pending:

@@ -67,7 +67,7 @@ async def main(argv: list[str]) -> int:
                     await agent.resume(run, {d.approval_id: d.approved for d in decisions})
                     return 0
                 result = await agent.resume(run, decisions)
-            except ApprovalRefused as exc:
+            except ApprovalRefused as exc:  # a stale state (StaleRunState) is one too
                 print(json.dumps({"refused": str(exc)}))
                 return 3
             except ConfigError as exc:

@@ -10,7 +10,7 @@ import pytest
 
 from agentkit import Agent, ApprovalDecision, RunResult, tool
 from agentkit.decision import AllowAll, Principal
-from agentkit.errors import ApprovalRefused, RunStateTampered
+from agentkit.errors import RunStateTampered, StaleRunState
 from agentkit.model import XAIClient
 from agentkit.pipeline.runner import Runner
 from agentkit.state import Step
@@ -124,8 +124,8 @@ async def test_the_ledger_refuses_an_approval_spent_from_another_copy_of_the_run
     assert done.status == "completed"
     assert done.consumed_approvals == [decision.approval_id]
     copy = RunResult.from_json(stored)
-    with pytest.raises(ApprovalRefused, match=r"already used \(replay\)"):
-        await agent.resume(copy, [decision])
+    with pytest.raises(StaleRunState, match=r"already used: this state is older"):
+        await agent.resume(copy, [decision])  # the ledger saw it used: the copy is stale
     assert agent.ran == [("close_ticket", 7)]
     assert copy.pending
     assert copy.status == "awaiting_approval"
