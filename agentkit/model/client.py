@@ -23,6 +23,7 @@ from agentkit.model.attempt import Attempt, send_plain, send_streamed
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.chat_wire import build_chat_body, parse_chat_body
 from agentkit.model.lean_transport import LeanTransport
+from agentkit.model.limits import check_request_limits
 from agentkit.model.pricing import PriceTable
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
@@ -121,9 +122,12 @@ class XAIClient:
 
         Raises:
             UnsupportedParameter: the model rejects a parameter (nothing was sent).
+            ConfigError: the request passes an API limit, e.g. more than 350 tools
+                (nothing was sent).
             ModelError: a subclass naming what failed, with `request_id` and `attempts`.
         """
         caps = self._caps.check(request)
+        check_request_limits(request)
         if self._endpoint == "responses":
             body = build_responses_body(request, reasoning_model=caps.reasoning)
         else:

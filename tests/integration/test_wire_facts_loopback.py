@@ -1,0 +1,84 @@
+"""Each xAI wire fact of issue #12, through the real client against the fake over loopback HTTP.
+
+One test (or a few) per fact; each asserts the behaviour that matters to a caller, not
+how it is implemented. The sources of the facts are cited in docs/model-client.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agentkit.errors import ConfigError
+from agentkit.model import ModelRequest, RetryPolicy, Usage, XAIClient
+from agentkit.testing import FakeServer, FakeXAI, Script, Turn, serve_in_thread
+
+MODEL = "grok-4-1-fast-non-reasoning"
+REQUEST = ModelRequest(model=MODEL, input=[{"role": "user", "content": "status of ticket 42?"}])
+
+
+def function_tool(number: int) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": f"tool_{number}",
+        "description": "A tool.",
+        "parameters": {"type": "object", "properties": {}},
+    }
+
+
+class NoSleep:
+    """Records the waits the client asks for, without waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake() -> FakeXAI:
+    return FakeXAI(Script([Turn.text("open")]))
+
+
+@pytest.fixture
+def server(fake: FakeXAI) -> Iterator[FakeServer]:
+    with serve_in_thread(fake) as running:
+        yield running
+
+
+def client(server: FakeServer, **kwargs: Any) -> tuple[XAIClient, NoSleep, list[Usage]]:
+    sleep = NoSleep()
+    usages: list[Usage] = []
+    kwargs.setdefault("retry", RetryPolicy(base_delay=0.01))
+    made = XAIClient(
+        api_key="xai-loopback-test",
+        base_url=server.base_url,
+        sleep=sleep,
+        usage_sink=usages.append,
+        **kwargs,
+    )
+    return made, sleep, usages
+
+
+# --- up to 350 tools per request ------------------------------------------------------------
+
+
+async def test_350_tools_go_out_and_351_are_refused_before_any_request(
+    fake: FakeXAI, server: FakeServer
+) -> None:
+    model, _, usages = client(server)
+    tools = [function_tool(n) for n in range(351)]
+    async with model:
+        answer = await model.respond(dataclasses.replace(REQUEST, tools=tools[:350]))
+        with pytest.raises(ConfigError, match=r"carries 351 tools.*at most 350"):
+            await model.respond(dataclasses.replace(REQUEST, tools=tools))
+    assert answer.text == "open"
+    assert len(fake.requests[0].json["tools"]) == 350
+    assert fake.count(None) == 1  # the refused request never left
+    assert len(usages) == 1
