@@ -17,7 +17,8 @@ from agentkit.errors import (
     StreamInterrupted,
 )
 from agentkit.model.http_errors import error_for_status, scrub_error
-from agentkit.model.streaming import DONE, ChatAssembler, ResponsesAssembler, iter_sse_data
+from agentkit.model.sse_reader import decode_event, iter_sse_events, split_lines
+from agentkit.model.streaming import ChatAssembler, ResponsesAssembler
 from agentkit.model.types import ModelResponse
 
 
@@ -162,15 +163,13 @@ async def _send_streamed(attempt: Attempt) -> ModelResponse:
 async def _consume(
     response: httpx2.Response, assembler: ResponsesAssembler | ChatAssembler, attempt: Attempt
 ) -> None:
-    async for data in iter_sse_data(response.aiter_lines()):
-        if data == DONE:
-            if isinstance(assembler, ChatAssembler):
-                assembler.done = True
-            continue
-        try:
-            event = json.loads(data)
-        except ValueError as exc:
-            raise _behaviour(f"malformed stream event: not JSON: {data[:200]!r}", attempt) from exc
-        if not isinstance(event, dict):
-            raise _behaviour("malformed stream event: not a JSON object", attempt)
-        assembler.feed(event)
+    try:
+        async for event in iter_sse_events(split_lines(response.aiter_text())):
+            payload = decode_event(event)
+            if payload is None:  # `data: [DONE]`: nothing follows it
+                if isinstance(assembler, ChatAssembler):
+                    assembler.done = True
+                return
+            assembler.feed(payload)
+    except ModelBehaviorError as exc:
+        raise _behaviour(str(exc), attempt) from exc

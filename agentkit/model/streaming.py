@@ -1,51 +1,19 @@
-"""Server-sent events assembled into the same body a non-streamed call returns.
+"""Stream events assembled into the same body a non-streamed call returns.
 
-Only `data:` lines matter; `event:` lines are ignored and the payload's `type` decides.
+The events come decoded from `agentkit.model.sse_reader`; the payload's `type` decides.
 The final `response.completed` payload is authoritative: calls that appear only there are
 kept, and argument deltas that never got their `.done` event are still assembled.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from agentkit.errors import ResponseFailed
 from agentkit.model.types import Item
 
-DONE = "[DONE]"
 _TERMINAL = frozenset({"response.completed", "response.incomplete"})
-
-
-async def iter_sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The `data` of each server-sent event, multi-line data joined by newlines.
-
-    An event not closed by a blank line before the end of the stream is kept only when it
-    is whole (`[DONE]` or valid JSON): a cut-off event must read as a cut-off stream.
-    """
-    data: list[str] = []
-    async for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data and _whole("\n".join(data)):
-        yield "\n".join(data)
-
-
-def _whole(data: str) -> bool:
-    if data == DONE:
-        return True
-    try:
-        json.loads(data)
-    except ValueError:
-        return False
-    return True
 
 
 def _failure(event: dict[str, Any]) -> ResponseFailed:

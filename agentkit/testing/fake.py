@@ -60,11 +60,18 @@ class FakeXAI:
     """
 
     def __init__(
-        self, script: TurnSource = None, *, latency: float = 0.0, record: bool = True
+        self,
+        script: TurnSource = None,
+        *,
+        latency: float = 0.0,
+        record: bool = True,
+        ping_every: int = 0,
     ) -> None:
         self.script = script
         self.latency = latency
         """Seconds every request waits before it is answered (without blocking others)."""
+        self.ping_every = ping_every
+        """Streams send an ``event: ping`` keep-alive before every n-th event (0: none)."""
         self.record = record
         """Keep every request for `requests`; long benchmarks may turn it off (counts remain)."""
         self._counts: Counter[str] = Counter()
@@ -246,7 +253,8 @@ class FakeXAI:
         response = response_object(response_id, body, output, tokens.responses_usage())
         self._store.put(response, index, retrievable=body.get("store", True) is not False)
         if body.get("stream"):
-            return replies.stream_reply(map(frame, response_events(response)), limit=limit)
+            frames = [*map(frame, response_events(response)), replies.DONE_FRAME]
+            return replies.stream_reply(frames, limit=limit, ping_every=self.ping_every)
         return replies.json_reply(response)
 
     def _chat(
@@ -259,7 +267,7 @@ class FakeXAI:
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             frames = chunk_events(completion_id, model, message, tokens, include_usage)
-            return replies.stream_reply(frames, limit=limit)
+            return replies.stream_reply(frames, limit=limit, ping_every=self.ping_every)
         return replies.json_reply(completion(completion_id, model, message, tokens, turn))
 
 

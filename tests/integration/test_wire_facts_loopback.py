@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+import httpx2
 import pytest
 
 from agentkit.errors import ConfigError
@@ -82,3 +83,42 @@ async def test_350_tools_go_out_and_351_are_refused_before_any_request(
     assert len(fake.requests[0].json["tools"]) == 350
     assert fake.count(None) == 1  # the refused request never left
     assert len(usages) == 1
+
+
+# --- SSE: `event: ping` keep-alives and a final `data: [DONE]` ----------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["responses", "chat"])
+async def test_pings_and_done_do_not_change_a_streamed_answer(endpoint: str) -> None:
+    turns = Script([Turn(answer="All green. " * 20, reasoning="Checked the status page.")])
+    pinging, quiet = FakeXAI(turns, ping_every=1), FakeXAI(turns)
+    request = dataclasses.replace(REQUEST, model="grok-3-mini", stream=True)
+    answers = []
+    for fake in (pinging, quiet):
+        with serve_in_thread(fake) as server:
+            model, _, _ = client(server, endpoint=endpoint)
+            async with model:
+                answers.append(await model.respond(request))
+    with serve_in_thread(pinging) as server:
+        async with httpx2.AsyncClient(base_url=server.base_url) as http:
+            raw = await http.post(
+                "/responses" if endpoint == "responses" else "/chat/completions",
+                json={"model": "grok-3-mini", "input": "hi", "messages": [], "stream": True},
+            )
+    assert raw.text.count("event: ping\n\n") > 5
+    assert raw.text.endswith("data: [DONE]\n\n")
+    pinged, plain = answers
+    assert pinged.text == plain.text == "All green. " * 20
+    assert pinged.usage.status == "completed"
+    assert pinged.usage.attempts == 1
+
+
+async def test_a_streamed_text_holding_unicode_line_separators_is_read_whole() -> None:
+    # JSON may carry U+2028, U+0085 or U+001C unescaped (the fake, like serde_json, does): only
+    # CR and LF end an SSE line, so a reader that splits on every Unicode line break cuts the event
+    text = "line\u2028separator, next\x85line, file\x1cseparator"
+    with serve_in_thread(FakeXAI(Script([Turn.text(text)]))) as server:
+        model, _, _ = client(server)
+        async with model:
+            answer = await model.respond(dataclasses.replace(REQUEST, stream=True))
+    assert answer.text == text

@@ -112,7 +112,8 @@ async def test_request_id_is_echoed_or_generated(client: httpx2.AsyncClient) -> 
 async def test_stream_events_in_order_with_sequence_numbers(client: httpx2.AsyncClient) -> None:
     response = await client.post("/responses", json=body(stream=True))
     assert response.headers["content-type"] == "text/event-stream"
-    events = parse_sse(response.text)
+    *events, done = parse_sse(response.text)
+    assert done == "[DONE]"  # a Responses stream ends as the OpenAPI spec says it does
     assert [e["type"] for e in events] == [
         "response.created",
         "response.in_progress",
@@ -136,7 +137,7 @@ async def test_stream_text_events_rebuild_the_text(client: httpx2.AsyncClient) -
     text = "word " * 40
     fake = FakeXAI(Script([Turn.text(text)]))
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
-        events = parse_sse((await http.post("/responses", json=body(stream=True))).text)
+        *events, _ = parse_sse((await http.post("/responses", json=body(stream=True))).text)
     kinds = [e["type"] for e in events]
     assert kinds[2:5] == [
         "response.output_item.added",
@@ -157,7 +158,7 @@ async def test_stream_text_events_rebuild_the_text(client: httpx2.AsyncClient) -
 async def test_reasoning_turn_streams_summary_events() -> None:
     fake = FakeXAI(Script([Turn(answer="ok", reasoning="Thinking it over.")]))
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
-        events = parse_sse((await http.post("/responses", json=body(stream=True))).text)
+        *events, _ = parse_sse((await http.post("/responses", json=body(stream=True))).text)
     final = events[-1]["response"]
     assert [i["type"] for i in final["output"]] == ["reasoning", "message"]
     assert final["output"][0]["id"] == f"rs_{final['id']}"
@@ -201,7 +202,7 @@ async def test_x_search_turn_streams_annotation_events() -> None:
     turn = Turn.search(kind="x", query="grok", results=[{"url": "https://x.com/a/1"}], text="Yes.")
     fake = FakeXAI(Script([turn]))
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
-        events = parse_sse((await http.post("/responses", json=body(stream=True))).text)
+        *events, _ = parse_sse((await http.post("/responses", json=body(stream=True))).text)
     assert events[-1]["response"]["output"][0]["type"] == "x_search_call"
     added = [e for e in events if e["type"] == "response.output_text.annotation.added"]
     assert [a["annotation"]["url"] for a in added] == ["https://x.com/a/1"]
