@@ -101,9 +101,15 @@ class UnsupportedParameter(ConfigError):
 
 
 class ModelError(AgentkitError):
-    """Talking to the model failed."""
+    """Talking to the model failed.
+
+    `request_id` is agentkit's own `X-Request-Id`, the same on every retry;
+    `server_request_id` is the `x-request-id` xAI answered the last attempt with, when it
+    answered at all (quote it to xAI support).
+    """
 
     exit_code = 4
+    server_request_id: str | None = None
 
     def __init__(self, message: str, *, request_id: str | None = None, attempts: int = 1) -> None:
         super().__init__(message)

@@ -16,7 +16,7 @@ from agentkit.errors import (
     ModelTimeout,
     StreamInterrupted,
 )
-from agentkit.model.http_errors import error_for_status, scrub_error
+from agentkit.model.http_errors import error_for_status, name_server_request, scrub_error
 from agentkit.model.sse_reader import decode_event, iter_sse_events, split_lines
 from agentkit.model.streaming import ChatAssembler, ResponsesAssembler
 from agentkit.model.types import ModelResponse
@@ -35,6 +35,8 @@ class Attempt:
     parse: Callable[[Any, str], ModelResponse]
     started: float = 0.0
     first_token_at: float | None = None
+    server_request_id: str | None = None
+    """xAI's `x-request-id` for the current attempt, once its answer has begun."""
 
     @property
     def request_id(self) -> str:
@@ -69,9 +71,11 @@ def _behaviour(message: str, attempt: Attempt) -> ModelBehaviorError:
 
 def _parse(body: Any, attempt: Attempt) -> ModelResponse:
     try:
-        return attempt.parse(body, attempt.request_id)
+        response = attempt.parse(body, attempt.request_id)
     except ModelBehaviorError as exc:
         raise _behaviour(str(exc), attempt) from exc
+    response.usage.server_request_id = attempt.server_request_id
+    return response
 
 
 async def send_plain(attempt: Attempt) -> ModelResponse:
@@ -87,10 +91,12 @@ async def send_streamed(attempt: Attempt) -> ModelResponse:
 async def _scrubbed(
     send: Callable[[Attempt], Awaitable[ModelResponse]], attempt: Attempt
 ) -> ModelResponse:
+    attempt.server_request_id = None
     try:
         return await send(attempt)
     except ModelError as exc:
         scrub_error(exc, attempt.secret)
+        name_server_request(exc, attempt.server_request_id)
         raise
 
 
@@ -101,6 +107,7 @@ async def _send_plain(attempt: Attempt) -> ModelResponse:
         )
     except httpx2.HTTPError as exc:
         raise _transport_error(exc, attempt) from exc
+    attempt.server_request_id = response.headers.get("x-request-id")
     if response.status_code >= 400:
         raise error_for_status(
             response.status_code,
@@ -131,6 +138,7 @@ async def _send_streamed(attempt: Attempt) -> ModelResponse:
             headers=attempt.headers,
             timeout=attempt.timeout,
         ) as response:
+            attempt.server_request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
                 await response.aread()
                 raise error_for_status(

@@ -228,5 +228,6 @@ class XAIClient:
             latency_ms=(time.perf_counter() - started) * 1000.0,
             status=f"error:{type(exc).__name__}",
             attempts=number,
+            server_request_id=exc.server_request_id,
         )
         self._sink(usage)

@@ -92,6 +92,16 @@ def scrub_error(exc: ModelError, secret: str) -> ModelError:
     return exc
 
 
+def name_server_request(exc: ModelError, server_request_id: str | None) -> ModelError:
+    """`exc` carrying xAI's `x-request-id` beside agentkit's own, in its fields and message."""
+    if server_request_id is None or exc.server_request_id is not None:
+        return exc
+    exc.server_request_id = server_request_id
+    if exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"{exc.args[0]} [xAI x-request-id {server_request_id}]", *exc.args[1:])
+    return exc
+
+
 def decode_body(content: bytes) -> Any:
     """The body as JSON when it is JSON, else as text."""
     text = content.decode("utf-8", errors="replace")

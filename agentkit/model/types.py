@@ -48,6 +48,7 @@ class Usage:
     """One normalised record per logical request."""
 
     request_id: str
+    """agentkit's own `X-Request-Id`, the same on every attempt."""
     model: str
     endpoint: Endpoint
     input_tokens: int = 0
@@ -64,6 +65,8 @@ class Usage:
     time_to_first_token_ms: float | None = None
     status: str = "completed"
     attempts: int = 1
+    server_request_id: str | None = None
+    """The `x-request-id` xAI answered the last attempt with, when it sent one."""
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}

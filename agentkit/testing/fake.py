@@ -109,21 +109,26 @@ class FakeXAI:
     # --- one exchange ---------------------------------------------------------------------
 
     async def handle(self, request: HTTPRequest) -> HTTPReply:
-        """Answer one request (both transports call this)."""
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-        self._record(request, request_id)
+        """Answer one request (both transports call this).
+
+        Like xAI, the fake names every HTTP request it answers with its own ``x-request-id``
+        (a retry gets a new one); the client's ``X-Request-Id`` is only recorded.
+        """
+        client_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        server_id = str(uuid.uuid4())
+        self._record(request, client_id, server_id)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         try:
             reply = await self._route(request)
         except _Refusal as refusal:
             reply = replies.error_reply(refusal.status, refusal.message)
-        reply.headers.append(("x-request-id", request_id))
+        reply.headers.append(("x-request-id", server_id))
         return reply
 
-    def _record(self, request: HTTPRequest, request_id: str) -> None:
+    def _record(self, request: HTTPRequest, client_id: str, server_id: str) -> None:
         recorded = RecordedRequest(
-            request.method, request.path, dict(request.headers), request.body, request_id
+            request.method, request.path, dict(request.headers), request.body, client_id, server_id
         )
         with self._lock:
             self._counts[request.path] += 1

@@ -14,9 +14,9 @@ from typing import Any
 import httpx2
 import pytest
 
-from agentkit.errors import ConfigError
+from agentkit.errors import BadRequest, ConfigError, StreamInterrupted
 from agentkit.model import ModelRequest, RetryPolicy, Usage, XAIClient
-from agentkit.testing import FakeServer, FakeXAI, Script, Turn, serve_in_thread
+from agentkit.testing import FakeServer, FakeXAI, Fault, Script, Turn, serve_in_thread
 
 MODEL = "grok-4-1-fast-non-reasoning"
 REQUEST = ModelRequest(model=MODEL, input=[{"role": "user", "content": "status of ticket 42?"}])
@@ -122,3 +122,48 @@ async def test_a_streamed_text_holding_unicode_line_separators_is_read_whole() -
         async with model:
             answer = await model.respond(dataclasses.replace(REQUEST, stream=True))
     assert answer.text == text
+
+
+# --- x-request-id: xAI's id beside agentkit's own X-Request-Id ---------------------------------
+
+
+async def test_xais_request_id_is_on_the_usage_beside_ours(
+    fake: FakeXAI, server: FakeServer
+) -> None:
+    fake.inject(Fault.http(503))
+    model, _, usages = client(server)
+    async with model:
+        answer = await model.respond(REQUEST)
+    failed, answered = fake.requests
+    assert answer.usage.request_id == failed.request_id == answered.request_id  # ours, reused
+    assert answer.usage.server_request_id == answered.server_request_id  # theirs, the last one
+    assert answered.server_request_id not in (failed.server_request_id, answer.usage.request_id)
+    assert usages == [answer.usage]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_xais_request_id_is_on_errors_and_their_usage(
+    fake: FakeXAI, server: FakeServer, stream: bool
+) -> None:
+    fake.inject(Fault.http(400, message="Argument not supported on this model: stop"))
+    model, _, usages = client(server)
+    async with model:
+        with pytest.raises(BadRequest) as info:
+            await model.respond(dataclasses.replace(REQUEST, stream=stream))
+    [sent] = fake.requests
+    error = info.value
+    assert (error.request_id, error.server_request_id) == (sent.request_id, sent.server_request_id)
+    assert f"xAI x-request-id {sent.server_request_id}" in str(error)
+    assert f"request {sent.request_id}" in str(error)
+    assert usages[0].server_request_id == sent.server_request_id
+
+
+async def test_a_stream_broken_midway_names_xais_request_id(
+    fake: FakeXAI, server: FakeServer
+) -> None:
+    fake.inject(Fault.truncate_stream(after_events=4))
+    model, _, _ = client(server)
+    async with model:
+        with pytest.raises(StreamInterrupted) as info:
+            await model.respond(dataclasses.replace(REQUEST, stream=True))
+    assert info.value.server_request_id == fake.requests[0].server_request_id

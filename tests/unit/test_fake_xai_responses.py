@@ -102,11 +102,16 @@ async def test_non_reasoning_model_spends_no_reasoning_tokens(client: httpx2.Asy
     assert answer.json()["usage"]["output_tokens_details"]["reasoning_tokens"] == 0
 
 
-async def test_request_id_is_echoed_or_generated(client: httpx2.AsyncClient) -> None:
-    echoed = await client.post("/responses", json=body(), headers={"X-Request-Id": "req-123"})
-    assert echoed.headers["x-request-id"] == "req-123"
-    generated = await client.post("/responses", json=body())
-    assert uuid.UUID(generated.headers["x-request-id"])
+async def test_every_answer_carries_the_servers_own_request_id(
+    fake: FakeXAI, client: httpx2.AsyncClient
+) -> None:
+    first = await client.post("/responses", json=body(), headers={"X-Request-Id": "req-123"})
+    second = await client.post("/responses", json=body(), headers={"X-Request-Id": "req-123"})
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert all(uuid.UUID(i) for i in ids)
+    assert len(set(ids)) == 2  # one per HTTP request, as xAI names them
+    assert [r.server_request_id for r in fake.requests] == ids
+    assert [r.request_id for r in fake.requests] == ["req-123", "req-123"]
 
 
 async def test_stream_events_in_order_with_sequence_numbers(client: httpx2.AsyncClient) -> None:
