@@ -16,9 +16,14 @@ from agentkit.errors import (
     ModelTimeout,
     StreamInterrupted,
 )
-from agentkit.model.http_errors import error_for_status, name_server_request, scrub_error
+from agentkit.model.http_errors import (
+    error_for_status,
+    error_for_stream_event,
+    name_server_request,
+    scrub_error,
+)
 from agentkit.model.sse_reader import decode_event, iter_sse_events, split_lines
-from agentkit.model.streaming import ChatAssembler, ResponsesAssembler
+from agentkit.model.streaming import ChatAssembler, ResponsesAssembler, StreamErrorEvent
 from agentkit.model.types import ModelResponse
 
 
@@ -126,7 +131,11 @@ async def _send_plain(attempt: Attempt) -> ModelResponse:
 
 
 async def _send_streamed(attempt: Attempt) -> ModelResponse:
-    """POST once with `stream: true` and assemble the events into one response."""
+    """POST once with `stream: true` and assemble the events into one response.
+
+    A failure before any output (only created / in_progress / ping events) is the failure
+    itself, retried like one; after output it is `StreamInterrupted`, never retried.
+    """
     assembler: ResponsesAssembler | ChatAssembler = (
         ChatAssembler() if attempt.chat else ResponsesAssembler()
     )
@@ -150,22 +159,40 @@ async def _send_streamed(attempt: Attempt) -> ModelResponse:
                 )
             await _consume(response, assembler, attempt)
     except httpx2.HTTPError as exc:
-        if assembler.events and not assembler.complete:
-            raise StreamInterrupted(
-                f"the stream broke after {assembler.events} events: {type(exc).__name__} "
-                f"(request {attempt.request_id})",
-                request_id=attempt.request_id,
-            ) from exc
         if not assembler.complete:
-            raise _transport_error(exc, attempt) from exc
+            raise _broken(exc, assembler, attempt) from exc
     if not assembler.complete:
-        raise StreamInterrupted(
-            f"the stream ended after {assembler.events} events without its terminal event "
-            f"(request {attempt.request_id})",
-            request_id=attempt.request_id,
-        )
+        raise _ended_early(assembler, attempt)
     attempt.first_token_at = assembler.first_token_at
     return _parse(assembler.body(), attempt)
+
+
+def _broken(
+    exc: httpx2.HTTPError, assembler: ResponsesAssembler | ChatAssembler, attempt: Attempt
+) -> ModelError:
+    if not assembler.output_seen:
+        return _transport_error(exc, attempt)
+    rid = attempt.request_id
+    return StreamInterrupted(
+        f"the stream broke after {assembler.events} events, part of the answer delivered: "
+        f"{type(exc).__name__}; not sent again (request {rid})",
+        request_id=rid,
+    )
+
+
+def _ended_early(assembler: ResponsesAssembler | ChatAssembler, attempt: Attempt) -> ModelError:
+    rid = attempt.request_id
+    if not assembler.output_seen:
+        return ModelConnectionError(
+            f"the stream ended after {assembler.events} events, before any output and "
+            f"without its terminal event (request {rid})",
+            request_id=rid,
+        )
+    return StreamInterrupted(
+        f"the stream ended after {assembler.events} events without its terminal event "
+        f"(request {rid})",
+        request_id=rid,
+    )
 
 
 async def _consume(
@@ -181,3 +208,18 @@ async def _consume(
             assembler.feed(payload)
     except ModelBehaviorError as exc:
         raise _behaviour(str(exc), attempt) from exc
+    except StreamErrorEvent as signal:
+        failure = error_for_stream_event(
+            signal.event, output_seen=assembler.output_seen, secret=attempt.secret
+        )
+        raise _tagged(failure, attempt) from None
+    except ModelError as exc:
+        raise _tagged(exc, attempt) from None
+
+
+def _tagged(exc: ModelError, attempt: Attempt) -> ModelError:
+    """`exc` (raised inside the stream, where the request is unknown) naming its request."""
+    if exc.request_id is None:
+        exc.request_id = attempt.request_id
+        exc.args = (f"{exc.args[0]} (request {attempt.request_id})", *exc.args[1:])
+    return exc

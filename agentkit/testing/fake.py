@@ -14,7 +14,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agentkit.testing import replies
@@ -35,7 +35,15 @@ from agentkit.testing.sse import frame, response_events
 from agentkit.testing.store import ResponseStore
 from agentkit.testing.transport import FakeTransport
 from agentkit.testing.validation import check_request
-from agentkit.testing.wire import models_list, new_response_id, output_items, response_object
+from agentkit.testing.wire import (
+    chat_stream_error,
+    dumps,
+    models_list,
+    new_response_id,
+    output_items,
+    response_object,
+    stream_error_event,
+)
 
 TurnSource = Script | Callable[[dict[str, Any]], Turn] | None
 MODEL_PATHS: dict[str, Endpoint] = {"/v1/responses": "responses", "/v1/chat/completions": "chat"}
@@ -175,10 +183,10 @@ class FakeXAI:
         if early is not None:
             return early
         arguments = self._arguments(turn, body, endpoint, fault)
-        limit = fault.after_events if fault and fault.kind == "truncate_stream" else None
+        cut = _StreamCut.of(fault, endpoint)
         if endpoint == "chat":
-            return self._chat(body, turn, arguments, limit)
-        return self._responses(body, turn, index, arguments, prior, limit)
+            return self._chat(body, turn, arguments, cut)
+        return self._responses(body, turn, index, arguments, prior, cut)
 
     def _select(self, body: dict[str, Any], endpoint: Endpoint) -> tuple[Turn, int, int]:
         """The answering turn, its index, and tokens carried over from a previous response."""
@@ -247,7 +255,7 @@ class FakeXAI:
         index: int,
         arguments: list[str],
         prior: int,
-        limit: int | None,
+        cut: _StreamCut,
     ) -> HTTPReply:
         response_id = new_response_id()
         output = output_items(response_id, turn, arguments)
@@ -259,11 +267,13 @@ class FakeXAI:
         self._store.put(response, index, retrievable=body.get("store", True) is not False)
         if body.get("stream"):
             frames = [*map(frame, response_events(response)), replies.DONE_FRAME]
-            return replies.stream_reply(frames, limit=limit, ping_every=self.ping_every)
+            return replies.stream_reply(
+                frames, limit=cut.limit, ping_every=self.ping_every, tail=cut.tail
+            )
         return replies.json_reply(response)
 
     def _chat(
-        self, body: dict[str, Any], turn: Turn, arguments: list[str], limit: int | None
+        self, body: dict[str, Any], turn: Turn, arguments: list[str], cut: _StreamCut
     ) -> HTTPReply:
         completion_id = new_response_id()
         model = str(body.get("model", ""))
@@ -272,8 +282,30 @@ class FakeXAI:
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             frames = chunk_events(completion_id, model, message, tokens, include_usage)
-            return replies.stream_reply(frames, limit=limit, ping_every=self.ping_every)
+            return replies.stream_reply(
+                frames, limit=cut.limit, ping_every=self.ping_every, tail=cut.tail
+            )
         return replies.json_reply(completion(completion_id, model, message, tokens, turn))
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamCut:
+    """Where a fault ends a stream early (``limit`` events) and what it sends then."""
+
+    limit: int | None = None
+    tail: bytes | None = None
+
+    @classmethod
+    def of(cls, fault: Fault | None, endpoint: Endpoint) -> _StreamCut:
+        if fault is None or fault.kind not in ("truncate_stream", "stream_error"):
+            return cls()
+        if fault.kind == "truncate_stream":
+            return cls(fault.after_events)
+        if endpoint == "chat":
+            error = chat_stream_error(fault.status, fault.message)
+            return cls(fault.after_events, b"data: " + dumps(error) + b"\n\n")
+        event = stream_error_event(fault.status, fault.message, fault.after_events)
+        return cls(fault.after_events, frame(event))
 
 
 def _require(method: str, expected: str) -> None:

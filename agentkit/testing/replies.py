@@ -36,22 +36,29 @@ def error_reply(
 
 
 def stream_reply(
-    frames: Iterable[bytes], *, limit: int | None = None, ping_every: int = 0
+    frames: Iterable[bytes],
+    *,
+    limit: int | None = None,
+    ping_every: int = 0,
+    tail: bytes | None = None,
 ) -> HTTPReply:
-    """An SSE stream of ``frames``, cut after ``limit`` frames when given, with an
-    ``event: ping`` keep-alive before every ``ping_every``-th frame (pings are not counted)."""
-    return HTTPReply(200, list(SSE_HEADERS), stream=_frames(frames, limit, ping_every))
+    """An SSE stream of ``frames``, cut after ``limit`` frames when given (then ``tail``, an
+    error event), with an ``event: ping`` keep-alive before every ``ping_every``-th frame
+    (pings are not counted)."""
+    return HTTPReply(200, list(SSE_HEADERS), stream=_frames(frames, limit, ping_every, tail))
 
 
 async def _frames(
-    frames: Iterable[bytes], limit: int | None, ping_every: int
+    frames: Iterable[bytes], limit: int | None, ping_every: int, tail: bytes | None
 ) -> AsyncIterator[bytes]:
     for number, frame in enumerate(frames):
         if limit is not None and number >= limit:
-            return
+            break
         if ping_every and number % ping_every == 0:
             yield PING_FRAME
         yield frame
+    if tail is not None:
+        yield tail
 
 
 def fault_reply(fault: Fault, *, stream: bool) -> HTTPReply | None:

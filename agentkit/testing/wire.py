@@ -28,11 +28,13 @@ ERROR_CODES: dict[int, str] = {
     502: "The service is currently unavailable",
     503: "The service is currently unavailable",
     504: "The deadline expired before the operation could complete",
+    529: "The service is overloaded",
 }
 DEFAULT_MESSAGES: dict[int, str] = {
     429: "Too many requests: the rate limit of this model was reached. Retry after a moment.",
     500: "An internal error occurred. Please retry the request.",
     503: "The service is temporarily overloaded. Please retry the request.",
+    529: "The service is overloaded. Please retry the request with backoff.",
 }
 MODELS: tuple[str, ...] = (
     "grok-4-0709",
@@ -66,6 +68,24 @@ def error_body(status: int, message: str | None = None) -> dict[str, str]:
     """xAI's flat error body: ``{"code": ..., "error": ...}``."""
     code = ERROR_CODES.get(status, "Unknown error")
     return {"code": code, "error": message or DEFAULT_MESSAGES.get(status, code)}
+
+
+def stream_error_event(status: int, message: str | None, number: int) -> dict[str, Any]:
+    """A Responses stream ``error`` event carrying an HTTP status."""
+    text = message or DEFAULT_MESSAGES.get(status, ERROR_CODES.get(status, "Stream error"))
+    return {
+        "type": "error",
+        "sequence_number": number,
+        "status": status,
+        "code": str(status),
+        "message": text,
+    }
+
+
+def chat_stream_error(status: int, message: str | None) -> dict[str, Any]:
+    """A chat stream chunk carrying an error in place of choices."""
+    text = message or DEFAULT_MESSAGES.get(status, ERROR_CODES.get(status, "Stream error"))
+    return {"error": {"message": text, "code": str(status), "status": status}}
 
 
 def models_list() -> dict[str, Any]:

@@ -14,7 +14,14 @@ from typing import Any
 import httpx2
 import pytest
 
-from agentkit.errors import BadRequest, ConfigError, StreamInterrupted
+from agentkit.errors import (
+    BadRequest,
+    ConfigError,
+    Overloaded,
+    QuotaExhausted,
+    ServerError,
+    StreamInterrupted,
+)
 from agentkit.model import ModelRequest, RetryPolicy, Usage, XAIClient
 from agentkit.testing import FakeServer, FakeXAI, Fault, Script, Turn, serve_in_thread
 
@@ -167,3 +174,94 @@ async def test_a_stream_broken_midway_names_xais_request_id(
         with pytest.raises(StreamInterrupted) as info:
             await model.respond(dataclasses.replace(REQUEST, stream=True))
     assert info.value.server_request_id == fake.requests[0].server_request_id
+
+
+# --- retries: 429 always (not when credits are gone), 529 = overloaded, no silent restarts -------
+
+
+async def test_a_529_then_a_200_is_retried_with_backoff_and_succeeds(
+    fake: FakeXAI, server: FakeServer
+) -> None:
+    fake.inject(Fault.overloaded())
+    model, sleep, usages = client(server)
+    async with model:
+        answer = await model.respond(REQUEST)
+    assert answer.text == "open"
+    assert answer.usage.attempts == 2
+    assert len(sleep.waits) == 1
+    assert {r.request_id for r in fake.requests} == {answer.usage.request_id}
+    assert usages == [answer.usage]
+
+
+async def test_529s_past_the_attempt_cap_raise_overloaded(
+    fake: FakeXAI, server: FakeServer
+) -> None:
+    fake.inject(Fault.overloaded(), times=5)
+    model, _, _ = client(server, retry=RetryPolicy(max_attempts=3, base_delay=0.01))
+    async with model:
+        with pytest.raises(Overloaded) as info:
+            await model.respond(REQUEST)
+    assert (info.value.status_code, info.value.attempts) == (529, 3)
+    assert fake.count("/v1/responses") == 3
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_429_is_retried_but_not_when_the_credits_are_gone(
+    fake: FakeXAI, server: FakeServer, stream: bool
+) -> None:
+    fake.inject(Fault.http(429))
+    model, _, _ = client(server)
+    request = dataclasses.replace(REQUEST, stream=stream)
+    async with model:
+        assert (await model.respond(request)).usage.attempts == 2
+        fake.inject(Fault.quota_exhausted())
+        with pytest.raises(QuotaExhausted, match="used all available credits"):
+            await model.respond(request)
+    assert fake.count("/v1/responses") == 3
+
+
+@pytest.mark.parametrize(("endpoint", "after"), [("responses", 6), ("chat", 2)])
+async def test_a_partly_streamed_answer_then_a_500_raises_and_is_not_restarted(
+    fake: FakeXAI, server: FakeServer, endpoint: str, after: int
+) -> None:
+    fake.inject(Fault.stream_error(after_events=after, status=500))
+    model, sleep, usages = client(server, endpoint=endpoint)
+    async with model:
+        with pytest.raises(StreamInterrupted, match="not sent again") as info:
+            await model.respond(dataclasses.replace(REQUEST, stream=True))
+    assert info.value.status_code == 500
+    assert info.value.request_id == fake.requests[0].request_id
+    assert fake.count(None) == 1  # never silently restarted
+    assert sleep.waits == []
+    assert usages[0].status == "error:StreamInterrupted"
+
+
+@pytest.mark.parametrize(("status", "error"), [(503, ServerError), (529, Overloaded)])
+async def test_a_stream_error_before_any_output_is_retried(
+    fake: FakeXAI, server: FakeServer, status: int, error: type[Exception]
+) -> None:
+    # after response.created nothing of the answer has arrived: sending again loses nothing
+    fake.inject(Fault.stream_error(after_events=1, status=status))
+    model, sleep, _ = client(server)
+    async with model:
+        answer = await model.respond(dataclasses.replace(REQUEST, stream=True))
+        fake.inject(Fault.stream_error(after_events=2, status=status), times=9)
+        with pytest.raises(error):
+            await model.respond(dataclasses.replace(REQUEST, stream=True))
+    assert answer.text == "open"
+    assert answer.usage.attempts == 2
+    assert len(sleep.waits) == 1 + 3
+
+
+async def test_a_stream_cut_before_output_is_retried_and_after_output_is_not(
+    fake: FakeXAI, server: FakeServer
+) -> None:
+    model, _, _ = client(server)
+    stream = dataclasses.replace(REQUEST, stream=True)
+    async with model:
+        fake.inject(Fault.truncate_stream(after_events=2))  # created, in_progress
+        assert (await model.respond(stream)).usage.attempts == 2
+        fake.inject(Fault.truncate_stream(after_events=4))  # ... output_item.added, part
+        with pytest.raises(StreamInterrupted):
+            await model.respond(stream)
+    assert fake.count("/v1/responses") == 3
