@@ -34,13 +34,18 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class ServerToolCall:
-    """A server-side tool item (web_search_call, x_search_call, ...): reported, never run."""
+    """A server-side tool item (web_search_call, x_search_call, custom_tool_call, ...):
+    xAI ran it; agentkit reports it and never runs it."""
 
     type: str
     name: str
     arguments: str
+    """The call's arguments as sent (`arguments`, or a `custom_tool_call`'s `input`)."""
     id: str
     status: str
+    tool: str = ""
+    """The server-side tool that made the call, as `tools` and a policy name it
+    (`web_search`, `x_search`, ...); "" when the item does not say."""
 
 
 @dataclass(slots=True)

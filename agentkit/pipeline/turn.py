@@ -102,8 +102,10 @@ def check_call_ids(run: RunResult, calls: list[FunctionCall]) -> None:
 
 
 def server_tool_name(call: ServerToolCall) -> str:
-    """`web_search_call` -> `web_search`: the name a policy uses for the server-side tool."""
-    return call.type.removesuffix("_call") or call.name
+    """The name a policy uses for the server-side tool: the one the wire parser read off the
+    item (an X search sent as `custom_tool_call` is `x_search`), else the item type without
+    `_call` (`web_search_call` -> `web_search`), else the item's name."""
+    return call.tool or call.type.removesuffix("_call") or call.name
 
 
 def _server_step(run: RunResult, call: ServerToolCall, now: float, decision: Decision) -> Step:

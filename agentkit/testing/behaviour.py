@@ -24,6 +24,7 @@ MODEL_ITEM_TYPES = frozenset(
         "reasoning",
         "web_search_call",
         "x_search_call",
+        "custom_tool_call",
         "code_interpreter_call",
         "file_search_call",
         "mcp_call",

@@ -12,6 +12,9 @@ from typing import Any
 
 TICKS_PER_USD = 10_000_000_000
 SERVER_TOOL_USD = 5.0 / 1000
+X_ITEM_USD = 1.0 / 1000
+"""The fake's price of one post or user an X search fetched: X search is billed per item
+fetched (xAI's OpenAPI spec), at a rate the sources do not give; this one is made up."""
 
 # USD per 1M tokens: input, cached input, output. Enough for plausible ticks; not a price list.
 _PRICES: dict[str, tuple[float, float, float]] = {
@@ -60,15 +63,18 @@ class Tokens:
     web_searches: int = 0
     x_searches: int = 0
     sources: int = 0
+    x_posts_fetched: int = 0
 
     @classmethod
     def estimate(
         cls, model: str, prompt: Any, output: Any, *, web: int = 0, x: int = 0, sources: int = 0
     ) -> Tokens:
-        """Count tokens of a prompt and an output for ``model``."""
+        """Count tokens of a prompt and an output for ``model``; an X search fetches one post
+        per source it cites."""
         out = count_tokens(output)
         reasoning = max(16, out * 2) if is_reasoning_model(model) else 0
-        return cls(model, count_tokens(prompt), out, reasoning, 0, web, x, sources)
+        posts = sources if x else 0
+        return cls(model, count_tokens(prompt), out, reasoning, 0, web, x, sources, posts)
 
     @property
     def server_tools(self) -> int:
@@ -81,7 +87,8 @@ class Tokens:
             (self.input_tokens - self.cached_tokens) * price_in
             + self.cached_tokens * price_cached
             + (self.output_tokens + self.reasoning_tokens) * price_out
-        ) / 1_000_000 + self.server_tools * SERVER_TOOL_USD
+        ) / 1_000_000
+        usd += self.web_searches * SERVER_TOOL_USD + self.x_posts_fetched * X_ITEM_USD
         return round(usd * TICKS_PER_USD)
 
     def responses_usage(self) -> dict[str, Any]:
@@ -125,10 +132,15 @@ class Tokens:
         }
 
     def _tool_details(self) -> dict[str, int]:
+        """Every key of the OpenAPI ``ServerSideToolUsageDetails`` (all required)."""
         return {
             "web_search_calls": self.web_searches,
             "x_search_calls": self.x_searches,
+            "x_posts_fetched": self.x_posts_fetched,
+            "x_users_fetched": 0,
             "code_interpreter_calls": 0,
             "file_search_calls": 0,
             "mcp_calls": 0,
+            "document_search_calls": 0,
+            "image_generation_calls": 0,
         }

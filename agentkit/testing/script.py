@@ -23,6 +23,12 @@ from agentkit.errors import ConfigError
 from agentkit.testing.faults import Fault
 
 SearchKind = Literal["web", "x"]
+SEARCH_ITEMS: dict[str, tuple[str, ...]] = {
+    "web": ("web_search_call",),
+    # xAI sends X searches as custom_tool_call items; x_search_call is the older shape
+    "x": ("custom_tool_call", "x_search_call"),
+}
+"""The output item types a search of each kind may arrive as; the first is the default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +56,19 @@ class SearchResult:
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """A server-side search (``web_search_call`` or ``x_search_call``) and its sources."""
+    """A server-side search and its sources: a ``web_search_call`` item, or an X search
+    as a ``custom_tool_call`` (as xAI sends it) or an ``x_search_call``."""
 
     kind: SearchKind
     query: str
     results: tuple[SearchResult, ...]
+    item: str = ""
+    """The output item type; "" is the kind's default (``SEARCH_ITEMS``)."""
+
+    @property
+    def item_type(self) -> str:
+        """The output item type this search arrives as."""
+        return self.item or SEARCH_ITEMS[self.kind][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +116,22 @@ class Turn:
         query: str,
         results: Sequence[dict[str, str] | SearchResult],
         text: str,
+        item: str = "",
         fault: Fault | None = None,
     ) -> Turn:
-        """Run a server-side search and answer ``text`` citing every result."""
-        if kind not in ("web", "x"):
+        """Run a server-side search and answer ``text`` citing every result.
+
+        An X search arrives as a ``custom_tool_call`` item, as xAI sends it; pass
+        ``item="x_search_call"`` for the older shape.
+        """
+        if kind not in SEARCH_ITEMS:
             raise ConfigError(f"search kind must be 'web' or 'x', got {kind!r}")
+        if item and item not in SEARCH_ITEMS[kind]:
+            raise ConfigError(
+                f"a {kind} search arrives as one of {SEARCH_ITEMS[kind]}, not {item!r}"
+            )
         found = tuple(_search_result(r) for r in results)
-        return cls(answer=text, search_call=Search(kind, query, found), fault=fault)
+        return cls(answer=text, search_call=Search(kind, query, found, item), fault=fault)
 
     @property
     def has_calls(self) -> bool:
@@ -210,6 +233,7 @@ def _turn_body(entry: dict[str, Any]) -> Turn:
             query=str(spec.get("query", "")),
             results=spec.get("results", []),
             text=str(text),
+            item=str(spec.get("item", "")),
         )
     if "text" in entry:
         return Turn.text(str(entry["text"]))

@@ -122,13 +122,26 @@ def reasoning_item(response_id: str, summary: str) -> dict[str, Any]:
 
 
 def search_item(response_id: str, search: Search) -> dict[str, Any]:
-    """A server-side ``web_search_call`` / ``x_search_call`` item (reported, never run)."""
-    arguments = {"query": search.query, "num_results": max(1, len(search.results))}
+    """A server-side search item (reported, never run): ``web_search_call``, or an X search
+    as a ``custom_tool_call`` (its arguments in ``input``) or an ``x_search_call``."""
+    arguments = json.dumps(
+        {"query": search.query, "num_results": max(1, len(search.results))}, separators=(",", ":")
+    )
+    name = SEARCH_TOOL_NAMES[search.kind]
+    if search.item_type == "custom_tool_call":
+        return {
+            "type": "custom_tool_call",
+            "id": f"fc_{response_id}_0",
+            "call_id": f"xs_{response_id}_0",
+            "name": name,
+            "input": arguments,
+            "status": "completed",
+        }
     return {
-        "arguments": json.dumps(arguments, separators=(",", ":")),
+        "arguments": arguments,
         "call_id": "",
-        "name": SEARCH_TOOL_NAMES[search.kind],
-        "type": f"{search.kind}_search_call",
+        "name": name,
+        "type": search.item_type,
         "id": f"fc_{response_id}_0",
         "status": "completed",
     }

@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from agentkit.errors import ConfigError
 from agentkit.testing import FakeXAI, Script, Turn, parse_sse
 
 TOOLS = [
@@ -203,14 +204,26 @@ async def test_search_turn_cites_every_result() -> None:
     assert data["usage"]["num_sources_used"] == 2
 
 
-async def test_x_search_turn_streams_annotation_events() -> None:
-    turn = Turn.search(kind="x", query="grok", results=[{"url": "https://x.com/a/1"}], text="Yes.")
+@pytest.mark.parametrize("item", ["", "custom_tool_call", "x_search_call"])
+async def test_x_search_turn_streams_annotation_events(item: str) -> None:
+    turn = Turn.search(
+        kind="x", query="grok", results=[{"url": "https://x.com/a/1"}], text="Yes.", item=item
+    )
     fake = FakeXAI(Script([turn]))
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
         *events, _ = parse_sse((await http.post("/responses", json=body(stream=True))).text)
-    assert events[-1]["response"]["output"][0]["type"] == "x_search_call"
+    search = events[-1]["response"]["output"][0]
+    assert search["type"] == (item or "custom_tool_call")  # as xAI sends X searches
+    assert search["name"] == "x_keyword_search"
+    arguments = search["input"] if search["type"] == "custom_tool_call" else search["arguments"]
+    assert json.loads(arguments)["query"] == "grok"
     added = [e for e in events if e["type"] == "response.output_text.annotation.added"]
     assert [a["annotation"]["url"] for a in added] == ["https://x.com/a/1"]
+
+
+def test_a_search_item_type_must_fit_its_kind() -> None:
+    with pytest.raises(ConfigError, match="arrives as one of"):
+        Turn.search(kind="web", query="q", results=[], text="t", item="custom_tool_call")
 
 
 async def test_stored_response_can_be_fetched_and_deleted(client: httpx2.AsyncClient) -> None:
