@@ -120,6 +120,9 @@ class XAIClient:
     async def respond(self, request: ModelRequest) -> ModelResponse:
         """Send one logical request, retrying transient failures; parse the answer.
 
+        An answer that stopped short comes back with `status == "incomplete"` and its
+        `incomplete_reason`; check it before taking `text` as the whole answer.
+
         Raises:
             UnsupportedParameter: the model rejects a parameter (nothing was sent).
             ConfigError: the request passes an API limit, e.g. more than 350 tools
@@ -151,6 +154,7 @@ class XAIClient:
 
         Raises:
             ModelBehaviorError: the answer still does not validate after one correction.
+            ResponseIncomplete: an answer stopped short (a cut JSON text is not corrected).
         """
         from agentkit.model.json_answer import respond_structured
 

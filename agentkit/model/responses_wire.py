@@ -215,4 +215,11 @@ def parse_responses_body(
         id=response_id, model=model, status=status, output=[], usage=usage, request_id=request_id
     )
     parse_output(body.get("output"), response)
+    if status == "incomplete":
+        response.incomplete_reason = _incomplete_reason(body.get("incomplete_details"))
     return response
+
+
+def _incomplete_reason(details: Any) -> str | None:
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return reason if isinstance(reason, str) and reason else None

@@ -115,6 +115,8 @@ class ModelResponse:
     id: str
     model: str
     status: str
+    """`completed`, or `incomplete` when the answer stopped short (see `incomplete_reason`):
+    an incomplete answer is not a whole one, and the runner does not take it as one."""
     output: list[Item]
     """Output items in Responses shape, to append to the next request's input."""
     usage: Usage
@@ -124,6 +126,9 @@ class ModelResponse:
     text: str = ""
     citations: list[Citation] = field(default_factory=list)
     reasoning_summary: str = ""
+    incomplete_reason: str | None = None
+    """Why an `incomplete` answer stopped: xAI's `incomplete_details.reason`
+    (`max_output_tokens`, `max_prompt_tokens`, `max_time_limit`); None when complete or unsaid."""
 
 
 class ModelClient(Protocol):

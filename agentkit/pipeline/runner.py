@@ -59,6 +59,7 @@ from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.turn import (
     NOT_OFFERED,
     check_call_ids,
+    check_complete,
     fold_response,
     model_request,
     offered_server_tools,
@@ -199,6 +200,7 @@ class Runner:
             while True:
                 self.limits.check_before_request(run.run_id, run.turn, run.totals.cost_usd)
                 response = await self._model_turn(recorder, run)
+                check_complete(response)
                 if not response.function_calls:
                     if self._needs_correction(run, response):
                         continue

@@ -8,6 +8,7 @@ from typing import Any
 
 from agentkit.decision import Decision
 from agentkit.errors import ModelBehaviorError
+from agentkit.model.outcome import incomplete_error
 from agentkit.model.types import FunctionCall, ModelRequest, ModelResponse, ServerToolCall
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.state import RunResult, Step
@@ -83,6 +84,19 @@ def fold_response(
     ]
     run.steps.extend(steps)
     return steps
+
+
+def check_complete(response: ModelResponse) -> None:
+    """Refuse an answer that stopped short (`status: incomplete`): its text is a fragment and
+    its calls may be cut, so it is neither the run's answer nor a turn of calls to run.
+    Call it after `fold_response`: the tokens it spent still count against the budget.
+
+    Raises:
+        ResponseIncomplete: naming xAI's reason (`incomplete_details.reason`).
+    """
+    error = incomplete_error(response)
+    if error is not None:
+        raise error
 
 
 def check_call_ids(run: RunResult, calls: list[FunctionCall]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from agentkit.testing import replies
 from agentkit.testing.behaviour import (
     Endpoint,
+    capped_turn,
     count_chat_turns,
     count_model_turns,
     function_tools,
@@ -184,6 +185,7 @@ class FakeXAI:
             return early
         arguments = self._arguments(turn, body, endpoint, fault)
         cut = _StreamCut.of(fault, endpoint)
+        turn = capped_turn(turn, body, endpoint)
         if endpoint == "chat":
             return self._chat(body, turn, arguments, cut)
         return self._responses(body, turn, index, arguments, prior, cut)
@@ -263,7 +265,8 @@ class FakeXAI:
         tokens = _tokens(body, turn, prompt, arguments)
         if prior:
             tokens = replace(tokens, input_tokens=tokens.input_tokens + prior, cached_tokens=prior)
-        response = response_object(response_id, body, output, tokens.responses_usage())
+        usage = tokens.responses_usage()
+        response = response_object(response_id, body, output, usage, incomplete=turn.incomplete)
         self._store.put(response, index, retrievable=body.get("store", True) is not False)
         if body.get("stream"):
             frames = [*map(frame, response_events(response)), replies.DONE_FRAME]
@@ -281,7 +284,14 @@ class FakeXAI:
         tokens = _tokens(body, turn, [body.get("messages"), body.get("tools")], arguments)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            frames = chunk_events(completion_id, model, message, tokens, include_usage)
+            frames = chunk_events(
+                completion_id,
+                model,
+                message,
+                tokens,
+                include_usage,
+                incomplete=bool(turn.incomplete),
+            )
             return replies.stream_reply(
                 frames, limit=cut.limit, ping_every=self.ping_every, tail=cut.tail
             )
@@ -334,4 +344,5 @@ def _tokens(body: dict[str, Any], turn: Turn, prompt: Any, arguments: list[str])
         web=1 if kind == "web" else 0,
         x=1 if kind == "x" else 0,
         sources=len(search.results) if search else 0,
+        reasoning=turn.reasoning_tokens,
     )

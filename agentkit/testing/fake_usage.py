@@ -67,12 +67,21 @@ class Tokens:
 
     @classmethod
     def estimate(
-        cls, model: str, prompt: Any, output: Any, *, web: int = 0, x: int = 0, sources: int = 0
+        cls,
+        model: str,
+        prompt: Any,
+        output: Any,
+        *,
+        web: int = 0,
+        x: int = 0,
+        sources: int = 0,
+        reasoning: int | None = None,
     ) -> Tokens:
         """Count tokens of a prompt and an output for ``model``; an X search fetches one post
-        per source it cites."""
+        per source it cites. Reasoning is ``reasoning`` tokens when given, else estimated."""
         out = count_tokens(output)
-        reasoning = max(16, out * 2) if is_reasoning_model(model) else 0
+        if reasoning is None:
+            reasoning = max(16, out * 2) if is_reasoning_model(model) else 0
         posts = sources if x else 0
         return cls(model, count_tokens(prompt), out, reasoning, 0, web, x, sources, posts)
 

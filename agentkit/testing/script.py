@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,6 +85,11 @@ class Turn:
     reasoning: str | None = None
     """A reasoning summary to emit before the output (reasoning items)."""
     fault: Fault | None = None
+    incomplete: str | None = None
+    """Stop short for this reason (``max_output_tokens``, ``max_prompt_tokens``,
+    ``max_time_limit``): ``status: incomplete`` with ``incomplete_details.reason``."""
+    reasoning_tokens: int | None = None
+    """Reasoning tokens to report, in place of the estimate (a model that thinks long)."""
 
     @classmethod
     def call(
@@ -140,7 +145,7 @@ class Turn:
 
     def with_fault(self, fault: Fault | None) -> Turn:
         """This turn carrying ``fault``."""
-        return Turn(self.function_calls, self.answer, self.search_call, self.reasoning, fault)
+        return replace(self, fault=fault)
 
 
 def _search_result(result: dict[str, str] | SearchResult) -> SearchResult:
@@ -199,7 +204,17 @@ class Script:
         return cls(turns)
 
 
-_TURN_KEYS = {"call", "arguments", "calls", "text", "search", "reasoning", "fault"}
+_TURN_KEYS = {
+    "call",
+    "arguments",
+    "calls",
+    "text",
+    "search",
+    "reasoning",
+    "fault",
+    "incomplete",
+    "reasoning_tokens",
+}
 
 
 def turn_from_dict(entry: Any) -> Turn:
@@ -212,9 +227,16 @@ def turn_from_dict(entry: Any) -> Turn:
             f"unknown key(s) {sorted(unknown)}; expected some of {sorted(_TURN_KEYS)}"
         )
     fault = Fault.from_dict(entry["fault"]) if entry.get("fault") else None
-    turn = _turn_body(entry)
-    reasoning = entry.get("reasoning")
-    return Turn(turn.function_calls, turn.answer, turn.search_call, reasoning, fault)
+    tokens = entry.get("reasoning_tokens")
+    if tokens is not None and (not isinstance(tokens, int) or tokens < 0):
+        raise ConfigError(f"reasoning_tokens must be a whole number >= 0, got {tokens!r}")
+    return replace(
+        _turn_body(entry),
+        reasoning=entry.get("reasoning"),
+        fault=fault,
+        incomplete=entry.get("incomplete"),
+        reasoning_tokens=tokens,
+    )
 
 
 def _turn_body(entry: dict[str, Any]) -> Turn:

@@ -168,7 +168,9 @@ def cited_text(text: str, search: Search | None) -> tuple[str, list[dict[str, An
     return text, annotations
 
 
-def message_item(response_id: str, text: str, annotations: list[dict[str, Any]]) -> dict[str, Any]:
+def message_item(
+    response_id: str, text: str, annotations: list[dict[str, Any]], status: str = "completed"
+) -> dict[str, Any]:
     """An assistant ``message`` output item with one ``output_text`` part."""
     part = {"type": "output_text", "text": text, "logprobs": [], "annotations": annotations}
     return {
@@ -176,7 +178,7 @@ def message_item(response_id: str, text: str, annotations: list[dict[str, Any]])
         "id": f"msg_{response_id}",
         "role": "assistant",
         "type": "message",
-        "status": "completed",
+        "status": status,
     }
 
 
@@ -191,7 +193,8 @@ def output_items(response_id: str, turn: Turn, arguments: list[str]) -> list[dic
         items.append(function_call_item(call, args, new_call_id()))
     if turn.answer is not None or not turn.function_calls:
         text, annotations = cited_text(turn.answer or "", turn.search_call)
-        items.append(message_item(response_id, text, annotations))
+        status = "incomplete" if turn.incomplete else "completed"
+        items.append(message_item(response_id, text, annotations, status))
     return items
 
 
@@ -202,9 +205,11 @@ def response_object(
     usage: dict[str, Any] | None,
     *,
     status: str = "completed",
+    incomplete: str | None = None,
     created_at: int | None = None,
 ) -> dict[str, Any]:
-    """A whole Responses object, echoing the request's fields as xAI does."""
+    """A whole Responses object, echoing the request's fields as xAI does; ``incomplete`` is
+    the reason an answer stopped short (its status is then ``incomplete``)."""
     reasoning = request.get("reasoning") or {}
     return {
         "created_at": created_at if created_at is not None else int(time.time()),
@@ -223,8 +228,8 @@ def response_object(
         "top_p": request.get("top_p"),
         "usage": usage,
         "user": request.get("user"),
-        "incomplete_details": None,
-        "status": status,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
+        "status": "incomplete" if incomplete else status,
         "store": request.get("store", True),
         "metadata": request.get("metadata") or {},
     }

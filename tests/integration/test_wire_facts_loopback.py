@@ -265,3 +265,38 @@ async def test_a_stream_cut_before_output_is_retried_and_after_output_is_not(
         with pytest.raises(StreamInterrupted):
             await model.respond(stream)
     assert fake.count("/v1/responses") == 3
+
+
+# --- status "incomplete": surfaced, never taken as a whole answer --------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["responses", "chat"])
+async def test_an_incomplete_answer_says_so_plain_and_streamed(endpoint: str) -> None:
+    stopped = Turn(answer="The first half of", incomplete="max_time_limit")
+    fake = FakeXAI(lambda body: stopped)
+    with serve_in_thread(fake) as server:
+        model, _, usages = client(server, endpoint=endpoint)
+        async with model:
+            plain = await model.respond(REQUEST)
+            streamed = await model.respond(dataclasses.replace(REQUEST, stream=True))
+    reason = "max_time_limit" if endpoint == "responses" else "max_output_tokens"  # chat: "length"
+    for answer in (plain, streamed):
+        assert (answer.status, answer.incomplete_reason) == ("incomplete", reason)
+        assert answer.text == "The first half of"
+    assert [u.status for u in usages] == ["incomplete", "incomplete"]
+
+
+async def test_max_output_tokens_caps_the_visible_text_but_not_the_reasoning() -> None:
+    long = "word " * 400
+    fake = FakeXAI(Script([Turn.text(long)]))
+    request = dataclasses.replace(REQUEST, model="grok-3-mini", max_output_tokens=10)
+    with serve_in_thread(fake) as server:
+        model, _, _ = client(server)
+        async with model:
+            answer = await model.respond(request)
+    assert (answer.status, answer.incomplete_reason) == ("incomplete", "max_output_tokens")
+    assert len(answer.text) <= 40
+    usage = answer.usage
+    assert usage.reasoning_tokens >= 50 * request.max_output_tokens  # reasoning is not capped
+    assert usage.output_tokens == usage.reasoning_tokens + 10  # and is billed as output
+    assert usage.cost_usd > 0

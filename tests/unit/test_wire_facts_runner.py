@@ -12,6 +12,7 @@ import pytest
 
 from agentkit import Agent, Principal, RunConfig, tool
 from agentkit.audit import capture_audit
+from agentkit.errors import ResponseIncomplete
 from agentkit.policy import Policy
 from agentkit.testing import FakeXAI, Script, Turn, scripted_client
 
@@ -106,3 +107,73 @@ async def test_the_older_x_search_call_item_is_decided_the_same_way() -> None:
     [step] = result.steps
     assert step.decision is not None
     assert (step.tool, step.decision.rule) == ("x_search", "tools.x_search")
+
+
+# --- status "incomplete": the run fails with the reason, its spending counted ---------------------
+
+
+class Ticketing(Agent):
+    ran: ClassVar[list[int]] = []
+
+    @tool
+    async def close_ticket(self, ticket_id: int) -> str:
+        """Close a ticket.
+
+        Args:
+            ticket_id: The ticket.
+        """
+        self.ran.append(ticket_id)
+        return "closed"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_incomplete_answer_fails_the_run_with_its_reason(stream: bool) -> None:
+    fake = FakeXAI(Script([Turn(answer="The ticket is", incomplete="max_output_tokens")]))
+    with capture_audit() as audit:
+        agent = Ticketing(
+            client=scripted_client(fake), audit=audit, config=RunConfig(stream=stream)
+        )
+        with pytest.raises(ResponseIncomplete, match=r"incomplete \(max_output_tokens\)") as info:
+            await agent.run("Close ticket 42")
+    run = info.value.run
+    assert run is not None
+    assert (run.status, run.output) == ("failed", None)  # a fragment is not the answer
+    assert run.error is not None
+    assert run.error.type == "ResponseIncomplete"
+    assert (info.value.reason, info.value.partial_text) == ("max_output_tokens", "The ticket is")
+    assert run.totals.requests == 1
+    assert run.totals.cost_usd > 0  # what it spent still counts
+    [responded] = audit.fields_of("model.response")
+    assert responded["status"] == "incomplete"
+    assert audit.fields_of("run.ended")[-1]["error"] == "ResponseIncomplete"
+
+
+async def test_calls_in_an_incomplete_answer_are_not_run() -> None:
+    Ticketing.ran.clear()
+    cut = Turn.call("close_ticket", {"ticket_id": 42})
+    fake = FakeXAI(Script([Turn(cut.function_calls, incomplete="max_time_limit"), Turn.text("x")]))
+    agent = Ticketing(client=scripted_client(fake))
+    with pytest.raises(ResponseIncomplete, match="max_time_limit"):
+        await agent.run("Close ticket 42")
+    assert Ticketing.ran == []
+    assert fake.count() == 1
+
+
+async def test_a_structured_answer_cut_short_is_not_corrected() -> None:
+    from pydantic import BaseModel
+
+    from agentkit.model import ModelRequest
+
+    class Verdict(BaseModel):
+        closed: bool
+
+    fake = FakeXAI(Script([Turn.text('{"clo'), Turn.text('{"closed": true}')]))
+    request = ModelRequest(
+        model="grok-4-1-fast-non-reasoning",
+        input=[{"role": "user", "content": "closed?"}],
+        max_output_tokens=1,
+    )
+    async with scripted_client(fake) as client:
+        with pytest.raises(ResponseIncomplete, match="max_output_tokens"):
+            await client.structured(request, Verdict)
+    assert fake.count() == 1  # no correction request for a cut answer
