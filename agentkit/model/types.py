@@ -64,8 +64,15 @@ class Usage:
     image_tokens: int = 0
     total_tokens: int = 0
     server_side_tool_calls: int = 0
+    server_tool_usage: dict[str, int] = field(default_factory=dict)
+    """`server_side_tool_usage_details` as reported (positive counts): `web_search_calls`,
+    `x_search_calls`, and `x_posts_fetched` / `x_users_fetched`, by which X search is billed."""
     cost_usd: float = 0.0
+    """The API's cost when it reports one, else the price table's. It includes reasoning
+    tokens, which `max_output_tokens` does not bound."""
     cost_source: Literal["api", "price_table", "unknown"] = "unknown"
+    """`unknown`: no reported cost and no price for the model or a billed item; a cost budget
+    cannot count such a request, so a run with one stops (`BudgetExceeded`)."""
     latency_ms: float = 0.0
     time_to_first_token_ms: float | None = None
     status: str = "completed"

@@ -63,6 +63,7 @@ from agentkit.pipeline.turn import (
     fold_response,
     model_request,
     offered_server_tools,
+    unpriced_requests,
 )
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits
@@ -198,7 +199,9 @@ class Runner:
     async def _drive(self, recorder: RunRecorder, run: RunResult) -> RunResult:
         try:
             while True:
-                self.limits.check_before_request(run.run_id, run.turn, run.totals.cost_usd)
+                self.limits.check_before_request(
+                    run.run_id, run.turn, run.totals.cost_usd, unpriced=unpriced_requests(run)
+                )
                 response = await self._model_turn(recorder, run)
                 check_complete(response)
                 if not response.function_calls:

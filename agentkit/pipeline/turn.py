@@ -86,6 +86,11 @@ def fold_response(
     return steps
 
 
+def unpriced_requests(run: RunResult) -> int:
+    """Responses of `run` whose cost is unknown (neither reported nor in the price table)."""
+    return sum(1 for usage in run.usage if usage.get("cost_source") == "unknown")
+
+
 def check_complete(response: ModelResponse) -> None:
     """Refuse an answer that stopped short (`status: incomplete`): its text is a fragment and
     its calls may be cut, so it is neither the run's answer nor a turn of calls to run.

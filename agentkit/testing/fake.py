@@ -75,12 +75,15 @@ class FakeXAI:
         latency: float = 0.0,
         record: bool = True,
         ping_every: int = 0,
+        report_cost: bool = True,
     ) -> None:
         self.script = script
         self.latency = latency
         """Seconds every request waits before it is answered (without blocking others)."""
         self.ping_every = ping_every
         """Streams send an ``event: ping`` keep-alive before every n-th event (0: none)."""
+        self.report_cost = report_cost
+        """Usage carries ``cost_in_usd_ticks``; without it the client prices answers itself."""
         self.record = record
         """Keep every request for `requests`; long benchmarks may turn it off (counts remain)."""
         self._counts: Counter[str] = Counter()
@@ -262,7 +265,7 @@ class FakeXAI:
         response_id = new_response_id()
         output = output_items(response_id, turn, arguments)
         prompt = [body.get("instructions"), body.get("input"), body.get("tools")]
-        tokens = _tokens(body, turn, prompt, arguments)
+        tokens = replace(_tokens(body, turn, prompt, arguments), report_cost=self.report_cost)
         if prior:
             tokens = replace(tokens, input_tokens=tokens.input_tokens + prior, cached_tokens=prior)
         usage = tokens.responses_usage()
@@ -282,6 +285,7 @@ class FakeXAI:
         model = str(body.get("model", ""))
         message = chat_message(turn, arguments)
         tokens = _tokens(body, turn, [body.get("messages"), body.get("tools")], arguments)
+        tokens = replace(tokens, report_cost=self.report_cost)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             frames = chunk_events(

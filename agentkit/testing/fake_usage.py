@@ -64,6 +64,8 @@ class Tokens:
     x_searches: int = 0
     sources: int = 0
     x_posts_fetched: int = 0
+    report_cost: bool = True
+    """Whether the usage objects carry ``cost_in_usd_ticks``."""
 
     @classmethod
     def estimate(
@@ -114,13 +116,14 @@ class Tokens:
         }
         if self.server_tools:
             usage["server_side_tool_usage_details"] = self._tool_details()
-        usage["cost_in_usd_ticks"] = self.cost_ticks()
+        if self.report_cost:
+            usage["cost_in_usd_ticks"] = self.cost_ticks()
         return usage
 
     def chat_usage(self) -> dict[str, Any]:
         """The Chat Completions ``usage`` object (``completion_tokens`` excludes reasoning)."""
         total = self.input_tokens + self.output_tokens + self.reasoning_tokens
-        return {
+        usage = {
             "prompt_tokens": self.input_tokens,
             "completion_tokens": self.output_tokens,
             "total_tokens": total,
@@ -139,6 +142,9 @@ class Tokens:
             "num_sources_used": self.sources,
             "cost_in_usd_ticks": self.cost_ticks(),
         }
+        if not self.report_cost:
+            del usage["cost_in_usd_ticks"]
+        return usage
 
     def _tool_details(self) -> dict[str, int]:
         """Every key of the OpenAPI ``ServerSideToolUsageDetails`` (all required)."""

@@ -300,3 +300,25 @@ async def test_max_output_tokens_caps_the_visible_text_but_not_the_reasoning() -
     assert usage.reasoning_tokens >= 50 * request.max_output_tokens  # reasoning is not capped
     assert usage.output_tokens == usage.reasoning_tokens + 10  # and is billed as output
     assert usage.cost_usd > 0
+
+
+# --- X search is billed per item fetched; xAI's own cost is preferred ----------------------------
+
+
+@pytest.mark.parametrize("report_cost", [True, False])
+async def test_an_x_search_reports_the_posts_it_fetched(report_cost: bool) -> None:
+    posts = [{"url": f"https://x.com/xai/status/{n}"} for n in range(3)]
+    search = Turn.search(kind="x", query="grok", results=posts, text="Three posts.")
+    fake = FakeXAI(Script([search]), report_cost=report_cost)
+    with serve_in_thread(fake) as server:
+        model, _, _ = client(server)
+        async with model:
+            answer = await model.respond(dataclasses.replace(REQUEST, tools=[{"type": "x_search"}]))
+    [call] = answer.server_tool_calls
+    assert (call.type, call.tool) == ("custom_tool_call", "x_search")
+    assert answer.function_calls == []
+    assert answer.usage.server_tool_usage == {"x_search_calls": 1, "x_posts_fetched": 3}
+    if report_cost:
+        assert answer.usage.cost_source == "api"
+    else:  # no per-item price is known: the cost is not guessed
+        assert answer.usage.cost_source == "unknown"
