@@ -71,21 +71,22 @@ def error_body(status: int, message: str | None = None) -> dict[str, str]:
 
 
 def stream_error_event(status: int, message: str | None, number: int) -> dict[str, Any]:
-    """A Responses stream ``error`` event carrying an HTTP status."""
+    """A Responses stream ``error`` event carrying an HTTP status as its ``code``, in the
+    shape xAI's TypeScript client types it (``src/types.ts`` ``StreamEvent``)."""
     text = message or DEFAULT_MESSAGES.get(status, ERROR_CODES.get(status, "Stream error"))
     return {
         "type": "error",
         "sequence_number": number,
-        "status": status,
-        "code": str(status),
+        "code": status,
         "message": text,
+        "param": None,
     }
 
 
 def chat_stream_error(status: int, message: str | None) -> dict[str, Any]:
     """A chat stream chunk carrying an error in place of choices."""
     text = message or DEFAULT_MESSAGES.get(status, ERROR_CODES.get(status, "Stream error"))
-    return {"error": {"message": text, "code": str(status), "status": status}}
+    return {"error": {"message": text, "code": str(status)}}
 
 
 def models_list() -> dict[str, Any]:
