@@ -97,10 +97,10 @@ class PriceTable:
         micro = uncached * price.input + cached_tokens * price.cached_input
         return (micro + output_tokens * price.output) / 1_000_000
 
-    def tool_cost(self, details: Mapping[str, int], total_calls: int) -> float | None:
-        """USD for server-side tool use, itemised when the API itemises it; None when X items
-        were fetched and this table has no price for them."""
-        if not details:
+    def tool_cost(self, details: Mapping[str, int] | None, total_calls: int) -> float | None:
+        """USD for server-side tool use, itemised when the API itemises it (`details`; None
+        when it does not); None when X items were fetched and this table has no price for them."""
+        if details is None:
             return total_calls * DEFAULT_TOOL_CALL_PRICE
         per_item = any(details.get(key, 0) > 0 for key in X_ITEM_KEYS)
         cost = 0.0

@@ -92,7 +92,10 @@ def normalise_usage(
         cached_tokens=usage.cached_tokens,
         output_tokens=usage.output_tokens,
     )
-    tool = prices.tool_cost(usage.server_tool_usage, usage.server_side_tool_calls)
+    itemised = isinstance(raw, dict) and isinstance(raw.get("server_side_tool_usage_details"), dict)
+    tool = prices.tool_cost(
+        usage.server_tool_usage if itemised else None, usage.server_side_tool_calls
+    )
     usage.cost_usd = (tokens or 0.0) + (tool or 0.0)
     if tokens is not None and tool is not None:
         usage.cost_source = "price_table"

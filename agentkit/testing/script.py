@@ -227,14 +227,16 @@ def turn_from_dict(entry: Any) -> Turn:
             f"unknown key(s) {sorted(unknown)}; expected some of {sorted(_TURN_KEYS)}"
         )
     fault = Fault.from_dict(entry["fault"]) if entry.get("fault") else None
-    tokens = entry.get("reasoning_tokens")
+    tokens, reason = entry.get("reasoning_tokens"), entry.get("incomplete")
     if tokens is not None and (not isinstance(tokens, int) or tokens < 0):
         raise ConfigError(f"reasoning_tokens must be a whole number >= 0, got {tokens!r}")
+    if reason is not None and not isinstance(reason, str):
+        raise ConfigError(f"incomplete must name a reason (max_output_tokens, ...), got {reason!r}")
     return replace(
         _turn_body(entry),
         reasoning=entry.get("reasoning"),
         fault=fault,
-        incomplete=entry.get("incomplete"),
+        incomplete=reason,
         reasoning_tokens=tokens,
     )
 
