@@ -13,11 +13,13 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
       RateLimited               429 (retry_after seconds when given)
         QuotaExhausted          429 saying credits are used up: never retried
       ServerError               5xx (retry_after seconds when given)
+        Overloaded              529: xAI is overloaded (retried with backoff)
     ModelTimeout                connect or read timed out
-    ModelConnectionError        the connection failed or dropped
-    StreamInterrupted           a stream ended before its terminal event
+    ModelConnectionError        the connection failed or dropped (or a stream ended before output)
+    StreamInterrupted           a stream broke after output arrived: never restarted (status_code)
     ModelBehaviorError          the model's output is unusable (malformed, bad schema after a retry)
     ResponseFailed              the API answered status failed
+    ResponseIncomplete          the answer stopped short (`status: incomplete`; reason)
   ToolError                     a tool could not produce a result
     ToolArgumentsInvalid        arguments are not JSON or break the tool's schema
     ToolFailed                  the tool raised
@@ -102,9 +104,15 @@ class UnsupportedParameter(ConfigError):
 
 
 class ModelError(AgentkitError):
-    """Talking to the model failed."""
+    """Talking to the model failed.
+
+    `request_id` is agentkit's own `X-Request-Id`, the same on every retry;
+    `server_request_id` is the `x-request-id` xAI answered the last attempt with, when it
+    answered at all (quote it to xAI support).
+    """
 
     exit_code = 4
+    server_request_id: str | None = None
 
     def __init__(self, message: str, *, request_id: str | None = None, attempts: int = 1) -> None:
         super().__init__(message)
@@ -167,6 +175,10 @@ class ServerError(ModelHTTPError):
     pass
 
 
+class Overloaded(ServerError):
+    """HTTP 529, or a stream `error` event saying so: xAI is overloaded; retried with backoff."""
+
+
 class ModelTimeout(ModelError):
     pass
 
@@ -176,7 +188,11 @@ class ModelConnectionError(ModelError):
 
 
 class StreamInterrupted(ModelError):
-    pass
+    """A streamed answer broke after some of it had arrived. It is never sent again on its own:
+    a restart would bill and generate the answer twice. `status_code` is the status of a
+    stream `error` event that broke it, when one did."""
+
+    status_code: int | None = None
 
 
 class ModelBehaviorError(ModelError):
@@ -185,6 +201,26 @@ class ModelBehaviorError(ModelError):
 
 class ResponseFailed(ModelError):
     """The API answered with a failed response (`status: failed`, `response.failed`, `error`)."""
+
+
+class ResponseIncomplete(ModelError):
+    """The model stopped before its answer was complete (`status: incomplete`).
+
+    `reason` is xAI's `incomplete_details.reason` (`max_output_tokens`, `max_prompt_tokens`,
+    `max_time_limit`, ...) or None when it gave none; `partial_text` is what it had written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None,
+        partial_text: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.reason = reason
+        self.partial_text = partial_text
 
 
 # --- tools -------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ A run is checked at three points of its loop, by the runner and by ``agentkit po
 explain`` alike:
 
 * before a model request (`check_before_request`): turns and cost end the run (turns are
-  counted only here: a turn cannot begin past the limit, so no call of it can exist);
+  counted only here: a turn cannot begin past the limit, so no call of it can exist). The
+  cost is what the responses reported (reasoning included); `max_output_tokens` bounds only
+  visible output, so it bounds no cost. A response whose cost is unknown ends a run that has
+  a cost budget: the budget could no longer be kept;
 * before a tool call (`check_tool_call`): calls past the tool-call limit, or past the cost
   budget (which includes the usage of the turn that proposed them), are denied, so the calls
   before them still run;
@@ -31,7 +34,8 @@ class RunLimits:
     max_tool_calls: int | None = None
     """Tool calls per run that run or will run (allowed, or confirmed and approved)."""
     max_cost_usd: float | None = None
-    """Estimated model cost per run, in US dollars."""
+    """Model cost per run, in US dollars, as the responses reported it (reasoning tokens
+    included), or as the price table computed it when they did not."""
     max_tool_errors: int | None = None
     """Invalid calls and tool failures the model may make before the run stops."""
 
@@ -44,12 +48,17 @@ class RunLimits:
             max_tool_errors=_smaller(self.max_tool_errors, other.max_tool_errors),
         )
 
-    def check_before_request(self, run_id: str, turns: int, cost_usd: float) -> None:
+    def check_before_request(
+        self, run_id: str, turns: int, cost_usd: float, *, unpriced: int = 0
+    ) -> None:
         """Raise when the run may not ask the model again.
+
+        Args:
+            unpriced: responses so far whose cost neither the API nor the price table gave.
 
         Raises:
             MaxTurnsExceeded: `turns` model turns are done and that is the limit.
-            BudgetExceeded: the run has spent its cost budget.
+            BudgetExceeded: the run has spent its cost budget, or cannot tell what it spent.
         """
         if self.max_turns is not None and turns >= self.max_turns:
             raise MaxTurnsExceeded(
@@ -60,6 +69,14 @@ class RunLimits:
         if self.max_cost_usd is not None and cost_usd >= self.max_cost_usd:
             raise BudgetExceeded(
                 f"run {run_id} spent ${cost_usd:.4f} of its ${self.max_cost_usd:.4f} budget",
+                limit="max_cost_usd",
+                value=self.max_cost_usd,
+            )
+        if self.max_cost_usd is not None and unpriced:
+            raise BudgetExceeded(
+                f"run {run_id} cannot keep to its ${self.max_cost_usd:.4f} budget: {unpriced} "
+                "response(s) reported no cost and the price table could not price them (add "
+                "the model, or the X search items it fetched, to the client's PriceTable)",
                 limit="max_cost_usd",
                 value=self.max_cost_usd,
             )

@@ -16,8 +16,14 @@ from agentkit.errors import (
     ModelTimeout,
     StreamInterrupted,
 )
-from agentkit.model.http_errors import error_for_status, scrub_error
-from agentkit.model.streaming import DONE, ChatAssembler, ResponsesAssembler, iter_sse_data
+from agentkit.model.http_errors import (
+    error_for_status,
+    error_for_stream_event,
+    name_server_request,
+    scrub_error,
+)
+from agentkit.model.sse_reader import decode_event, iter_sse_events, split_lines
+from agentkit.model.streaming import ChatAssembler, ResponsesAssembler, StreamErrorEvent
 from agentkit.model.types import ModelResponse
 
 
@@ -34,6 +40,8 @@ class Attempt:
     parse: Callable[[Any, str], ModelResponse]
     started: float = 0.0
     first_token_at: float | None = None
+    server_request_id: str | None = None
+    """xAI's `x-request-id` for the current attempt, once its answer has begun."""
 
     @property
     def request_id(self) -> str:
@@ -68,9 +76,11 @@ def _behaviour(message: str, attempt: Attempt) -> ModelBehaviorError:
 
 def _parse(body: Any, attempt: Attempt) -> ModelResponse:
     try:
-        return attempt.parse(body, attempt.request_id)
+        response = attempt.parse(body, attempt.request_id)
     except ModelBehaviorError as exc:
         raise _behaviour(str(exc), attempt) from exc
+    response.usage.server_request_id = attempt.server_request_id
+    return response
 
 
 async def send_plain(attempt: Attempt) -> ModelResponse:
@@ -86,10 +96,12 @@ async def send_streamed(attempt: Attempt) -> ModelResponse:
 async def _scrubbed(
     send: Callable[[Attempt], Awaitable[ModelResponse]], attempt: Attempt
 ) -> ModelResponse:
+    attempt.server_request_id = None
     try:
         return await send(attempt)
     except ModelError as exc:
         scrub_error(exc, attempt.secret)
+        name_server_request(exc, attempt.server_request_id)
         raise
 
 
@@ -100,6 +112,7 @@ async def _send_plain(attempt: Attempt) -> ModelResponse:
         )
     except httpx2.HTTPError as exc:
         raise _transport_error(exc, attempt) from exc
+    attempt.server_request_id = response.headers.get("x-request-id")
     if response.status_code >= 400:
         raise error_for_status(
             response.status_code,
@@ -118,7 +131,11 @@ async def _send_plain(attempt: Attempt) -> ModelResponse:
 
 
 async def _send_streamed(attempt: Attempt) -> ModelResponse:
-    """POST once with `stream: true` and assemble the events into one response."""
+    """POST once with `stream: true` and assemble the events into one response.
+
+    A failure before any output (only created / in_progress / ping events) is the failure
+    itself, retried like one; after output it is `StreamInterrupted`, never retried.
+    """
     assembler: ResponsesAssembler | ChatAssembler = (
         ChatAssembler() if attempt.chat else ResponsesAssembler()
     )
@@ -130,6 +147,7 @@ async def _send_streamed(attempt: Attempt) -> ModelResponse:
             headers=attempt.headers,
             timeout=attempt.timeout,
         ) as response:
+            attempt.server_request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
                 await response.aread()
                 raise error_for_status(
@@ -141,36 +159,67 @@ async def _send_streamed(attempt: Attempt) -> ModelResponse:
                 )
             await _consume(response, assembler, attempt)
     except httpx2.HTTPError as exc:
-        if assembler.events and not assembler.complete:
-            raise StreamInterrupted(
-                f"the stream broke after {assembler.events} events: {type(exc).__name__} "
-                f"(request {attempt.request_id})",
-                request_id=attempt.request_id,
-            ) from exc
         if not assembler.complete:
-            raise _transport_error(exc, attempt) from exc
+            raise _broken(exc, assembler, attempt) from exc
     if not assembler.complete:
-        raise StreamInterrupted(
-            f"the stream ended after {assembler.events} events without its terminal event "
-            f"(request {attempt.request_id})",
-            request_id=attempt.request_id,
-        )
+        raise _ended_early(assembler, attempt)
     attempt.first_token_at = assembler.first_token_at
     return _parse(assembler.body(), attempt)
+
+
+def _broken(
+    exc: httpx2.HTTPError, assembler: ResponsesAssembler | ChatAssembler, attempt: Attempt
+) -> ModelError:
+    if not assembler.output_seen:
+        return _transport_error(exc, attempt)
+    rid = attempt.request_id
+    return StreamInterrupted(
+        f"the stream broke after {assembler.events} events, part of the answer delivered: "
+        f"{type(exc).__name__}; not sent again (request {rid})",
+        request_id=rid,
+    )
+
+
+def _ended_early(assembler: ResponsesAssembler | ChatAssembler, attempt: Attempt) -> ModelError:
+    rid = attempt.request_id
+    if not assembler.output_seen:
+        return ModelConnectionError(
+            f"the stream ended after {assembler.events} events, before any output and "
+            f"without its terminal event (request {rid})",
+            request_id=rid,
+        )
+    return StreamInterrupted(
+        f"the stream ended after {assembler.events} events without its terminal event "
+        f"(request {rid})",
+        request_id=rid,
+    )
 
 
 async def _consume(
     response: httpx2.Response, assembler: ResponsesAssembler | ChatAssembler, attempt: Attempt
 ) -> None:
-    async for data in iter_sse_data(response.aiter_lines()):
-        if data == DONE:
-            if isinstance(assembler, ChatAssembler):
-                assembler.done = True
-            continue
-        try:
-            event = json.loads(data)
-        except ValueError as exc:
-            raise _behaviour(f"malformed stream event: not JSON: {data[:200]!r}", attempt) from exc
-        if not isinstance(event, dict):
-            raise _behaviour("malformed stream event: not a JSON object", attempt)
-        assembler.feed(event)
+    try:
+        async for event in iter_sse_events(split_lines(response.aiter_text())):
+            payload = decode_event(event)
+            if payload is None:  # `data: [DONE]`: nothing follows it
+                if isinstance(assembler, ChatAssembler):
+                    assembler.done = True
+                return
+            assembler.feed(payload)
+    except ModelBehaviorError as exc:
+        raise _behaviour(str(exc), attempt) from exc
+    except StreamErrorEvent as signal:
+        failure = error_for_stream_event(
+            signal.event, output_seen=assembler.output_seen, secret=attempt.secret
+        )
+        raise _tagged(failure, attempt) from None
+    except ModelError as exc:
+        raise _tagged(exc, attempt) from None
+
+
+def _tagged(exc: ModelError, attempt: Attempt) -> ModelError:
+    """`exc` (raised inside the stream, where the request is unknown) naming its request."""
+    if exc.request_id is None:
+        exc.request_id = attempt.request_id
+        exc.args = (f"{exc.args[0]} (request {attempt.request_id})", *exc.args[1:])
+    return exc

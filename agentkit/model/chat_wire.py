@@ -208,6 +208,8 @@ def parse_chat_body(
         id=body["id"], model=model, status=status, output=[], usage=usage, request_id=request_id
     )
     parse_output(chat_output_items(body["id"], message), response)
+    if status == "incomplete":  # finish_reason "length": the output cap was reached
+        response.incomplete_reason = "max_output_tokens"
     urls = body.get("citations")
     if isinstance(urls, list):
         response.citations.extend(Citation(url=u) for u in urls if isinstance(u, str))

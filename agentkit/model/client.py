@@ -23,6 +23,7 @@ from agentkit.model.attempt import Attempt, send_plain, send_streamed
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.chat_wire import build_chat_body, parse_chat_body
 from agentkit.model.lean_transport import LeanTransport
+from agentkit.model.limits import check_request_limits
 from agentkit.model.pricing import PriceTable
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
@@ -119,11 +120,17 @@ class XAIClient:
     async def respond(self, request: ModelRequest) -> ModelResponse:
         """Send one logical request, retrying transient failures; parse the answer.
 
+        An answer that stopped short comes back with `status == "incomplete"` and its
+        `incomplete_reason`; check it before taking `text` as the whole answer.
+
         Raises:
             UnsupportedParameter: the model rejects a parameter (nothing was sent).
+            ConfigError: the request passes an API limit, e.g. more than 350 tools
+                (nothing was sent).
             ModelError: a subclass naming what failed, with `request_id` and `attempts`.
         """
         caps = self._caps.check(request)
+        check_request_limits(request)
         if self._endpoint == "responses":
             body = build_responses_body(request, reasoning_model=caps.reasoning)
         else:
@@ -147,6 +154,7 @@ class XAIClient:
 
         Raises:
             ModelBehaviorError: the answer still does not validate after one correction.
+            ResponseIncomplete: an answer stopped short (a cut JSON text is not corrected).
         """
         from agentkit.model.json_answer import respond_structured
 
@@ -224,5 +232,6 @@ class XAIClient:
             latency_ms=(time.perf_counter() - started) * 1000.0,
             status=f"error:{type(exc).__name__}",
             attempts=number,
+            server_request_id=exc.server_request_id,
         )
         self._sink(usage)

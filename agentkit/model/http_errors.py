@@ -1,4 +1,5 @@
-"""HTTP error responses -> typed exceptions, with xAI's own message and no API key."""
+"""HTTP error responses and stream error events -> typed exceptions, with xAI's own message
+and no API key."""
 
 from __future__ import annotations
 
@@ -13,15 +14,22 @@ from agentkit.errors import (
     ModelError,
     ModelHTTPError,
     NotFound,
+    Overloaded,
     QuotaExhausted,
     RateLimited,
+    ResponseFailed,
     ServerError,
+    StreamInterrupted,
 )
 from agentkit.model.retry import parse_retry_after
 
+# xAI's words for an exhausted account, on a 429: "Your team ... has either used all available
+# credits or reached its monthly spending limit." A retry cannot fix that.
 _QUOTA = re.compile(
     r"credit|spending limit|spend limit|quota|billing|insufficient (funds|balance)", re.I
 )
+_OVERLOADED = re.compile(r"overloaded", re.I)
+OVERLOADED_STATUS = 529
 _CLASSES: Mapping[int, type[ModelHTTPError]] = {
     400: BadRequest,
     401: AuthenticationError,
@@ -92,6 +100,16 @@ def scrub_error(exc: ModelError, secret: str) -> ModelError:
     return exc
 
 
+def name_server_request(exc: ModelError, server_request_id: str | None) -> ModelError:
+    """`exc` carrying xAI's `x-request-id` beside agentkit's own, in its fields and message."""
+    if server_request_id is None or exc.server_request_id is not None:
+        return exc
+    exc.server_request_id = server_request_id
+    if exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"{exc.args[0]} [xAI x-request-id {server_request_id}]", *exc.args[1:])
+    return exc
+
+
 def decode_body(content: bytes) -> Any:
     """The body as JSON when it is JSON, else as text."""
     text = content.decode("utf-8", errors="replace")
@@ -141,8 +159,51 @@ def error_for_status(
             retry_after=parse_retry_after(headers),
         )
     if status >= 500:
-        error = ServerError(text, status_code=status, body=body, request_id=request_id)
+        kind = Overloaded if status == OVERLOADED_STATUS else ServerError
+        error = kind(text, status_code=status, body=body, request_id=request_id)
         error.retry_after = parse_retry_after(headers)
         return error
     cls = _CLASSES.get(status, ModelHTTPError)
     return cls(text, status_code=status, body=body, request_id=request_id)
+
+
+def _event_status(event: Mapping[str, Any], details: Mapping[str, Any], message: str) -> int | None:
+    """The HTTP status a stream error event carries: `status`, else a numeric `code`."""
+    for value in (event.get("status"), details.get("status"), details.get("code")):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return OVERLOADED_STATUS if _OVERLOADED.search(message) else None
+
+
+def error_for_stream_event(
+    event: Mapping[str, Any], *, output_seen: bool, secret: str
+) -> ModelError:
+    """The typed exception for a stream `error` event (or a chat chunk carrying `error`).
+
+    A rate limit, an overload or a server error before any output is the same failure as
+    the HTTP status would have been, and retried alike; after output has arrived it is
+    `StreamInterrupted`, never retried. Anything else is `ResponseFailed`.
+    """
+    error = event.get("error")
+    details: Mapping[str, Any] = error if isinstance(error, dict) else event
+    raw = details.get("message", event.get("message"))
+    message = scrub(str(raw or error or event.get("type") or "stream error"), secret)
+    status = _event_status(event, details, message)
+    text = f"the stream failed: {message}" + (f" (status {status})" if status else "")
+    retryable = status == 429 or (status is not None and 500 <= status < 600)
+    if not retryable:
+        return ResponseFailed(f"the model failed to respond: {message}")
+    if output_seen:
+        interrupted = StreamInterrupted(
+            f"{text} after part of the answer had arrived; not sent again, as a restart "
+            "would generate and bill the answer twice"
+        )
+        interrupted.status_code = status
+        return interrupted
+    body = scrub_value(dict(event), secret)
+    if status == 429:
+        return (QuotaExhausted if _QUOTA.search(message) else RateLimited)(text, body=body)
+    kind = Overloaded if status == OVERLOADED_STATUS else ServerError
+    return kind(text, status_code=status or 500, body=body)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentkit.errors import ConfigError, ModelBehaviorError
 from agentkit.json_schema import strict_schema
+from agentkit.model.outcome import incomplete_error
 from agentkit.model.types import Item, ModelClient, ModelRequest, ModelResponse
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
@@ -64,11 +65,11 @@ async def respond_structured(
 ) -> OutputT:
     """Ask `client` for an answer matching `model`, with one corrective retry."""
     request = dataclasses.replace(request, text_format=text_format(model))
-    response = await client.respond(request)
+    response = await _whole(client, request)
     result = _validate(response, model)
     if isinstance(result, BaseModel):
         return result
-    response = await client.respond(_correction(request, response, result))
+    response = await _whole(client, _correction(request, response, result))
     second = _validate(response, model)
     if isinstance(second, BaseModel):
         return second
@@ -77,6 +78,15 @@ async def respond_structured(
         request_id=response.request_id,
         attempts=2,
     )
+
+
+async def _whole(client: ModelClient, request: ModelRequest) -> ModelResponse:
+    """The answer, unless it stopped short: a cut JSON text is not worth a correction."""
+    response = await client.respond(request)
+    error = incomplete_error(response)
+    if error is not None:
+        raise error
+    return response
 
 
 def structured_problem(text: str, model: type[BaseModel]) -> str | None:

@@ -1,7 +1,8 @@
 """Token and server-side tool prices, kept as data.
 
-Used only when the API does not report `cost_in_usd_ticks`. The list drifts: override it
-with `PriceTable.default().with_prices({...})` rather than editing code.
+Used only when the API reports no cost (`cost_in_usd_ticks`, else `cost_in_nano_usd`). The
+list drifts: override it with `PriceTable.default().with_prices({...})` or
+`.with_tool_prices({...})` rather than editing code.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 TICKS_PER_USD = 10_000_000_000
 """xAI reports costs in ticks: 1 USD = 10^10 ticks."""
+NANO_USD_PER_USD = 1_000_000_000
+"""`cost_in_nano_usd`, which xAI may send in place of ticks: 1 USD = 10^9."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,12 @@ DEFAULT_TOOL_PRICES: Mapping[str, float] = {
     "code_interpreter_calls": 0.005,
     "file_search_calls": 0.0025,
 }
-"""`server_side_tool_usage_details` key -> USD per call."""
+"""`server_side_tool_usage_details` key -> USD per call (or per item, for the X item keys)."""
+
+X_ITEM_KEYS = frozenset({"x_posts_fetched", "x_users_fetched"})
+"""X search is billed per item fetched (xAI's OpenAPI `ServerSideToolUsageDetails`), at a
+price no source gives: no default is shipped. Where these counts are reported they replace
+the per-call price of `x_search_calls`; without a price for them a cost cannot be computed."""
 
 DEFAULT_TOOL_CALL_PRICE = 0.005
 """USD per server-side call when the API gives only a total count."""
@@ -69,6 +77,11 @@ class PriceTable:
         """A copy with `prices` added or replacing existing entries."""
         return PriceTable({**self._prices, **prices}, self._tools)
 
+    def with_tool_prices(self, prices: Mapping[str, float]) -> PriceTable:
+        """A copy with server-side tool prices (USD per call or per fetched item) added or
+        replaced, e.g. ``{"x_posts_fetched": ..., "x_users_fetched": ...}``."""
+        return PriceTable(self._prices, {**self._tools, **prices})
+
     def price(self, model: str) -> Price | None:
         """The token price of `model`, or None when unknown."""
         return self._prices.get(model)
@@ -84,13 +97,20 @@ class PriceTable:
         micro = uncached * price.input + cached_tokens * price.cached_input
         return (micro + output_tokens * price.output) / 1_000_000
 
-    def tool_cost(self, details: Mapping[str, object] | None, total_calls: int) -> float:
-        """USD for server-side tool calls, itemised when the API itemises them."""
-        if not details:
+    def tool_cost(self, details: Mapping[str, int] | None, total_calls: int) -> float | None:
+        """USD for server-side tool use, itemised when the API itemises it (`details`; None
+        when it does not); None when X items were fetched and this table has no price for them."""
+        if details is None:
             return total_calls * DEFAULT_TOOL_CALL_PRICE
+        per_item = any(details.get(key, 0) > 0 for key in X_ITEM_KEYS)
         cost = 0.0
         for key, count in details.items():
-            if isinstance(count, int) and count > 0:
+            if key in X_ITEM_KEYS:
+                price = self._tools.get(key)
+                if price is None:
+                    return None
+                cost += count * price
+            elif not (key == "x_search_calls" and per_item):  # billed by what it fetched
                 cost += count * self._tools.get(key, DEFAULT_TOOL_CALL_PRICE)
         return cost
 
@@ -98,3 +118,8 @@ class PriceTable:
 def ticks_to_usd(ticks: int) -> float:
     """Convert xAI's `cost_in_usd_ticks` to dollars."""
     return ticks / TICKS_PER_USD
+
+
+def nano_to_usd(nano: int) -> float:
+    """Convert xAI's `cost_in_nano_usd` to dollars."""
+    return nano / NANO_USD_PER_USD

@@ -21,6 +21,13 @@ from agentkit.model.types import (
 )
 from agentkit.model.usage import normalise_usage
 
+X_SEARCH_CALL_NAMES = frozenset(
+    {"x_keyword_search", "x_semantic_search", "x_user_search", "x_thread_fetch"}
+)
+"""The searches xAI's `x_search` tool runs. xAI sends them as `custom_tool_call` items
+named after the search (xai-sdk-ts `src/constants.ts`: "The API sends X search calls as
+`custom_tool_call` items"), so the item type alone does not name the tool."""
+
 _OPTIONAL_FIELDS = (
     "instructions",
     "previous_response_id",
@@ -127,14 +134,25 @@ def _text(item: Item, key: str, default: str) -> str:
     return value if isinstance(value, str) else default
 
 
+def server_tool_of(kind: str, name: str) -> str:
+    """The `tools` entry type behind a server-side item: `web_search_call` -> `web_search`;
+    a `custom_tool_call` running an X search -> `x_search`. Any other `custom_tool_call` is
+    `custom_tool`, which no request offers: it never borrows another tool's decision."""
+    if kind == "custom_tool_call" and name in X_SEARCH_CALL_NAMES:
+        return "x_search"
+    return kind.removesuffix("_call")
+
+
 def _server_call(item: Item, kind: str) -> ServerToolCall:
-    args = item.get("arguments", "")
+    args = item.get("arguments", item.get("input", ""))
+    name = _text(item, "name", kind.removesuffix("_call"))
     return ServerToolCall(
         type=kind,
-        name=_text(item, "name", kind.removesuffix("_call")),
+        name=name,
         arguments=args if isinstance(args, str) else json.dumps(args),
         id=_text(item, "id", ""),
         status=_text(item, "status", ""),
+        tool=server_tool_of(kind, name),
     )
 
 
@@ -197,4 +215,11 @@ def parse_responses_body(
         id=response_id, model=model, status=status, output=[], usage=usage, request_id=request_id
     )
     parse_output(body.get("output"), response)
+    if status == "incomplete":
+        response.incomplete_reason = _incomplete_reason(body.get("incomplete_details"))
     return response
+
+
+def _incomplete_reason(details: Any) -> str | None:
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return reason if isinstance(reason, str) and reason else None

@@ -1,7 +1,11 @@
 """When to retry, how long to wait, and how long each attempt may take.
 
-Retried: 429 (except quota exhaustion), 5xx, timeouts, failed or dropped connections.
-Never retried: any other 4xx, a stream cut after it started, a malformed body.
+Retried: 429 (except when the credits or the spending limit are used up), 5xx and 529
+("overloaded"), timeouts, failed or dropped connections, so long as none of the answer has
+reached us: a plain request, or a stream that sent only its lifecycle events (created,
+in_progress, ping). Never retried: any other 4xx, a malformed body, and a stream that broke
+after output arrived (`StreamInterrupted`: a restart would generate and bill it twice).
+The attempt decides which of these a failure is; this module only reads the type.
 """
 
 from __future__ import annotations
@@ -45,7 +49,10 @@ class RetryPolicy:
         return ceiling * self.rand()
 
     def is_retryable(self, exc: ModelError) -> bool:
-        """Whether `exc` may succeed if the same request is sent again."""
+        """Whether `exc` may succeed if the same request is sent again.
+
+        `StreamInterrupted` never is: it means part of the answer already arrived.
+        """
         if isinstance(exc, QuotaExhausted):
             return False
         if isinstance(exc, ModelTimeout):

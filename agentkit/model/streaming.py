@@ -1,51 +1,30 @@
-"""Server-sent events assembled into the same body a non-streamed call returns.
+"""Stream events assembled into the same body a non-streamed call returns.
 
-Only `data:` lines matter; `event:` lines are ignored and the payload's `type` decides.
+The events come decoded from `agentkit.model.sse_reader`; the payload's `type` decides.
 The final `response.completed` payload is authoritative: calls that appear only there are
 kept, and argument deltas that never got their `.done` event are still assembled.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from agentkit.errors import ResponseFailed
 from agentkit.model.types import Item
 
-DONE = "[DONE]"
 _TERMINAL = frozenset({"response.completed", "response.incomplete"})
+LIFECYCLE = frozenset({"ping", "response.created", "response.in_progress"})
+"""Events that come before any output: an attempt that saw only these delivered nothing."""
 
 
-async def iter_sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The `data` of each server-sent event, multi-line data joined by newlines.
+class StreamErrorEvent(Exception):
+    """Internal signal: the stream carried an `error` event. Whether it is retried depends on
+    whether output had arrived, which the attempt decides (`error_for_stream_event`)."""
 
-    An event not closed by a blank line before the end of the stream is kept only when it
-    is whole (`[DONE]` or valid JSON): a cut-off event must read as a cut-off stream.
-    """
-    data: list[str] = []
-    async for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data and _whole("\n".join(data)):
-        yield "\n".join(data)
-
-
-def _whole(data: str) -> bool:
-    if data == DONE:
-        return True
-    try:
-        json.loads(data)
-    except ValueError:
-        return False
-    return True
+    def __init__(self, event: dict[str, Any]) -> None:
+        super().__init__(event.get("type"))
+        self.event = event
 
 
 def _failure(event: dict[str, Any]) -> ResponseFailed:
@@ -64,6 +43,8 @@ class ResponsesAssembler:
         self.final: dict[str, Any] | None = None
         self.first_token_at: float | None = None
         self.events = 0
+        self.output_seen = False
+        """Whether any event past the lifecycle ones (created, in_progress, ping) arrived."""
         self._items: dict[int, Item] = {}
         self._args: dict[str, list[str]] = {}
         self._texts: dict[tuple[int, int], list[str]] = {}
@@ -75,18 +56,26 @@ class ResponsesAssembler:
         return self.final is not None
 
     def feed(self, event: dict[str, Any]) -> None:
-        """Take one decoded event; raise `ResponseFailed` on a failure event."""
+        """Take one decoded event.
+
+        Raises:
+            ResponseFailed: a `response.failed` event.
+            StreamErrorEvent: an `error` event.
+        """
         self.events += 1
         if self.final is not None:
             return
         kind = event.get("type")
         if not isinstance(kind, str):
             return
+        if kind == "error":
+            raise StreamErrorEvent(event)
+        self.output_seen = self.output_seen or kind not in LIFECYCLE
         if kind.endswith(".delta") and self.first_token_at is None:
             self.first_token_at = time.perf_counter()
         if kind in _TERMINAL and isinstance(event.get("response"), dict):
             self.final = event["response"]
-        elif kind in ("response.failed", "error"):
+        elif kind == "response.failed":
             raise _failure(event)
         elif kind in ("response.output_item.added", "response.output_item.done"):
             self._item(event)
@@ -172,11 +161,20 @@ class ChatAssembler:
         """Whether the stream ended properly: `[DONE]`, or a finish reason plus usage."""
         return self.done or (self._finish is not None and self._usage is not None)
 
+    @property
+    def output_seen(self) -> bool:
+        """Whether any of the answer (text, reasoning, a call, a finish) has arrived."""
+        return self.first_token_at is not None or self._finish is not None or bool(self._calls)
+
     def feed(self, chunk: dict[str, Any]) -> None:
-        """Take one decoded chunk."""
+        """Take one decoded chunk.
+
+        Raises:
+            StreamErrorEvent: a chunk carrying `error` in place of choices.
+        """
         self.events += 1
         if "error" in chunk and "choices" not in chunk:
-            raise _failure(chunk)
+            raise StreamErrorEvent(chunk)
         for key in ("id", "model", "created"):
             if key in chunk and key not in self._head:
                 self._head[key] = chunk[key]

@@ -34,13 +34,18 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class ServerToolCall:
-    """A server-side tool item (web_search_call, x_search_call, ...): reported, never run."""
+    """A server-side tool item (web_search_call, x_search_call, custom_tool_call, ...):
+    xAI ran it; agentkit reports it and never runs it."""
 
     type: str
     name: str
     arguments: str
+    """The call's arguments as sent (`arguments`, or a `custom_tool_call`'s `input`)."""
     id: str
     status: str
+    tool: str = ""
+    """The server-side tool that made the call, as `tools` and a policy name it
+    (`web_search`, `x_search`, ...); "" when the item does not say."""
 
 
 @dataclass(slots=True)
@@ -48,6 +53,7 @@ class Usage:
     """One normalised record per logical request."""
 
     request_id: str
+    """agentkit's own `X-Request-Id`, the same on every attempt."""
     model: str
     endpoint: Endpoint
     input_tokens: int = 0
@@ -58,12 +64,21 @@ class Usage:
     image_tokens: int = 0
     total_tokens: int = 0
     server_side_tool_calls: int = 0
+    server_tool_usage: dict[str, int] = field(default_factory=dict)
+    """`server_side_tool_usage_details` as reported (positive counts): `web_search_calls`,
+    `x_search_calls`, and `x_posts_fetched` / `x_users_fetched`, by which X search is billed."""
     cost_usd: float = 0.0
+    """The API's cost when it reports one, else the price table's. It includes reasoning
+    tokens, which `max_output_tokens` does not bound."""
     cost_source: Literal["api", "price_table", "unknown"] = "unknown"
+    """`unknown`: no reported cost and no price for the model or a billed item; a cost budget
+    cannot count such a request, so a run with one stops (`BudgetExceeded`)."""
     latency_ms: float = 0.0
     time_to_first_token_ms: float | None = None
     status: str = "completed"
     attempts: int = 1
+    server_request_id: str | None = None
+    """The `x-request-id` xAI answered the last attempt with, when it sent one."""
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -107,6 +122,8 @@ class ModelResponse:
     id: str
     model: str
     status: str
+    """`completed`, or `incomplete` when the answer stopped short (see `incomplete_reason`):
+    an incomplete answer is not a whole one, and the runner does not take it as one."""
     output: list[Item]
     """Output items in Responses shape, to append to the next request's input."""
     usage: Usage
@@ -116,6 +133,9 @@ class ModelResponse:
     text: str = ""
     citations: list[Citation] = field(default_factory=list)
     reasoning_summary: str = ""
+    incomplete_reason: str | None = None
+    """Why an `incomplete` answer stopped: xAI's `incomplete_details.reason`
+    (`max_output_tokens`, `max_prompt_tokens`, `max_time_limit`); None when complete or unsaid."""
 
 
 class ModelClient(Protocol):

@@ -61,9 +61,11 @@ from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.turn import (
     NOT_OFFERED,
     check_call_ids,
+    check_complete,
     fold_response,
     model_request,
     offered_server_tools,
+    unpriced_requests,
 )
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits
@@ -201,8 +203,11 @@ class Runner:
     async def _drive(self, recorder: RunRecorder, run: RunResult) -> RunResult:
         try:
             while True:
-                self.limits.check_before_request(run.run_id, run.turn, run.totals.cost_usd)
+                self.limits.check_before_request(
+                    run.run_id, run.turn, run.totals.cost_usd, unpriced=unpriced_requests(run)
+                )
                 response = await self._model_turn(recorder, run)
+                check_complete(response)
                 if not response.function_calls:
                     if self._needs_correction(run, response):
                         continue

@@ -8,6 +8,7 @@ from typing import Any
 
 from agentkit.decision import Decision
 from agentkit.errors import ModelBehaviorError
+from agentkit.model.outcome import incomplete_error
 from agentkit.model.types import FunctionCall, ModelRequest, ModelResponse, ServerToolCall
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.state import RunResult, Step
@@ -85,6 +86,24 @@ def fold_response(
     return steps
 
 
+def unpriced_requests(run: RunResult) -> int:
+    """Responses of `run` whose cost is unknown (neither reported nor in the price table)."""
+    return sum(1 for usage in run.usage if usage.get("cost_source") == "unknown")
+
+
+def check_complete(response: ModelResponse) -> None:
+    """Refuse an answer that stopped short (`status: incomplete`): its text is a fragment and
+    its calls may be cut, so it is neither the run's answer nor a turn of calls to run.
+    Call it after `fold_response`: the tokens it spent still count against the budget.
+
+    Raises:
+        ResponseIncomplete: naming xAI's reason (`incomplete_details.reason`).
+    """
+    error = incomplete_error(response)
+    if error is not None:
+        raise error
+
+
 def check_call_ids(run: RunResult, calls: list[FunctionCall]) -> None:
     """Refuse a turn whose calls repeat a call id of the run: every call is one step.
 
@@ -102,8 +121,10 @@ def check_call_ids(run: RunResult, calls: list[FunctionCall]) -> None:
 
 
 def server_tool_name(call: ServerToolCall) -> str:
-    """`web_search_call` -> `web_search`: the name a policy uses for the server-side tool."""
-    return call.type.removesuffix("_call") or call.name
+    """The name a policy uses for the server-side tool: the one the wire parser read off the
+    item (an X search sent as `custom_tool_call` is `x_search`), else the item type without
+    `_call` (`web_search_call` -> `web_search`), else the item's name."""
+    return call.tool or call.type.removesuffix("_call") or call.name
 
 
 def _server_step(run: RunResult, call: ServerToolCall, now: float, decision: Decision) -> Step:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from agentkit.testing.fake_usage import count_tokens, is_reasoning_model
 from agentkit.testing.schema_args import fit_arguments
 from agentkit.testing.script import Turn
 
@@ -24,6 +25,7 @@ MODEL_ITEM_TYPES = frozenset(
         "reasoning",
         "web_search_call",
         "x_search_call",
+        "custom_tool_call",
         "code_interpreter_call",
         "file_search_call",
         "mcp_call",
@@ -134,6 +136,34 @@ def offline_turn(request: dict[str, Any], endpoint: Endpoint) -> Turn:
         return Turn.text(f"The tools returned: {mentioned}")
     said = _shorten(last_user_text(request, endpoint))
     return Turn.text(f"Hello from the offline test model. You said: {said}" if said else "Hello.")
+
+
+OUTPUT_CAPS: dict[Endpoint, str] = {
+    "responses": "max_output_tokens",
+    "chat": "max_completion_tokens",
+}
+CHARS_PER_TOKEN = 4
+
+
+def capped_turn(turn: Turn, request: dict[str, Any], endpoint: Endpoint) -> Turn:
+    """``turn`` as the API answers it under the request's output cap.
+
+    The cap bounds visible output only: reasoning and function-call tokens do not count
+    (xAI's OpenAPI spec, ``max_output_tokens``). A text past it is cut there and the answer
+    is incomplete, for the reason ``max_output_tokens``.
+    """
+    cap = request.get(OUTPUT_CAPS[endpoint])
+    if not isinstance(cap, int) or isinstance(cap, bool) or turn.answer is None:
+        return turn
+    if count_tokens(turn.answer) <= cap:
+        return turn
+    cut = turn.answer[: cap * CHARS_PER_TOKEN]
+    thought = turn.reasoning_tokens
+    if thought is None:  # the model thought about the whole answer, not the part it could send
+        model = str(request.get("model", ""))
+        thought = max(16, count_tokens(turn.answer) * 2) if is_reasoning_model(model) else 0
+    reason = turn.incomplete or "max_output_tokens"
+    return replace(turn, answer=cut, incomplete=reason, reasoning_tokens=thought)
 
 
 def _chosen_tool(tools: list[FunctionTool], choice: Any) -> FunctionTool:

@@ -51,12 +51,13 @@ def completion(
     completion_id: str, model: str, message: dict[str, Any], tokens: Tokens, turn: Turn
 ) -> dict[str, Any]:
     """A whole ``chat.completion`` object."""
+    finish = finish_reason(message, incomplete=bool(turn.incomplete))
     body: dict[str, Any] = {
         "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason(message)}],
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": tokens.chat_usage(),
         "system_fingerprint": FINGERPRINT,
     }
@@ -65,13 +66,22 @@ def completion(
     return body
 
 
-def finish_reason(message: dict[str, Any]) -> str:
-    """``tool_calls`` when the message calls tools, else ``stop``."""
+def finish_reason(message: dict[str, Any], *, incomplete: bool = False) -> str:
+    """``length`` when the answer stopped short, ``tool_calls`` when the message calls tools,
+    else ``stop``."""
+    if incomplete:
+        return "length"
     return "tool_calls" if message.get("tool_calls") else "stop"
 
 
 def chunk_events(
-    completion_id: str, model: str, message: dict[str, Any], tokens: Tokens, include_usage: bool
+    completion_id: str,
+    model: str,
+    message: dict[str, Any],
+    tokens: Tokens,
+    include_usage: bool,
+    *,
+    incomplete: bool = False,
 ) -> Iterator[bytes]:
     """The SSE ``data:`` lines of a streamed completion, ending with ``[DONE]``."""
     created = int(time.time())
@@ -89,7 +99,7 @@ def chunk_events(
     if message.get("tool_calls"):
         calls = [dict(call, index=i) for i, call in enumerate(message["tool_calls"])]
         yield chunk({"role": "assistant", "content": "", "tool_calls": calls})
-    yield chunk({}, finish_reason(message))
+    yield chunk({}, finish_reason(message, incomplete=incomplete))
     if include_usage:
         body = _chunk_body(completion_id, created, model, [])
         body["usage"] = tokens.chat_usage()

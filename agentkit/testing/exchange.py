@@ -27,6 +27,9 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     request_id: str
+    """The client's own ``X-Request-Id`` (a new UUID when it sent none)."""
+    server_request_id: str = ""
+    """The ``x-request-id`` the fake answered with: its own id for this HTTP request."""
 
     @property
     def json(self) -> Any:

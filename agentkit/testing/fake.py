@@ -14,12 +14,13 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agentkit.testing import replies
 from agentkit.testing.behaviour import (
     Endpoint,
+    capped_turn,
     count_chat_turns,
     count_model_turns,
     function_tools,
@@ -35,7 +36,15 @@ from agentkit.testing.sse import frame, response_events
 from agentkit.testing.store import ResponseStore
 from agentkit.testing.transport import FakeTransport
 from agentkit.testing.validation import check_request
-from agentkit.testing.wire import models_list, new_response_id, output_items, response_object
+from agentkit.testing.wire import (
+    chat_stream_error,
+    dumps,
+    models_list,
+    new_response_id,
+    output_items,
+    response_object,
+    stream_error_event,
+)
 
 TurnSource = Script | Callable[[dict[str, Any]], Turn] | None
 MODEL_PATHS: dict[str, Endpoint] = {"/v1/responses": "responses", "/v1/chat/completions": "chat"}
@@ -60,11 +69,21 @@ class FakeXAI:
     """
 
     def __init__(
-        self, script: TurnSource = None, *, latency: float = 0.0, record: bool = True
+        self,
+        script: TurnSource = None,
+        *,
+        latency: float = 0.0,
+        record: bool = True,
+        ping_every: int = 0,
+        report_cost: bool = True,
     ) -> None:
         self.script = script
         self.latency = latency
         """Seconds every request waits before it is answered (without blocking others)."""
+        self.ping_every = ping_every
+        """Streams send an ``event: ping`` keep-alive before every n-th event (0: none)."""
+        self.report_cost = report_cost
+        """Usage carries ``cost_in_usd_ticks``; without it the client prices answers itself."""
         self.record = record
         """Keep every request for `requests`; long benchmarks may turn it off (counts remain)."""
         self._counts: Counter[str] = Counter()
@@ -102,21 +121,26 @@ class FakeXAI:
     # --- one exchange ---------------------------------------------------------------------
 
     async def handle(self, request: HTTPRequest) -> HTTPReply:
-        """Answer one request (both transports call this)."""
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-        self._record(request, request_id)
+        """Answer one request (both transports call this).
+
+        Like xAI, the fake names every HTTP request it answers with its own ``x-request-id``
+        (a retry gets a new one); the client's ``X-Request-Id`` is only recorded.
+        """
+        client_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        server_id = str(uuid.uuid4())
+        self._record(request, client_id, server_id)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         try:
             reply = await self._route(request)
         except _Refusal as refusal:
             reply = replies.error_reply(refusal.status, refusal.message)
-        reply.headers.append(("x-request-id", request_id))
+        reply.headers.append(("x-request-id", server_id))
         return reply
 
-    def _record(self, request: HTTPRequest, request_id: str) -> None:
+    def _record(self, request: HTTPRequest, client_id: str, server_id: str) -> None:
         recorded = RecordedRequest(
-            request.method, request.path, dict(request.headers), request.body, request_id
+            request.method, request.path, dict(request.headers), request.body, client_id, server_id
         )
         with self._lock:
             self._counts[request.path] += 1
@@ -163,10 +187,11 @@ class FakeXAI:
         if early is not None:
             return early
         arguments = self._arguments(turn, body, endpoint, fault)
-        limit = fault.after_events if fault and fault.kind == "truncate_stream" else None
+        cut = _StreamCut.of(fault, endpoint)
+        turn = capped_turn(turn, body, endpoint)
         if endpoint == "chat":
-            return self._chat(body, turn, arguments, limit)
-        return self._responses(body, turn, index, arguments, prior, limit)
+            return self._chat(body, turn, arguments, cut)
+        return self._responses(body, turn, index, arguments, prior, cut)
 
     def _select(self, body: dict[str, Any], endpoint: Endpoint) -> tuple[Turn, int, int]:
         """The answering turn, its index, and tokens carried over from a previous response."""
@@ -235,32 +260,66 @@ class FakeXAI:
         index: int,
         arguments: list[str],
         prior: int,
-        limit: int | None,
+        cut: _StreamCut,
     ) -> HTTPReply:
         response_id = new_response_id()
         output = output_items(response_id, turn, arguments)
         prompt = [body.get("instructions"), body.get("input"), body.get("tools")]
-        tokens = _tokens(body, turn, prompt, arguments)
+        tokens = replace(_tokens(body, turn, prompt, arguments), report_cost=self.report_cost)
         if prior:
             tokens = replace(tokens, input_tokens=tokens.input_tokens + prior, cached_tokens=prior)
-        response = response_object(response_id, body, output, tokens.responses_usage())
+        usage = tokens.responses_usage()
+        response = response_object(response_id, body, output, usage, incomplete=turn.incomplete)
         self._store.put(response, index, retrievable=body.get("store", True) is not False)
         if body.get("stream"):
-            return replies.stream_reply(map(frame, response_events(response)), limit=limit)
+            frames = [*map(frame, response_events(response)), replies.DONE_FRAME]
+            return replies.stream_reply(
+                frames, limit=cut.limit, ping_every=self.ping_every, tail=cut.tail
+            )
         return replies.json_reply(response)
 
     def _chat(
-        self, body: dict[str, Any], turn: Turn, arguments: list[str], limit: int | None
+        self, body: dict[str, Any], turn: Turn, arguments: list[str], cut: _StreamCut
     ) -> HTTPReply:
         completion_id = new_response_id()
         model = str(body.get("model", ""))
         message = chat_message(turn, arguments)
         tokens = _tokens(body, turn, [body.get("messages"), body.get("tools")], arguments)
+        tokens = replace(tokens, report_cost=self.report_cost)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            frames = chunk_events(completion_id, model, message, tokens, include_usage)
-            return replies.stream_reply(frames, limit=limit)
+            frames = chunk_events(
+                completion_id,
+                model,
+                message,
+                tokens,
+                include_usage,
+                incomplete=bool(turn.incomplete),
+            )
+            return replies.stream_reply(
+                frames, limit=cut.limit, ping_every=self.ping_every, tail=cut.tail
+            )
         return replies.json_reply(completion(completion_id, model, message, tokens, turn))
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamCut:
+    """Where a fault ends a stream early (``limit`` events) and what it sends then."""
+
+    limit: int | None = None
+    tail: bytes | None = None
+
+    @classmethod
+    def of(cls, fault: Fault | None, endpoint: Endpoint) -> _StreamCut:
+        if fault is None or fault.kind not in ("truncate_stream", "stream_error"):
+            return cls()
+        if fault.kind == "truncate_stream":
+            return cls(fault.after_events)
+        if endpoint == "chat":
+            error = chat_stream_error(fault.status, fault.message)
+            return cls(fault.after_events, b"data: " + dumps(error) + b"\n\n")
+        event = stream_error_event(fault.status, fault.message, fault.after_events)
+        return cls(fault.after_events, frame(event))
 
 
 def _require(method: str, expected: str) -> None:
@@ -289,4 +348,5 @@ def _tokens(body: dict[str, Any], turn: Turn, prompt: Any, arguments: list[str])
         web=1 if kind == "web" else 0,
         x=1 if kind == "x" else 0,
         sources=len(search.results) if search else 0,
+        reasoning=turn.reasoning_tokens,
     )

@@ -12,6 +12,9 @@ from typing import Any
 
 TICKS_PER_USD = 10_000_000_000
 SERVER_TOOL_USD = 5.0 / 1000
+X_ITEM_USD = 1.0 / 1000
+"""The fake's price of one post or user an X search fetched: X search is billed per item
+fetched (xAI's OpenAPI spec), at a rate the sources do not give; this one is made up."""
 
 # USD per 1M tokens: input, cached input, output. Enough for plausible ticks; not a price list.
 _PRICES: dict[str, tuple[float, float, float]] = {
@@ -60,15 +63,29 @@ class Tokens:
     web_searches: int = 0
     x_searches: int = 0
     sources: int = 0
+    x_posts_fetched: int = 0
+    report_cost: bool = True
+    """Whether the usage objects carry ``cost_in_usd_ticks``."""
 
     @classmethod
     def estimate(
-        cls, model: str, prompt: Any, output: Any, *, web: int = 0, x: int = 0, sources: int = 0
+        cls,
+        model: str,
+        prompt: Any,
+        output: Any,
+        *,
+        web: int = 0,
+        x: int = 0,
+        sources: int = 0,
+        reasoning: int | None = None,
     ) -> Tokens:
-        """Count tokens of a prompt and an output for ``model``."""
+        """Count tokens of a prompt and an output for ``model``; an X search fetches one post
+        per source it cites. Reasoning is ``reasoning`` tokens when given, else estimated."""
         out = count_tokens(output)
-        reasoning = max(16, out * 2) if is_reasoning_model(model) else 0
-        return cls(model, count_tokens(prompt), out, reasoning, 0, web, x, sources)
+        if reasoning is None:
+            reasoning = max(16, out * 2) if is_reasoning_model(model) else 0
+        posts = sources if x else 0
+        return cls(model, count_tokens(prompt), out, reasoning, 0, web, x, sources, posts)
 
     @property
     def server_tools(self) -> int:
@@ -81,7 +98,8 @@ class Tokens:
             (self.input_tokens - self.cached_tokens) * price_in
             + self.cached_tokens * price_cached
             + (self.output_tokens + self.reasoning_tokens) * price_out
-        ) / 1_000_000 + self.server_tools * SERVER_TOOL_USD
+        ) / 1_000_000
+        usd += self.web_searches * SERVER_TOOL_USD + self.x_posts_fetched * X_ITEM_USD
         return round(usd * TICKS_PER_USD)
 
     def responses_usage(self) -> dict[str, Any]:
@@ -98,13 +116,14 @@ class Tokens:
         }
         if self.server_tools:
             usage["server_side_tool_usage_details"] = self._tool_details()
-        usage["cost_in_usd_ticks"] = self.cost_ticks()
+        if self.report_cost:
+            usage["cost_in_usd_ticks"] = self.cost_ticks()
         return usage
 
     def chat_usage(self) -> dict[str, Any]:
         """The Chat Completions ``usage`` object (``completion_tokens`` excludes reasoning)."""
         total = self.input_tokens + self.output_tokens + self.reasoning_tokens
-        return {
+        usage = {
             "prompt_tokens": self.input_tokens,
             "completion_tokens": self.output_tokens,
             "total_tokens": total,
@@ -123,12 +142,20 @@ class Tokens:
             "num_sources_used": self.sources,
             "cost_in_usd_ticks": self.cost_ticks(),
         }
+        if not self.report_cost:
+            del usage["cost_in_usd_ticks"]
+        return usage
 
     def _tool_details(self) -> dict[str, int]:
+        """Every key of the OpenAPI ``ServerSideToolUsageDetails`` (all required)."""
         return {
             "web_search_calls": self.web_searches,
             "x_search_calls": self.x_searches,
+            "x_posts_fetched": self.x_posts_fetched,
+            "x_users_fetched": 0,
             "code_interpreter_calls": 0,
             "file_search_calls": 0,
             "mcp_calls": 0,
+            "document_search_calls": 0,
+            "image_generation_calls": 0,
         }

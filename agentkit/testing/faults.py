@@ -18,6 +18,7 @@ FaultKind = Literal[
     "delay",
     "drop",
     "truncate_stream",
+    "stream_error",
     "malformed_body",
     "malformed_arguments",
     "invalid_arguments",
@@ -57,6 +58,11 @@ class Fault:
         return cls("http", status=status, message=message, retry_after=retry_after)
 
     @classmethod
+    def overloaded(cls, *, retry_after: float | None = None) -> Fault:
+        """HTTP 529, xAI's "overloaded": clients retry it with backoff."""
+        return cls("http", status=529, retry_after=retry_after)
+
+    @classmethod
     def quota_exhausted(cls) -> Fault:
         """A 429 saying the credits are used up: clients must not retry it."""
         return cls("quota_exhausted", status=429, message=QUOTA_MESSAGE)
@@ -75,6 +81,14 @@ class Fault:
     def truncate_stream(cls, after_events: int = 3) -> Fault:
         """End a streamed answer after this many SSE events, with no terminal event."""
         return cls("truncate_stream", after_events=after_events)
+
+    @classmethod
+    def stream_error(
+        cls, after_events: int = 3, *, status: int = 500, message: str | None = None
+    ) -> Fault:
+        """A stream that sends this many events, then an ``error`` event carrying ``status``
+        (a 529 or 503 right after ``response.created``, a 500 halfway through an answer)."""
+        return cls("stream_error", status=status, message=message, after_events=after_events)
 
     @classmethod
     def malformed_body(cls) -> Fault:
@@ -108,7 +122,7 @@ class Fault:
         """Whether this fault applies to a request to ``path``."""
         if self.path is not None and self.path != path:
             return False
-        if self.kind == "truncate_stream":
+        if self.kind in ("truncate_stream", "stream_error"):
             return stream
         if self.kind in ("malformed_arguments", "invalid_arguments"):
             return has_calls

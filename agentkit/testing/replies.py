@@ -15,6 +15,8 @@ JSON_TYPE = ("content-type", "application/json")
 SSE_HEADERS = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
 MALFORMED_BODY = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 MALFORMED_EVENT = b'data: {"type": "response.created", "response": <html>\n\n'
+DONE_FRAME = b"data: [DONE]\n\n"
+PING_FRAME = b"event: ping\n\n"
 
 
 def json_reply(body: Any, status: int = 200) -> HTTPReply:
@@ -33,16 +35,30 @@ def error_reply(
     return reply
 
 
-def stream_reply(frames: Iterable[bytes], *, limit: int | None = None) -> HTTPReply:
-    """An SSE stream of ``frames``, cut after ``limit`` frames when given."""
-    return HTTPReply(200, list(SSE_HEADERS), stream=_frames(frames, limit))
+def stream_reply(
+    frames: Iterable[bytes],
+    *,
+    limit: int | None = None,
+    ping_every: int = 0,
+    tail: bytes | None = None,
+) -> HTTPReply:
+    """An SSE stream of ``frames``, cut after ``limit`` frames when given (then ``tail``, an
+    error event), with an ``event: ping`` keep-alive before every ``ping_every``-th frame
+    (pings are not counted)."""
+    return HTTPReply(200, list(SSE_HEADERS), stream=_frames(frames, limit, ping_every, tail))
 
 
-async def _frames(frames: Iterable[bytes], limit: int | None) -> AsyncIterator[bytes]:
+async def _frames(
+    frames: Iterable[bytes], limit: int | None, ping_every: int, tail: bytes | None
+) -> AsyncIterator[bytes]:
     for number, frame in enumerate(frames):
         if limit is not None and number >= limit:
-            return
+            break
+        if ping_every and number % ping_every == 0:
+            yield PING_FRAME
         yield frame
+    if tail is not None:
+        yield tail
 
 
 def fault_reply(fault: Fault, *, stream: bool) -> HTTPReply | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,12 @@ from agentkit.errors import ConfigError
 from agentkit.testing.faults import Fault
 
 SearchKind = Literal["web", "x"]
+SEARCH_ITEMS: dict[str, tuple[str, ...]] = {
+    "web": ("web_search_call",),
+    # xAI sends X searches as custom_tool_call items; x_search_call is the older shape
+    "x": ("custom_tool_call", "x_search_call"),
+}
+"""The output item types a search of each kind may arrive as; the first is the default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +56,19 @@ class SearchResult:
 
 @dataclass(frozen=True, slots=True)
 class Search:
-    """A server-side search (``web_search_call`` or ``x_search_call``) and its sources."""
+    """A server-side search and its sources: a ``web_search_call`` item, or an X search
+    as a ``custom_tool_call`` (as xAI sends it) or an ``x_search_call``."""
 
     kind: SearchKind
     query: str
     results: tuple[SearchResult, ...]
+    item: str = ""
+    """The output item type; "" is the kind's default (``SEARCH_ITEMS``)."""
+
+    @property
+    def item_type(self) -> str:
+        """The output item type this search arrives as."""
+        return self.item or SEARCH_ITEMS[self.kind][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +85,11 @@ class Turn:
     reasoning: str | None = None
     """A reasoning summary to emit before the output (reasoning items)."""
     fault: Fault | None = None
+    incomplete: str | None = None
+    """Stop short for this reason (``max_output_tokens``, ``max_prompt_tokens``,
+    ``max_time_limit``): ``status: incomplete`` with ``incomplete_details.reason``."""
+    reasoning_tokens: int | None = None
+    """Reasoning tokens to report, in place of the estimate (a model that thinks long)."""
 
     @classmethod
     def call(
@@ -102,13 +121,22 @@ class Turn:
         query: str,
         results: Sequence[dict[str, str] | SearchResult],
         text: str,
+        item: str = "",
         fault: Fault | None = None,
     ) -> Turn:
-        """Run a server-side search and answer ``text`` citing every result."""
-        if kind not in ("web", "x"):
+        """Run a server-side search and answer ``text`` citing every result.
+
+        An X search arrives as a ``custom_tool_call`` item, as xAI sends it; pass
+        ``item="x_search_call"`` for the older shape.
+        """
+        if kind not in SEARCH_ITEMS:
             raise ConfigError(f"search kind must be 'web' or 'x', got {kind!r}")
+        if item and item not in SEARCH_ITEMS[kind]:
+            raise ConfigError(
+                f"a {kind} search arrives as one of {SEARCH_ITEMS[kind]}, not {item!r}"
+            )
         found = tuple(_search_result(r) for r in results)
-        return cls(answer=text, search_call=Search(kind, query, found), fault=fault)
+        return cls(answer=text, search_call=Search(kind, query, found, item), fault=fault)
 
     @property
     def has_calls(self) -> bool:
@@ -117,7 +145,7 @@ class Turn:
 
     def with_fault(self, fault: Fault | None) -> Turn:
         """This turn carrying ``fault``."""
-        return Turn(self.function_calls, self.answer, self.search_call, self.reasoning, fault)
+        return replace(self, fault=fault)
 
 
 def _search_result(result: dict[str, str] | SearchResult) -> SearchResult:
@@ -176,7 +204,17 @@ class Script:
         return cls(turns)
 
 
-_TURN_KEYS = {"call", "arguments", "calls", "text", "search", "reasoning", "fault"}
+_TURN_KEYS = {
+    "call",
+    "arguments",
+    "calls",
+    "text",
+    "search",
+    "reasoning",
+    "fault",
+    "incomplete",
+    "reasoning_tokens",
+}
 
 
 def turn_from_dict(entry: Any) -> Turn:
@@ -189,9 +227,18 @@ def turn_from_dict(entry: Any) -> Turn:
             f"unknown key(s) {sorted(unknown)}; expected some of {sorted(_TURN_KEYS)}"
         )
     fault = Fault.from_dict(entry["fault"]) if entry.get("fault") else None
-    turn = _turn_body(entry)
-    reasoning = entry.get("reasoning")
-    return Turn(turn.function_calls, turn.answer, turn.search_call, reasoning, fault)
+    tokens, reason = entry.get("reasoning_tokens"), entry.get("incomplete")
+    if tokens is not None and (not isinstance(tokens, int) or tokens < 0):
+        raise ConfigError(f"reasoning_tokens must be a whole number >= 0, got {tokens!r}")
+    if reason is not None and not isinstance(reason, str):
+        raise ConfigError(f"incomplete must name a reason (max_output_tokens, ...), got {reason!r}")
+    return replace(
+        _turn_body(entry),
+        reasoning=entry.get("reasoning"),
+        fault=fault,
+        incomplete=reason,
+        reasoning_tokens=tokens,
+    )
 
 
 def _turn_body(entry: dict[str, Any]) -> Turn:
@@ -210,6 +257,7 @@ def _turn_body(entry: dict[str, Any]) -> Turn:
             query=str(spec.get("query", "")),
             results=spec.get("results", []),
             text=str(text),
+            item=str(spec.get("item", "")),
         )
     if "text" in entry:
         return Turn.text(str(entry["text"]))

@@ -216,7 +216,7 @@ def _reason(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return "Unknown"
+        return "Site is overloaded" if status == 529 else "Unknown"
 
 
 @contextlib.contextmanager

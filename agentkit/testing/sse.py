@@ -1,8 +1,8 @@
 """The SSE events of a streamed Responses answer, derived from the finished response.
 
 Order as captured: created, in_progress, then per output item added / its deltas / done,
-then completed. Every payload has ``type`` and ``sequence_number``; created and completed
-carry the whole response.
+then completed (``response.incomplete`` for an answer that stopped short). Every payload has
+``type`` and ``sequence_number``; created and the terminal event carry the whole response.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def _events(response: dict[str, Any]) -> Iterator[Event]:
         yield {"type": "response.output_item.added", "output_index": index, "item": _opened(item)}
         yield from _item_deltas(index, item)
         yield {"type": "response.output_item.done", "output_index": index, "item": item}
-    yield {"type": "response.completed", "response": response}
+    terminal = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
+    yield {"type": terminal, "response": response}
 
 
 def _opened(item: dict[str, Any]) -> dict[str, Any]:

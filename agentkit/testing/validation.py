@@ -13,7 +13,7 @@ from agentkit.testing.behaviour import Endpoint
 from agentkit.testing.fake_usage import is_reasoning_model
 
 Problem = tuple[int, str]
-MAX_TOOLS = 128
+MAX_TOOLS = 350  # OpenAPI maxItems of `tools` (xai-sdk-ts spec/openapi.json)
 MAX_DOMAINS = 5
 REASONING_REJECTS = ("presence_penalty", "frequency_penalty", "stop")
 NO_EFFORT_MODELS = frozenset({"grok-4", "grok-4-0709", "grok-4-fast-reasoning"})

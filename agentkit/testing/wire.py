@@ -28,11 +28,13 @@ ERROR_CODES: dict[int, str] = {
     502: "The service is currently unavailable",
     503: "The service is currently unavailable",
     504: "The deadline expired before the operation could complete",
+    529: "The service is overloaded",
 }
 DEFAULT_MESSAGES: dict[int, str] = {
     429: "Too many requests: the rate limit of this model was reached. Retry after a moment.",
     500: "An internal error occurred. Please retry the request.",
     503: "The service is temporarily overloaded. Please retry the request.",
+    529: "The service is overloaded. Please retry the request with backoff.",
 }
 MODELS: tuple[str, ...] = (
     "grok-4-0709",
@@ -66,6 +68,25 @@ def error_body(status: int, message: str | None = None) -> dict[str, str]:
     """xAI's flat error body: ``{"code": ..., "error": ...}``."""
     code = ERROR_CODES.get(status, "Unknown error")
     return {"code": code, "error": message or DEFAULT_MESSAGES.get(status, code)}
+
+
+def stream_error_event(status: int, message: str | None, number: int) -> dict[str, Any]:
+    """A Responses stream ``error`` event carrying an HTTP status as its ``code``, in the
+    shape xAI's TypeScript client types it (``src/types.ts`` ``StreamEvent``)."""
+    text = message or DEFAULT_MESSAGES.get(status, ERROR_CODES.get(status, "Stream error"))
+    return {
+        "type": "error",
+        "sequence_number": number,
+        "code": status,
+        "message": text,
+        "param": None,
+    }
+
+
+def chat_stream_error(status: int, message: str | None) -> dict[str, Any]:
+    """A chat stream chunk carrying an error in place of choices."""
+    text = message or DEFAULT_MESSAGES.get(status, ERROR_CODES.get(status, "Stream error"))
+    return {"error": {"message": text, "code": str(status)}}
 
 
 def models_list() -> dict[str, Any]:
@@ -102,13 +123,26 @@ def reasoning_item(response_id: str, summary: str) -> dict[str, Any]:
 
 
 def search_item(response_id: str, search: Search) -> dict[str, Any]:
-    """A server-side ``web_search_call`` / ``x_search_call`` item (reported, never run)."""
-    arguments = {"query": search.query, "num_results": max(1, len(search.results))}
+    """A server-side search item (reported, never run): ``web_search_call``, or an X search
+    as a ``custom_tool_call`` (its arguments in ``input``) or an ``x_search_call``."""
+    arguments = json.dumps(
+        {"query": search.query, "num_results": max(1, len(search.results))}, separators=(",", ":")
+    )
+    name = SEARCH_TOOL_NAMES[search.kind]
+    if search.item_type == "custom_tool_call":
+        return {
+            "type": "custom_tool_call",
+            "id": f"fc_{response_id}_0",
+            "call_id": f"xs_{response_id}_0",
+            "name": name,
+            "input": arguments,
+            "status": "completed",
+        }
     return {
-        "arguments": json.dumps(arguments, separators=(",", ":")),
+        "arguments": arguments,
         "call_id": "",
-        "name": SEARCH_TOOL_NAMES[search.kind],
-        "type": f"{search.kind}_search_call",
+        "name": name,
+        "type": search.item_type,
         "id": f"fc_{response_id}_0",
         "status": "completed",
     }
@@ -135,7 +169,9 @@ def cited_text(text: str, search: Search | None) -> tuple[str, list[dict[str, An
     return text, annotations
 
 
-def message_item(response_id: str, text: str, annotations: list[dict[str, Any]]) -> dict[str, Any]:
+def message_item(
+    response_id: str, text: str, annotations: list[dict[str, Any]], status: str = "completed"
+) -> dict[str, Any]:
     """An assistant ``message`` output item with one ``output_text`` part."""
     part = {"type": "output_text", "text": text, "logprobs": [], "annotations": annotations}
     return {
@@ -143,7 +179,7 @@ def message_item(response_id: str, text: str, annotations: list[dict[str, Any]])
         "id": f"msg_{response_id}",
         "role": "assistant",
         "type": "message",
-        "status": "completed",
+        "status": status,
     }
 
 
@@ -158,7 +194,8 @@ def output_items(response_id: str, turn: Turn, arguments: list[str]) -> list[dic
         items.append(function_call_item(call, args, new_call_id()))
     if turn.answer is not None or not turn.function_calls:
         text, annotations = cited_text(turn.answer or "", turn.search_call)
-        items.append(message_item(response_id, text, annotations))
+        status = "incomplete" if turn.incomplete else "completed"
+        items.append(message_item(response_id, text, annotations, status))
     return items
 
 
@@ -169,9 +206,11 @@ def response_object(
     usage: dict[str, Any] | None,
     *,
     status: str = "completed",
+    incomplete: str | None = None,
     created_at: int | None = None,
 ) -> dict[str, Any]:
-    """A whole Responses object, echoing the request's fields as xAI does."""
+    """A whole Responses object, echoing the request's fields as xAI does; ``incomplete`` is
+    the reason an answer stopped short (its status is then ``incomplete``)."""
     reasoning = request.get("reasoning") or {}
     return {
         "created_at": created_at if created_at is not None else int(time.time()),
@@ -190,8 +229,8 @@ def response_object(
         "top_p": request.get("top_p"),
         "usage": usage,
         "user": request.get("user"),
-        "incomplete_details": None,
-        "status": status,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
+        "status": "incomplete" if incomplete else status,
         "store": request.get("store", True),
         "metadata": request.get("metadata") or {},
     }

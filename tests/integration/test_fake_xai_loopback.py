@@ -71,9 +71,10 @@ async def test_stream_is_chunked_sse(server: FakeServer) -> None:
     ):
         assert response.headers["transfer-encoding"] == "chunked"
         text = "".join([chunk async for chunk in response.aiter_text()])
-    events = parse_sse(text)
+    *events, done = parse_sse(text)
     assert events[0]["type"] == "response.created"
     assert events[-1]["type"] == "response.completed"
+    assert done == "[DONE]"
 
 
 def test_chunked_request_body_and_connection_close(server: FakeServer) -> None:
@@ -87,7 +88,8 @@ def test_chunked_request_body_and_connection_close(server: FakeServer) -> None:
     status, _, rest = raw.partition(b"\r\n")
     assert status == b"HTTP/1.1 200 OK"
     headers, _, body = rest.partition(b"\r\n\r\n")
-    assert b"x-request-id: raw-1" in headers
+    assert b"x-request-id: " in headers
+    assert b"x-request-id: raw-1" not in headers  # the server's own id, not an echo
     assert b"connection: close" in headers
     assert json.loads(body)["output"][0]["type"] == "function_call"
 
@@ -98,7 +100,8 @@ def test_http10_stream_is_close_delimited(server: FakeServer) -> None:
     raw = raw_exchange(server, head + b"Content-Length: %d\r\n\r\n" % len(payload) + payload)
     headers, _, body = raw.partition(b"\r\n\r\n")
     assert b"transfer-encoding" not in headers
-    assert parse_sse(body.decode())[-1]["type"] == "response.completed"
+    *events, done = parse_sse(body.decode())
+    assert (events[-1]["type"], done) == ("response.completed", "[DONE]")
 
 
 def test_garbage_request_line_gets_a_400(server: FakeServer) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from agentkit.errors import ConfigError
 from agentkit.testing import FakeXAI, Script, Turn, parse_sse
 
 TOOLS = [
@@ -102,17 +103,23 @@ async def test_non_reasoning_model_spends_no_reasoning_tokens(client: httpx2.Asy
     assert answer.json()["usage"]["output_tokens_details"]["reasoning_tokens"] == 0
 
 
-async def test_request_id_is_echoed_or_generated(client: httpx2.AsyncClient) -> None:
-    echoed = await client.post("/responses", json=body(), headers={"X-Request-Id": "req-123"})
-    assert echoed.headers["x-request-id"] == "req-123"
-    generated = await client.post("/responses", json=body())
-    assert uuid.UUID(generated.headers["x-request-id"])
+async def test_every_answer_carries_the_servers_own_request_id(
+    fake: FakeXAI, client: httpx2.AsyncClient
+) -> None:
+    first = await client.post("/responses", json=body(), headers={"X-Request-Id": "req-123"})
+    second = await client.post("/responses", json=body(), headers={"X-Request-Id": "req-123"})
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert all(uuid.UUID(i) for i in ids)
+    assert len(set(ids)) == 2  # one per HTTP request, as xAI names them
+    assert [r.server_request_id for r in fake.requests] == ids
+    assert [r.request_id for r in fake.requests] == ["req-123", "req-123"]
 
 
 async def test_stream_events_in_order_with_sequence_numbers(client: httpx2.AsyncClient) -> None:
     response = await client.post("/responses", json=body(stream=True))
     assert response.headers["content-type"] == "text/event-stream"
-    events = parse_sse(response.text)
+    *events, done = parse_sse(response.text)
+    assert done == "[DONE]"  # a Responses stream ends as the OpenAPI spec says it does
     assert [e["type"] for e in events] == [
         "response.created",
         "response.in_progress",
@@ -136,7 +143,7 @@ async def test_stream_text_events_rebuild_the_text(client: httpx2.AsyncClient) -
     text = "word " * 40
     fake = FakeXAI(Script([Turn.text(text)]))
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
-        events = parse_sse((await http.post("/responses", json=body(stream=True))).text)
+        *events, _ = parse_sse((await http.post("/responses", json=body(stream=True))).text)
     kinds = [e["type"] for e in events]
     assert kinds[2:5] == [
         "response.output_item.added",
@@ -157,7 +164,7 @@ async def test_stream_text_events_rebuild_the_text(client: httpx2.AsyncClient) -
 async def test_reasoning_turn_streams_summary_events() -> None:
     fake = FakeXAI(Script([Turn(answer="ok", reasoning="Thinking it over.")]))
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
-        events = parse_sse((await http.post("/responses", json=body(stream=True))).text)
+        *events, _ = parse_sse((await http.post("/responses", json=body(stream=True))).text)
     final = events[-1]["response"]
     assert [i["type"] for i in final["output"]] == ["reasoning", "message"]
     assert final["output"][0]["id"] == f"rs_{final['id']}"
@@ -197,14 +204,26 @@ async def test_search_turn_cites_every_result() -> None:
     assert data["usage"]["num_sources_used"] == 2
 
 
-async def test_x_search_turn_streams_annotation_events() -> None:
-    turn = Turn.search(kind="x", query="grok", results=[{"url": "https://x.com/a/1"}], text="Yes.")
+@pytest.mark.parametrize("item", ["", "custom_tool_call", "x_search_call"])
+async def test_x_search_turn_streams_annotation_events(item: str) -> None:
+    turn = Turn.search(
+        kind="x", query="grok", results=[{"url": "https://x.com/a/1"}], text="Yes.", item=item
+    )
     fake = FakeXAI(Script([turn]))
     async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://f/v1") as http:
-        events = parse_sse((await http.post("/responses", json=body(stream=True))).text)
-    assert events[-1]["response"]["output"][0]["type"] == "x_search_call"
+        *events, _ = parse_sse((await http.post("/responses", json=body(stream=True))).text)
+    search = events[-1]["response"]["output"][0]
+    assert search["type"] == (item or "custom_tool_call")  # as xAI sends X searches
+    assert search["name"] == "x_keyword_search"
+    arguments = search["input"] if search["type"] == "custom_tool_call" else search["arguments"]
+    assert json.loads(arguments)["query"] == "grok"
     added = [e for e in events if e["type"] == "response.output_text.annotation.added"]
     assert [a["annotation"]["url"] for a in added] == ["https://x.com/a/1"]
+
+
+def test_a_search_item_type_must_fit_its_kind() -> None:
+    with pytest.raises(ConfigError, match="arrives as one of"):
+        Turn.search(kind="web", query="q", results=[], text="t", item="custom_tool_call")
 
 
 async def test_stored_response_can_be_fetched_and_deleted(client: httpx2.AsyncClient) -> None:

@@ -225,3 +225,24 @@ def test_bad_scripts_are_config_errors(data: Any, message: str, tmp_path: Path) 
 def test_missing_script_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         Script.load(tmp_path / "absent.yaml")
+
+
+def test_script_files_script_the_wire_facts(tmp_path: Path) -> None:
+    path = tmp_path / "facts.yaml"
+    path.write_text(
+        "turns:\n"
+        "  - search: {kind: x, item: x_search_call, query: q, results: [], text: t}\n"
+        "  - text: The first half\n"
+        "    incomplete: max_output_tokens\n"
+        "    reasoning_tokens: 5000\n"
+        "    fault: {kind: stream_error, after_events: 1, status: 529}\n"
+    )
+    search, cut = Script.load(path).turns
+    assert search.search_call is not None
+    assert search.search_call.item_type == "x_search_call"
+    assert (cut.incomplete, cut.reasoning_tokens) == ("max_output_tokens", 5000)
+    assert cut.fault == Fault.stream_error(after_events=1, status=529)
+    for bad in ("incomplete: [1]", "reasoning_tokens: -1"):
+        path.write_text(f"turns:\n  - text: t\n    {bad}\n")
+        with pytest.raises(ConfigError, match="turn 0"):
+            Script.load(path)

@@ -33,7 +33,7 @@ def responses(**fields: Any) -> dict[str, Any]:
         (responses(model="grok-4", reasoning={"effort": "low"}), 400, "reasoningEffort"),
         (responses(temperature=2.5), 400, "temperature"),
         (responses(background=True), 400, "background"),
-        (responses(tools=[FUNCTION] * 129), 400, "maximum of 128 tools"),
+        (responses(tools=[FUNCTION] * 351), 400, "maximum of 350 tools"),
         (
             responses(tools=[{"type": "function", "name": "g", "parameters": {"anyOf": []}}]),
             400,

@@ -218,7 +218,7 @@ async def test_calls_only_in_the_completed_payload_are_kept() -> None:
     assert [c.call_id for c in response.function_calls] == ["call_1", "call_2"]
 
 
-@pytest.mark.parametrize("cut", [1, 5, -1])
+@pytest.mark.parametrize("cut", [5, -1])
 async def test_a_stream_without_its_terminal_event_is_interrupted(cut: int) -> None:
     events = events_for(BODY)[:cut]
     client, seen = client_for(sse(events, done=False))
@@ -226,6 +226,17 @@ async def test_a_stream_without_its_terminal_event_is_interrupted(cut: int) -> N
         await client.respond(STREAM)
     assert info.value.request_id == seen[0].headers["x-request-id"]
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize("cut", [0, 1, 2])
+async def test_a_stream_that_ends_before_any_output_is_retried(cut: int) -> None:
+    # created and in_progress deliver nothing: sending the request again loses nothing
+    events = events_for(BODY)[:cut]
+    client, seen = client_for(sse(events, done=False), sse(events_for(BODY)))
+    response = await client.respond(STREAM)
+    assert response.text == "Checking both cities."
+    assert response.usage.attempts == 2
+    assert len({r.headers["x-request-id"] for r in seen}) == 1
 
 
 async def test_a_terminal_event_cut_mid_line_is_interrupted() -> None:

@@ -1,7 +1,9 @@
 """xAI server-side search tools: the `web_search` and `x_search` entries of a request.
 
 xAI runs these searches itself; agentkit never executes them. The model reports them as
-``web_search_call`` / ``x_search_call`` items (``ModelResponse.server_tool_calls``) and
+``web_search_call`` items, and X searches as ``custom_tool_call`` items named after the
+search (``x_keyword_search``, ...; older answers: ``x_search_call``), all in
+``ModelResponse.server_tool_calls``, decided and recorded as ``web_search`` / ``x_search``; it
 cites its sources as ``url_citation`` annotations, which the runner collects into
 ``RunResult.citations``. What agentkit controls is the entry it sends, so the filters
 are fixed here, by the developer and the policy, where the model cannot change them.
