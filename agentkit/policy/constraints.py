@@ -39,14 +39,18 @@ class TrustedList:
         """True when ``value``, normalised as the list's values were, is on the list (a
         domain list also holds the subdomains of its domains).
 
+        A domain list reads the value as ``domains`` does: the host of a URL, the domain of
+        an e-mail address, or a bare host, so ``in_list: internal_domains`` holds for
+        ``ana@example.com`` exactly when ``domains: {allow_lists: [internal_domains]}`` does.
+
         Raises:
             HostError: ``value`` is to be read as a host (a domain, e-mail address or URL
                 list) and names none the HTTP client accepts.
         """
-        norm = dataflow.normalise(self.kind, value)
         if self.kind == "domain":
-            return dataflow.host_matches(norm, self.values)
-        return norm in self.values
+            text = value if isinstance(value, str) else dataflow.normalise("exact", value)
+            return dataflow.host_matches(dataflow.host_of(text.strip()), self.values)
+        return dataflow.normalise(self.kind, value) in self.values
 
     def vouches_for(self, value: object) -> bool:
         """``holds``, except that no list vouches for a value naming no acceptable host."""
