@@ -9,19 +9,34 @@ They are plain frozen data so that a decision is reproducible from the run state
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Action = Literal["allow", "deny", "confirm"]
-SideEffect = Literal["read", "write", "destructive", "external_send", "financial"]
+SideEffect = Literal[
+    "read",
+    "write",
+    "destructive",
+    "external_send",
+    "financial",
+    "device_control",
+    "security_settings",
+]
 SIDE_EFFECTS: tuple[SideEffect, ...] = (
     "read",
     "write",
     "destructive",
     "external_send",
     "financial",
+    "device_control",
+    "security_settings",
 )
+ALWAYS_CONFIRMED: tuple[SideEffect, ...] = ("destructive", "security_settings", "device_control")
+"""Classes whose calls a person confirms whatever an authoriser says (the floor): they
+destroy data, change who can get into an account, or act in the physical world, and none
+of that can be undone by the agent."""
 
 
 def class_key(side_effect: SideEffect) -> str:
@@ -89,6 +104,8 @@ class PastCall(BaseModel):
     """The output text sent back to the model, when the tool ran."""
     failed: bool = False
     """The tool raised or timed out: its output is an error message, never a trusted source."""
+    approved: bool = False
+    """A person approved the call (it was confirmed, then allowed by an approver)."""
     at: float = 0.0
     """Unix time of the decision."""
 
@@ -130,19 +147,37 @@ class Decision(BaseModel):
     """Stable id of the deciding rule (for example ``tools.close_ticket``, ``default-deny``)."""
 
 
-def destructive_floor(decision: Decision, tool: str, *, destructive: bool) -> Decision:
-    """The floor no authoriser can lower: a destructive call that would be allowed is confirmed.
+_FLOOR_REASONS = {
+    "destructive": "is destructive",
+    "security_settings": "changes security settings",
+    "device_control": "controls a device",
+}
 
-    The one home of the rule: `decide()` applies it (so ``agentkit policy explain`` shows it)
-    and the runner applies it to every authoriser's decision (so a custom one cannot skip it).
+
+def confirmation_floor(decision: Decision, tool: str, classes: Iterable[SideEffect]) -> Decision:
+    """The floor no authoriser can lower: a call of an `ALWAYS_CONFIRMED` class that would be
+    allowed is confirmed; the rule is named after the class (``destructive``, ...).
+
+    The one home of the rule: `decide()` applies it to the classes the call has (so
+    ``agentkit policy explain`` shows it) and the runner applies it to every authoriser's
+    decision with the tool's own class (so a custom one cannot skip it).
     """
-    if decision.action != "allow" or not destructive:
+    if decision.action != "allow":
         return decision
-    return Decision(
-        action="confirm",
-        reason=f"{tool} is destructive: a person must confirm it",
-        rule="destructive",
-    )
+    found = set(classes)
+    for side_effect in ALWAYS_CONFIRMED:
+        if side_effect in found:
+            return Decision(
+                action="confirm",
+                reason=f"{tool} {_FLOOR_REASONS[side_effect]}: a person must confirm it",
+                rule=side_effect,
+            )
+    return decision
+
+
+def destructive_floor(decision: Decision, tool: str, *, destructive: bool) -> Decision:
+    """`confirmation_floor` for a call that is destructive or not."""
+    return confirmation_floor(decision, tool, ("destructive",) if destructive else ())
 
 
 class Authoriser(Protocol):
@@ -182,4 +217,4 @@ class AllowAll:
 
     def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision:
         allowed = Decision(action="allow", reason="no policy configured", rule="no-policy")
-        return destructive_floor(allowed, call.tool.name, destructive=call.tool.destructive)
+        return confirmation_floor(allowed, call.tool.name, (call.tool.side_effect,))

@@ -273,7 +273,9 @@ def tool(
     Args:
         name: Name shown to the model (default: the function's name).
         description: Default: the docstring's first paragraph.
-        side_effect: read, write, destructive, external_send or financial.
+        side_effect: read, write, destructive, external_send, financial, device_control or
+            security_settings (destructive, device_control and security_settings calls
+            are always confirmed by a person).
         destructive: Shorthand for ``side_effect="destructive"``: always confirmed by a person.
         untrusted_output: The output comes from outside (web, messages): data, never instructions.
         timeout: Seconds before the call is abandoned and reported as timed out.

@@ -32,6 +32,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     explain.add_argument(
         "--user-message", action="append", default=[], help="text the user wrote in the run"
     )
+    explain.add_argument(
+        "--ran",
+        action="append",
+        default=[],
+        metavar="TOOL=OUTPUT",
+        help="an earlier call of TOOL returned OUTPUT (untrusted if the policy marks TOOL so)",
+    )
+    explain.add_argument(
+        "--ran-untrusted",
+        action="append",
+        default=[],
+        metavar="TOOL=OUTPUT",
+        help="an earlier call of TOOL returned OUTPUT, labelled untrusted",
+    )
+    explain.add_argument(
+        "--approved",
+        action="append",
+        default=[],
+        metavar="TOOL=JSON",
+        help="a person approved an earlier call of TOOL with these arguments",
+    )
     explain.set_defaults(handler=_explain)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of policy files")
@@ -61,14 +82,26 @@ def _explain(args: argparse.Namespace) -> int:
     from agentkit.policy import load_policy
 
     policy = load_policy(args.file)
-    arguments = _json_object(args.args)
+    arguments = _json_object(args.args, "--args")
     tool = policy.tool_info(args.tool)
+    earlier = [
+        *(policy.earlier_call(t, output=o) for t, o in _pairs(args.ran, "--ran")),
+        *(
+            policy.earlier_call(t, output=o, untrusted=True)
+            for t, o in _pairs(args.ran_untrusted, "--ran-untrusted")
+        ),
+        *(
+            policy.earlier_call(t, arguments=_json_object(a, "--approved"), approved=True)
+            for t, a in _pairs(args.approved, "--approved")
+        ),
+    ]
     decision = policy.explain(
         args.tool,
         arguments,
         principal=Principal(user_id=args.user, roles=tuple(args.role)),
         user_messages=tuple(args.user_message),
         after_untrusted=args.after_untrusted,
+        earlier=earlier,
     )
     print(f"{decision.action}  rule={decision.rule}")
     label = f"{tool.side_effect}, untrusted output" if tool.untrusted_output else tool.side_effect
@@ -77,14 +110,25 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def _json_object(text: str, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"--args is not valid JSON: {exc}") from exc
+        raise ConfigError(f"{option} is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
-        raise ConfigError("--args must be a JSON object")
+        raise ConfigError(f"{option} must be a JSON object")
     return value
+
+
+def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
+    """``TOOL=TEXT`` options as (tool, text)."""
+    pairs = []
+    for value in values:
+        tool, sep, text = value.partition("=")
+        if not sep or not tool:
+            raise ConfigError(f"{option} takes TOOL=VALUE, not {value!r}")
+        pairs.append((tool, text))
+    return pairs
 
 
 def _schema(args: argparse.Namespace) -> int:

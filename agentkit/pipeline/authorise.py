@@ -17,7 +17,7 @@ from agentkit.decision import (
     PastCall,
     ProposedCall,
     class_key,
-    destructive_floor,
+    confirmation_floor,
 )
 from agentkit.pipeline.validate import ValidCall
 from agentkit.run_limits import RunLimits
@@ -94,6 +94,7 @@ def past_call(step: Step, tools: Mapping[str, Tool], at: float) -> PastCall | No
         untrusted_output=step.untrusted,
         output=step.output if step.status in _RAN else None,
         failed=step.status in ("failed", "timed_out"),
+        approved=executed and step.approver is not None,
         at=at,
     )
 
@@ -147,4 +148,4 @@ def authorise(
         call_id=call_id, tool=call.tool.info, arguments=call.data
     )
     decision = authoriser.decide(run.principal, proposed, history)
-    return destructive_floor(decision, call.tool.name, destructive=call.tool.destructive)
+    return confirmation_floor(decision, call.tool.name, (call.tool.side_effect,))

@@ -32,6 +32,13 @@ def problems(
         tool = tools.get(name)
         if tool is None or not tool.parameters:
             continue
+        by = rule.side_effect_by
+        if by is not None and _nodes(tool.parameters, tool.parameters, by.arg.split(".")) is None:
+            yield (
+                f"{name} has no argument {by.arg!r}: side_effect_by would always pick its "
+                "default class",
+                ("tools", name, "side_effect_by", "arg"),
+            )
         for field, constraint in rule.args.items():
             where: Where = ("tools", name, "args", field)
             found = _nodes(tool.parameters, tool.parameters, field.split("."))
@@ -59,12 +66,13 @@ def _element_problems(
 ) -> Iterator[tuple[str, Where]]:
     if types is None or "string" in types:
         return
-    if constraint.domains is not None:  # lists and provenance compare numbers as text too
-        yield (
-            f"domains reads hosts from text, but {name}.{field} holds "
-            f"{' or '.join(sorted(types))} values",
-            (*where, "domains"),
-        )
+    # lists and provenance compare numbers as text too; these two read only text
+    for key, reads in (("domains", "domains reads hosts from text"), ("split", "split cuts text")):
+        if getattr(constraint, key) is not None:
+            yield (
+                f"{reads}, but {name}.{field} holds {' or '.join(sorted(types))} values",
+                (*where, key),
+            )
 
 
 def _nodes(

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from agentkit.decision import SideEffect
+from agentkit.decision import ALWAYS_CONFIRMED, SideEffect
+from agentkit.policy import tool_sets
 from agentkit.policy._names import did_you_mean
+from agentkit.policy.call_class import CallClass
+from agentkit.policy.compile_error import CompileError as CompileError
+from agentkit.policy.compile_error import Where as Where
+from agentkit.policy.conditions import ALWAYS, CompiledCondition, compile_condition
 from agentkit.policy.constraints import (
     Constraint,
     ConstraintError,
@@ -14,6 +19,7 @@ from agentkit.policy.constraints import (
     compile_constraint,
 )
 from agentkit.policy.counting import CompiledQuota
+from agentkit.policy.sensitivity import CompiledSink, CompiledSinkAllow, Mark
 from agentkit.policy.spec import (
     ArgConstraint,
     ClassRule,
@@ -24,17 +30,6 @@ from agentkit.policy.spec import (
     ToolRule,
 )
 from agentkit.run_limits import RunLimits
-
-Where = tuple[str | int, ...]
-
-
-class CompileError(ValueError):
-    """A policy is well-formed YAML but inconsistent; ``where`` is the logical key path."""
-
-    def __init__(self, message: str, where: Where) -> None:
-        super().__init__(message)
-        self.message = message
-        self.where = where
 
 
 @dataclass(frozen=True)
@@ -47,6 +42,7 @@ class CompiledTool:
     rate_limit: RateLimit | None
     untrusted_output: bool
     untrusted_columns: tuple[str, ...]
+    call_class: CallClass | None = None
 
 
 @dataclass(frozen=True)
@@ -64,11 +60,13 @@ class CompiledRule:
     reason: str
     tools: frozenset[str]
     classes: frozenset[SideEffect]
-    when: tuple[Constraint, ...]
-    unless: tuple[Constraint, ...]
+    when: CompiledCondition
+    unless: CompiledCondition
     after_untrusted: bool | frozenset[str]
     roles: frozenset[str] | None
     unless_roles: frozenset[str]
+    after_tools: frozenset[str] = frozenset()
+    after_sensitive: bool | frozenset[str] = False
 
 
 @dataclass(frozen=True)
@@ -85,10 +83,17 @@ class CompiledPolicy:
     quotas: tuple[CompiledQuota, ...] = ()
     untrusted_marked: frozenset[str] = frozenset()
     declared_classes: Mapping[str, SideEffect] = field(default_factory=dict)
+    sensitive: Mapping[str, tuple[Mark, ...]] = field(default_factory=dict)
+    """The ``sensitive`` marks of each tool that has one."""
+    sinks: tuple[CompiledSink, ...] = ()
+    teach: bool = True
+    """Approved values count as the user's (``approvals.teach``)."""
+    teach_except: frozenset[str] = frozenset()
 
 
-def compile_policy(spec: PolicyFile, lists: Mapping[str, TrustedList]) -> CompiledPolicy:
+def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> CompiledPolicy:
     """Compile a merged policy; raises CompileError at the first inconsistency."""
+    spec = tool_sets.expand(raw, tool_sets.resolve(raw))
     closure = _role_closure(spec)
     roles = frozenset(closure)
     tools = {n: _tool(n, t, lists, roles) for n, t in spec.tools.items()}
@@ -96,17 +101,23 @@ def compile_policy(spec: PolicyFile, lists: Mapping[str, TrustedList]) -> Compil
         c: CompiledClass(c, r.action, _roles(r.roles, roles, ("classes", c)), r.rate_limit)
         for c, r in spec.classes.items()
     }
-    _check_destructive_class(spec.classes.get("destructive"))
+    _check_confirmed_classes(spec.classes)
+    sensitive = {n: _marks(t) for n, t in spec.tools.items() if t.sensitivities()}
+    approvals = spec.approvals
     return CompiledPolicy(
         default=spec.default or "deny",
         run_limits=_run_limits(spec),
         role_closure=closure,
         tools=tools,
         classes=classes,
-        rules=tuple(_rules(spec, lists, roles)),
+        rules=tuple(_rules(spec, lists, roles, sensitive)),
         quotas=tuple(_quotas(spec)),
         untrusted_marked=frozenset(n for n, t in spec.tools.items() if t.untrusted_output),
         declared_classes={n: t.side_effect for n, t in spec.tools.items() if t.side_effect},
+        sensitive=sensitive,
+        sinks=tuple(_sinks(spec, lists, sensitive)),
+        teach=approvals.teach if approvals else True,
+        teach_except=frozenset(approvals.except_tools if approvals else ()),
     )
 
 
@@ -159,6 +170,7 @@ def _tool(
     name: str, spec: ToolRule, lists: Mapping[str, TrustedList], roles: frozenset[str]
 ) -> CompiledTool:
     where: Where = ("tools", name)
+    by = spec.side_effect_by
     return CompiledTool(
         name=name,
         action=spec.action,
@@ -168,6 +180,13 @@ def _tool(
         rate_limit=spec.rate_limit,
         untrusted_output=spec.untrusted_output,
         untrusted_columns=tuple(spec.untrusted_columns),
+        call_class=CallClass(tuple(by.arg.split(".")), dict(by.values), by.default) if by else None,
+    )
+
+
+def _marks(spec: ToolRule) -> tuple[Mark, ...]:
+    return tuple(
+        Mark(s.label, tuple(s.fields), s.normalise, s.min_length) for s in spec.sensitivities()
     )
 
 
@@ -181,17 +200,22 @@ def _run_limits(spec: PolicyFile) -> RunLimits:
     )
 
 
-def _check_destructive_class(rule: ClassRule | None) -> None:
-    if rule is not None and rule.action == "allow":
-        raise CompileError(
-            "destructive tools cannot be allowed as a class: use confirm "
-            "(a destructive call always waits for a person)",
-            ("classes", "destructive", "action"),
-        )
+def _check_confirmed_classes(rules: Mapping[SideEffect, ClassRule]) -> None:
+    for side_effect in ALWAYS_CONFIRMED:
+        rule = rules.get(side_effect)
+        if rule is not None and rule.action == "allow":
+            raise CompileError(
+                f"{side_effect} tools cannot be allowed as a class: use confirm "
+                f"(a {side_effect} call always waits for a person)",
+                ("classes", side_effect, "action"),
+            )
 
 
 def _rules(
-    spec: PolicyFile, lists: Mapping[str, TrustedList], roles: frozenset[str]
+    spec: PolicyFile,
+    lists: Mapping[str, TrustedList],
+    roles: frozenset[str],
+    sensitive: Mapping[str, tuple[Mark, ...]],
 ) -> list[CompiledRule]:
     compiled = []
     for rule in spec.rules:
@@ -206,13 +230,71 @@ def _rules(
                 reason=rule.reason,
                 tools=frozenset(rule.tools),
                 classes=frozenset(rule.classes),
-                when=_constraints(rule.when, lists, (*where, "when")),
-                unless=_constraints(rule.unless, lists, (*where, "unless")),
+                when=compile_condition(rule.when, lists, (*where, "when")),
+                unless=compile_condition(rule.unless, lists, (*where, "unless")),
                 after_untrusted=frozenset(after) if isinstance(after, list) else after,
                 roles=_roles(rule.roles, roles, where),
                 unless_roles=_roles(rule.unless_roles, roles, where, "unless_roles") or frozenset(),
+                after_tools=frozenset(rule.after_tools),
+                after_sensitive=_after_sensitive(rule.after_sensitive, sensitive, where),
             )
         )
+    return compiled
+
+
+def _after_sensitive(
+    value: bool | list[str], sensitive: Mapping[str, tuple[Mark, ...]], where: Where
+) -> bool | frozenset[str]:
+    if value is False:
+        return False
+    if not sensitive:
+        raise CompileError(
+            "after_sensitive: no tool is marked sensitive, so the rule would never fire",
+            (*where, "after_sensitive"),
+        )
+    if value is True:
+        return True
+    return frozenset(_labels(value, sensitive, (*where, "after_sensitive")))
+
+
+def _labels(names: list[str], sensitive: Mapping[str, tuple[Mark, ...]], where: Where) -> list[str]:
+    known = {mark.label for marks in sensitive.values() for mark in marks}
+    for i, name in enumerate(names):
+        if name not in known:
+            hint = did_you_mean(name, known) or " (mark a tool sensitive with this label)"
+            raise CompileError(
+                f"no tool is marked sensitive with the label {name!r}{hint}",
+                (
+                    *where,
+                    i,
+                ),
+            )
+    return names
+
+
+def _sinks(
+    spec: PolicyFile,
+    lists: Mapping[str, TrustedList],
+    sensitive: Mapping[str, tuple[Mark, ...]],
+) -> list[CompiledSink]:
+    compiled = []
+    for sink in spec.sinks:
+        if not sink.enabled:
+            continue
+        where: Where = ("sinks", sink.id)
+        allow = tuple(
+            CompiledSinkAllow(
+                tools=frozenset(a.tools),
+                classes=frozenset(a.classes),
+                args=tuple(a.args),
+                when=compile_condition(a.when, lists, (*where, "allow", i, "when"))
+                if not a.when.is_empty()
+                else ALWAYS,
+            )
+            for i, a in enumerate(sink.allow)
+        )
+        labels = _labels(sink.labels, sensitive, (*where, "labels"))
+        compiled.append(CompiledSink(sink.id, frozenset(labels), allow, sink.action, sink.reason))
     return compiled
 
 

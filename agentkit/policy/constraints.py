@@ -1,14 +1,15 @@
 """Argument constraints, compiled once at load and checked on every call.
 
-A constraint is JSON Schema keywords (checked with jsonschema) plus three checks
-JSON Schema cannot express: hosts (``domains``), named trusted lists, and provenance.
+A constraint is JSON Schema keywords (checked with jsonschema) plus the checks JSON
+Schema cannot express: hosts (``domains``), named trusted lists, provenance and its three
+tiers (``trust``), on each element of a list or each piece of a ``split`` text.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
@@ -18,7 +19,9 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from agentkit.decision import History
 from agentkit.policy import dataflow
 from agentkit.policy._names import did_you_mean
-from agentkit.policy.spec import ArgConstraint, DomainRule, NormaliseKind, Provenance
+from agentkit.policy.spec import ArgConstraint, DomainRule, NormaliseKind, Provenance, TierAction
+from agentkit.policy.taught import Taught
+from agentkit.policy.tiers import TrustTiers
 
 _MISSING = object()
 
@@ -39,14 +42,18 @@ class TrustedList:
         """True when ``value``, normalised as the list's values were, is on the list (a
         domain list also holds the subdomains of its domains).
 
+        A domain list reads the value as ``domains`` does: the host of a URL, the domain of
+        an e-mail address, or a bare host, so ``in_list: internal_domains`` holds for
+        ``ana@example.com`` exactly when ``domains: {allow_lists: [internal_domains]}`` does.
+
         Raises:
             HostError: ``value`` is to be read as a host (a domain, e-mail address or URL
                 list) and names none the HTTP client accepts.
         """
-        norm = dataflow.normalise(self.kind, value)
         if self.kind == "domain":
-            return dataflow.host_matches(norm, self.values)
-        return norm in self.values
+            text = value if isinstance(value, str) else dataflow.normalise("exact", value)
+            return dataflow.host_matches(dataflow.host_of(text.strip()), self.values)
+        return dataflow.normalise(self.kind, value) in self.values
 
     def vouches_for(self, value: object) -> bool:
         """``holds``, except that no list vouches for a value naming no acceptable host."""
@@ -62,6 +69,8 @@ class DataflowContext:
 
     history: History
     untrusted_marked: frozenset[str]
+    taught: Taught = field(default_factory=Taught)
+    """Values a person approved in this run (see taught.py)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,8 @@ class _Provenance:
             return f"value {value!r} has no source: {exc}"
         if any(lst.vouches_for(value) for lst in self.lists):
             return None
+        if self.user and ctx.taught.vouches(self.kind, norm):
+            return None  # a person approved this value earlier in the run
         if self.user and any(
             dataflow.appears_in(self.kind, norm, m) for m in ctx.history.user_messages
         ):
@@ -141,6 +152,9 @@ class Constraint:
     domains: _Domains | None = None
     provenance: _Provenance | None = None
     needs_history: bool = False
+    trust: TrustTiers | None = None
+    """Judged by `judge_trust`, not `check`: a tier may confirm rather than deny."""
+    split: str | None = None
 
     def check(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> str | None:
         """A violation message, or None when the arguments satisfy the constraint."""
@@ -164,12 +178,46 @@ class Constraint:
 
     def matches(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> bool:
         """True when the argument is present and satisfies the constraint."""
+        return self.truth(arguments, ctx) is True
+
+    def truth(self, arguments: Mapping[str, Any], ctx: DataflowContext) -> bool | None:
+        """As a condition: True or False on values the call sent, None (unknown) on an
+        argument the call lacks or left null (True for a null with ``if_null: pass``)."""
         values = list(_walk(arguments, self.path))
         if not values:
-            return False  # a condition never holds on an argument the call lacks
+            return None  # a condition never holds on an argument the call lacks
         if all(value is None for value in values):
-            return self.null_matches
+            return True if self.null_matches else None
         return self.check(arguments, ctx) is None
+
+    def judge_trust(
+        self, arguments: Mapping[str, Any], ctx: DataflowContext
+    ) -> tuple[TierAction, str] | None:
+        """The strictest tier action over the values sent, with its reason (None: no
+        ``trust``, or nothing sent; a null passes, as `check` decides nulls)."""
+        if self.trust is None:
+            return None
+        worst: tuple[TierAction, str] | None = None
+        for value in _walk(arguments, self.path):
+            for element in self._elements(value):
+                if element is None:
+                    continue
+                found = self.trust.judge(element, ctx.history, ctx.untrusted_marked, ctx.taught)
+                if worst is None or _SEVERITY[found[0]] > _SEVERITY[worst[0]]:
+                    worst = found
+        return worst
+
+    def _elements(self, value: Any) -> list[Any]:
+        """The values the list, domain, provenance and trust checks see one by one: the
+        elements of a list, the pieces of a ``split`` text (the whole text if it has none)."""
+        found = []
+        for element in value if isinstance(value, list) else (value,):
+            if self.split and isinstance(element, str):
+                pieces = [p.strip() for p in re.split(f"[{re.escape(self.split)}]", element)]
+                found.extend([p for p in pieces if p] or [element])
+            else:
+                found.append(element)
+        return found
 
     def check_value(self, value: Any, ctx: DataflowContext) -> str | None:
         if value is None:
@@ -179,7 +227,7 @@ class Constraint:
         if self.validator is not None and not self.validator.is_valid(value):
             error = best_match(self.validator.iter_errors(value))
             return error.message if error is not None else "is invalid"
-        for element in value if isinstance(value, list) else (value,):
+        for element in self._elements(value):
             problem = self._check_element(element, ctx)
             if problem:
                 return problem
@@ -260,6 +308,8 @@ def _crosses_list(node: Any, path: tuple[str, ...]) -> bool:
     return False
 
 
+_SEVERITY = {"allow": 0, "confirm": 1, "deny": 2}
+
 _IMPLIED_TYPES = (
     (("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"), "number"),
     (("pattern", "format", "minLength", "maxLength"), "string"),
@@ -283,6 +333,17 @@ def compile_constraint(
         schema["type"] = types[0] if len(types) == 1 else types
     validator = _validator(schema) if schema else None
     prov = spec.provenance
+    trust = spec.trust
+    if trust is not None and (trust.trusted, trust.third_party, trust.nowhere) == (
+        "allow",
+        "deny",
+        "deny",
+    ):
+        # exactly what a provenance constraint does: compile to it
+        prov = Provenance(
+            user=trust.user, lists=trust.lists, tools=trust.tools, normalise=trust.normalise
+        )
+        trust = None
     return Constraint(
         field=name,
         path=tuple(name.split(".")),
@@ -295,7 +356,25 @@ def compile_constraint(
         not_in_list=_lookup(lists, spec.not_in_list, "not_in_list"),
         domains=_compile_domains(spec.domains, lists) if spec.domains else None,
         provenance=_compile_provenance(prov, spec.normalise, lists) if prov else None,
-        needs_history=prov is not None,
+        needs_history=prov is not None or trust is not None,
+        trust=_compile_trust(spec, lists) if trust else None,
+        split=spec.split,
+    )
+
+
+def _compile_trust(spec: ArgConstraint, lists: Mapping[str, TrustedList]) -> TrustTiers:
+    trust = spec.trust
+    assert trust is not None
+    return TrustTiers(
+        user=trust.user,
+        lists=tuple(_require_list(lists, n, "trust.lists") for n in trust.lists),
+        tools=tuple(trust.tools),
+        kind=trust.normalise or spec.normalise,
+        actions={
+            "trusted": trust.trusted,
+            "third_party": trust.third_party,
+            "nowhere": trust.nowhere,
+        },
     )
 
 

@@ -16,7 +16,7 @@ WINDOW_SECONDS = 60.0
 def check_rate(
     rule: str,
     limit: RateLimit,
-    member: Callable[[str, SideEffect], bool],
+    member: Callable[[PastCall], bool],
     tool_names: frozenset[str],
     history: History,
 ) -> Decision | None:
@@ -25,13 +25,13 @@ def check_rate(
     Args:
         rule: id of the limit, for example ``tools.send_email.rate_limit``.
         limit: the limit.
-        member: whether a past call (tool name, side effect) counts.
+        member: whether a past call counts.
         tool_names: the rate-window keys that count: a tool's name, or a class's
             ``class_key`` (every tool of the class, in every run and agent).
         history: the run so far.
     """
     if limit.per_run is not None:
-        used = sum(1 for c in history.calls if c.executed and member(c.tool, c.side_effect))
+        used = sum(1 for c in history.calls if c.executed and member(c))
         if used >= limit.per_run:
             return _deny(f"{rule}.per_run", f"rate limit: at most {limit.per_run} calls per run")
     if limit.per_minute is not None:

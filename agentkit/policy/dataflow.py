@@ -238,7 +238,19 @@ def _scalar_text(value: object) -> str:
     return str(value)
 
 
+# a URL without a scheme, as people type one: a host with a dot (or an address), an
+# optional port, then a path, query or fragment (www.example.com/path, example.com)
+_SCHEMELESS = re.compile(r"[^\s/?#@:\\\[\]]+\.[^\s/?#@:\\\[\]]+(?::[0-9]+)?(?:[/?#]\S*)?")
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _normalise_url(text: str) -> str:
+    """A URL in the form compared: scheme and host lower-cased, the host as
+    ``normalise_host`` reads it, a default port dropped, an empty path ``/``, no fragment.
+    A URL without a scheme (``www.example.com/path``, a bare ``example.com``) reads as
+    ``https``, as a browser's address bar reads it."""
+    if "://" not in text and _SCHEMELESS.fullmatch(text):
+        text = "https://" + text
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -247,8 +259,19 @@ def _normalise_url(text: str) -> str:
     if not parts.hostname:
         return text  # no host to read (mailto:, a relative reference)
     host = normalise_host(parts.hostname)
-    netloc = host if port is None else f"{host}:{port}"
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    scheme = parts.scheme.lower()
+    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def _urls_in(text: str) -> Iterable[str]:
+    """The URLs of a text: with a scheme, and without one (``www.example.com/path``)."""
+    for match in _URL_IN_TEXT.finditer(text):
+        yield match.group().rstrip(_URL_TRAILING)
+    for token in re.split(r"[\s<>\"']+", text):
+        token = token.lstrip("([{").rstrip(_URL_TRAILING)
+        if "://" not in token and _SCHEMELESS.fullmatch(token):
+            yield token
 
 
 def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
@@ -261,10 +284,7 @@ def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
     if not value:
         return False
     if kind == "url":
-        return any(
-            _normalised_or_none(kind, m.group().rstrip(_URL_TRAILING)) == value
-            for m in _URL_IN_TEXT.finditer(text)
-        )
+        return any(_normalised_or_none(kind, url) == value for url in _urls_in(text))
     if kind in ("domain", "email"):
         return _names_host(kind, value, text)
     if kind in ("account", "iban"):

@@ -4,25 +4,32 @@ Checks run in a fixed order; the first deny decides, otherwise the first confirm
 otherwise the base allow. So deny wins over confirm, and confirm over allow::
 
     access (tool / class / default, roles) -> run budgets -> rate limits
-      -> argument constraints -> quotas -> rules (incl. data flow) -> destructive floor
+      -> argument constraints and trust tiers -> quotas -> rules (incl. data flow)
+      -> sinks -> the floor (destructive, security_settings, device_control)
+
+A call's classes are its tool's own, the one the policy declares, and the one its
+arguments pick (``side_effect_by``); every class-based check and the floor use them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from agentkit.decision import (
     Decision,
     History,
+    PastCall,
     Principal,
     ProposedCall,
     SideEffect,
     class_key,
-    destructive_floor,
+    confirmation_floor,
 )
-from agentkit.policy import counting, dataflow
+from agentkit.policy import counting, dataflow, sensitivity
 from agentkit.policy.compiled import CompiledPolicy, CompiledRule, CompiledTool
 from agentkit.policy.constraints import DataflowContext
+from agentkit.policy.taught import taught
 
 _SEVERITY = {"allow": 0, "confirm": 1, "deny": 2}
 
@@ -32,7 +39,7 @@ def decide(
 ) -> Decision:
     """Authorise one call; every Decision names its rule and carries a reason."""
     name = call.tool.name
-    classes = _classes(policy, name, call.tool.side_effect)
+    classes = _classes(policy, name, call.tool.side_effect, call.arguments)
     held = _held_roles(policy, principal)
     base = _access(policy, name, classes, held)
     if base.action == "deny":
@@ -43,7 +50,7 @@ def decide(
             return decision
         if _SEVERITY[decision.action] > _SEVERITY[chosen.action]:
             chosen = decision
-    return destructive_floor(chosen, name, destructive="destructive" in classes)
+    return confirmation_floor(chosen, name, classes)
 
 
 def _checks(
@@ -58,23 +65,40 @@ def _checks(
     if budget:
         yield budget
     yield from _rate_limits(policy, call.tool.name, classes, history)
-    ctx = DataflowContext(history, policy.untrusted_marked)
+    ctx = DataflowContext(
+        history,
+        policy.untrusted_marked,
+        taught(history, enabled=policy.teach, except_tools=policy.teach_except),
+    )
     tool = policy.tools.get(call.tool.name)
     if tool is not None:
         yield from _arguments(tool, call, ctx)
     for quota in policy.quotas:
         if quota.applies(call.tool.name, classes):
-            found = counting.check_quota(
-                quota, call, history, lambda c: _classes(policy, c.tool, c.side_effect)
-            )
+            found = counting.check_quota(quota, call, history, lambda c: _past_classes(policy, c))
             if found:
                 yield found
     yield from _rules(policy, call, classes, held, ctx)
+    if policy.sinks:
+        labelled = sensitivity.labelled_values(history, policy.sensitive)
+        yield from sensitivity.check_sinks(policy.sinks, call, classes, ctx, labelled)
 
 
-def _classes(policy: CompiledPolicy, tool: str, side_effect: SideEffect) -> frozenset[SideEffect]:
+def _classes(
+    policy: CompiledPolicy, tool: str, side_effect: SideEffect, arguments: Mapping[str, Any]
+) -> frozenset[SideEffect]:
+    found = {side_effect}
     declared = policy.declared_classes.get(tool)
-    return frozenset((side_effect, declared)) if declared else frozenset((side_effect,))
+    if declared:
+        found.add(declared)
+    compiled = policy.tools.get(tool)
+    if compiled is not None and compiled.call_class is not None:
+        found |= compiled.call_class.of(arguments)
+    return frozenset(found)
+
+
+def _past_classes(policy: CompiledPolicy, call: PastCall) -> frozenset[SideEffect]:
+    return _classes(policy, call.tool, call.side_effect, call.arguments)
 
 
 def _held_roles(policy: CompiledPolicy, principal: Principal) -> frozenset[str]:
@@ -151,7 +175,7 @@ def _rate_limits(
         found = counting.check_rate(
             f"tools.{name}.rate_limit",
             tool.rate_limit,
-            lambda t, _se: t == name,
+            lambda past: past.tool == name,
             frozenset((name,)),
             history,
         )
@@ -162,8 +186,8 @@ def _rate_limits(
         if cls is None or cls.rate_limit is None:
             continue
 
-        def member(tool_name: str, side_effect: SideEffect, c: SideEffect = c) -> bool:
-            return c in _classes(policy, tool_name, side_effect)
+        def member(past: PastCall, c: SideEffect = c) -> bool:
+            return c in _past_classes(policy, past)
 
         found = counting.check_rate(
             f"classes.{c}.rate_limit", cls.rate_limit, member, frozenset((class_key(c),)), history
@@ -182,6 +206,14 @@ def _arguments(tool: CompiledTool, call: ProposedCall, ctx: DataflowContext) -> 
                 rule=f"tools.{tool.name}.args.{constraint.field}",
             )
             return
+    for constraint in tool.constraints:
+        judged = constraint.judge_trust(call.arguments, ctx)
+        if judged is not None and judged[0] != "allow":
+            yield Decision(
+                action=judged[0],
+                reason=f"argument {constraint.field!r} of {tool.name}: {judged[1]}",
+                rule=f"tools.{tool.name}.args.{constraint.field}",
+            )
 
 
 def _rules(
@@ -194,6 +226,8 @@ def _rules(
     sources: frozenset[str] | None = None
     for rule in policy.rules:
         if not _targets(rule, call.tool.name, classes, held):
+            continue
+        if not _after(policy, rule, ctx.history):
             continue
         if rule.after_untrusted:
             if sources is None:
@@ -209,12 +243,25 @@ def _rules(
             )
 
 
+def _after(policy: CompiledPolicy, rule: CompiledRule, history: History) -> bool:
+    """The rule's ``after_tools`` and ``after_sensitive`` hold (true when unset)."""
+    if not rule.after_tools and rule.after_sensitive is False:
+        return True
+    ran = {c.tool for c in history.calls if c.executed}
+    if rule.after_tools and not ran & rule.after_tools:
+        return False
+    if rule.after_sensitive is False:
+        return True
+    labels = {m.label for tool in ran for m in policy.sensitive.get(tool, ())}
+    return bool(labels if rule.after_sensitive is True else labels & rule.after_sensitive)
+
+
 def _conditions_hold(rule: CompiledRule, call: ProposedCall, ctx: DataflowContext) -> bool:
-    if not all(c.matches(call.arguments, ctx) for c in rule.when):
+    if not rule.when.holds(call.arguments, ctx):
         return False
     # an exception holds only on arguments the call has: one the tool lacks, or left null,
     # never exempts the call (fail closed)
-    return not (rule.unless and all(c.matches(call.arguments, ctx) for c in rule.unless))
+    return rule.unless.empty or not rule.unless.holds(call.arguments, ctx)
 
 
 def _targets(

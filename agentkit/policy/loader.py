@@ -3,10 +3,11 @@
 Merging, when a later file (or a file over its ``extends`` bases) says something again:
 
 - ``description``, ``default``: the later value replaces the earlier one;
-- ``run_limits``: merged key by key;
-- ``roles``, ``lists``, ``classes``, ``tools``: merged by name; an entry is replaced whole;
-- ``rules``, ``quotas``: accumulate; an entry with an existing ``id`` replaces it in place,
-  and ``enabled: false`` switches it off.
+- ``run_limits``, ``approvals``: merged key by key;
+- ``roles``, ``lists``, ``classes``, ``tools``, ``tool_sets``: merged by name; an entry is
+  replaced whole;
+- ``rules``, ``quotas``, ``sinks``: accumulate; an entry with an existing ``id`` replaces it
+  in place, and ``enabled: false`` switches it off.
 
 Each file applies once, at its first appearance, so two policies extending the same
 base do not re-apply it.
@@ -30,7 +31,16 @@ from agentkit.policy._names import did_you_mean
 from agentkit.policy._yaml import MAX_BYTES, YAMLProblem, load_yaml
 from agentkit.policy.compiled import Where
 from agentkit.policy.constraints import TrustedList
-from agentkit.policy.spec import ListSpec, PolicyFile, Quota, Rule
+from agentkit.policy.spec import (
+    CONDITION_KEYS,
+    ArgConstraint,
+    Condition,
+    ListSpec,
+    PolicyFile,
+    Quota,
+    Rule,
+    Sink,
+)
 from agentkit.terminal import printable
 
 MAX_EXTENDS_DEPTH = 16
@@ -57,6 +67,7 @@ class Merged:
     fields: dict[str, Any] = field(default_factory=dict)
     rules: dict[str, Rule] = field(default_factory=dict)
     quotas: dict[str, Quota] = field(default_factory=dict)
+    sinks: dict[str, Sink] = field(default_factory=dict)
     origin: dict[tuple[str, str], tuple[_Source, Where]] = field(default_factory=dict)
     sources: list[_Source] = field(default_factory=list)
 
@@ -67,10 +78,14 @@ class Merged:
             if getattr(spec, name) is not None:
                 self.fields[name] = getattr(spec, name)
                 self.origin[(name, "")] = (src, (name,))
-        if spec.run_limits is not None:
-            limits = self.fields.setdefault("run_limits", {})
-            limits.update(spec.run_limits.model_dump(exclude_unset=True))
-        for section in ("roles", "lists", "classes", "tools"):
+        for name in ("run_limits", "approvals"):
+            given = getattr(spec, name)
+            if given is not None:
+                values = given.model_dump(exclude_unset=True)
+                self.fields.setdefault(name, {}).update(values)
+                for key in values:
+                    self.origin[(name, key)] = (src, (name, key))
+        for section in ("roles", "lists", "classes", "tools", "tool_sets"):
             entries: dict[str, Any] = getattr(spec, section)
             self.fields.setdefault(section, {}).update(entries)
             for key in entries:
@@ -81,6 +96,9 @@ class Merged:
         for index, quota in enumerate(spec.quotas):
             self.quotas[quota.id] = quota
             self.origin[("quotas", quota.id)] = (src, ("quotas", index))
+        for index, sink in enumerate(spec.sinks):
+            self.sinks[sink.id] = sink
+            self.origin[("sinks", sink.id)] = (src, ("sinks", index))
 
     def spec(self) -> PolicyFile:
         return PolicyFile(
@@ -88,6 +106,7 @@ class Merged:
             **self.fields,
             rules=list(self.rules.values()),
             quotas=list(self.quotas.values()),
+            sinks=list(self.sinks.values()),
         )
 
     def error(self, message: str, where: Where) -> PolicyLoadError:
@@ -301,26 +320,37 @@ def _message(error: Any, loc: tuple[Any, ...]) -> str:
         options = error.get("ctx", {}).get("expected", "")
         choices = [o.strip(" '") for o in options.replace(" or ", ",").split(",")]
         message += did_you_mean(value, choices)
+    if kind == "model_type" and loc and _model_at(PolicyFile, loc[:-1]) is Condition:
+        # a key of a condition that is not any_of/all_of/not names an argument, so a
+        # misspelt any_of reads as an argument whose constraint is a list
+        message += did_you_mean(str(loc[-1]), CONDITION_KEYS)
     return message
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the model found at ``loc`` inside ``model`` (for typo suggestions)."""
+    current = _model_at(model, loc)
+    if current is None:
+        return []
+    return [info.alias or name for name, info in current.model_fields.items()]
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model found at ``loc`` inside ``model``, if a model is there."""
     current: Any = model
     for part in loc:
         current = _step(current, part)
         if current is None:
-            return []
-    return (
-        list(current.model_fields)
-        if isinstance(current, type) and issubclass(current, BaseModel)
-        else []
-    )
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
 def _step(annotation: Any, part: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        info = annotation.model_fields.get(str(part))
+        fields = annotation.model_fields
+        info = fields.get(str(part)) or next((f for f in fields.values() if f.alias == part), None)
+        if info is None and annotation is Condition:
+            return ArgConstraint  # any other key of a condition names an argument
         return _unwrap(info.annotation) if info else None
     origin = get_origin(annotation)
     if origin in (dict, list):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,7 @@ from agentkit.decision import (
     ToolOverrides,
 )
 from agentkit.errors import PolicyLoadError
-from agentkit.policy import against_tools, loader
-from agentkit.policy._names import did_you_mean
+from agentkit.policy import against_tools, loader, tool_sets
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
 from agentkit.policy.spec import PolicyFile
@@ -74,15 +73,17 @@ class Policy:
         principal: Principal,
         user_messages: tuple[str, ...] = (),
         after_untrusted: bool = False,
+        earlier: Sequence[PastCall] = (),
     ) -> Decision:
-        """The decision on the first call of a run (what ``agentkit policy explain`` prints).
+        """The decision on a call of a run (what ``agentkit policy explain`` prints).
 
         Args:
             after_untrusted: as if untrusted content (a web page, an e-mail) entered the run.
+            earlier: calls made before this one, in order (see `earlier_call`).
         """
-        calls: tuple[PastCall, ...] = ()
+        calls: tuple[PastCall, ...] = tuple(earlier)
         if after_untrusted:
-            calls = (
+            calls += (
                 PastCall(
                     call_id="untrusted",
                     tool="<untrusted source>",
@@ -97,6 +98,31 @@ class Policy:
         history = History(run_id="explain", turn=1, calls=calls, user_messages=user_messages)
         call = ProposedCall(call_id="explain", tool=self.tool_info(tool), arguments=arguments)
         return self.decide(principal, call, history)
+
+    def earlier_call(
+        self,
+        tool: str,
+        *,
+        output: str = "",
+        arguments: dict[str, Any] | None = None,
+        approved: bool = False,
+        untrusted: bool | None = None,
+    ) -> PastCall:
+        """A call that ran earlier in the run, for `explain`: the tool as the policy declares
+        it returned ``output`` (untrusted if the policy marks it so, or ``untrusted``), and
+        ``approved`` says a person approved it."""
+        info = self.tool_info(tool)
+        return PastCall(
+            call_id=f"earlier-{tool}",
+            tool=tool,
+            side_effect=info.side_effect,
+            arguments=arguments or {},
+            action="confirm" if approved else "allow",
+            executed=True,
+            untrusted_output=info.untrusted_output if untrusted is None else untrusted,
+            output=output,
+            approved=approved,
+        )
 
     def tool_overrides(self, name: str) -> ToolOverrides:
         """What the policy adds to a tool's declaration (untrusted output, columns).
@@ -127,13 +153,16 @@ class Policy:
     def check_tools(self, tools: Iterable[ToolInfo]) -> None:
         """Raise PolicyLoadError if the policy names a tool the agent lacks or misdescribes."""
         agent = {t.name: t for t in tools}
+        sets = self.spec.tool_sets
+        for name in sets:
+            if name in agent:
+                raise self._merged.error(
+                    f"the tool set {name!r} has the name of one of the agent's tools: rename it",
+                    ("tool_sets", name),
+                )
         for name, where in self._tool_references():
             if name not in agent:
-                raise self._merged.error(
-                    f"the policy names the tool {name!r}, which the agent does not have"
-                    + did_you_mean(name, agent),
-                    where,
-                )
+                raise self._merged.error(tool_sets.unknown_tool(name, agent, sets), where)
         for name, rule in self.spec.tools.items():
             declared = agent[name].side_effect
             if rule.side_effect is not None and rule.side_effect != declared:
@@ -149,43 +178,30 @@ class Policy:
     def _trusted_after_untrusted(
         self, agent: Mapping[str, ToolInfo]
     ) -> Iterator[tuple[str, Where]]:
-        """``after_untrusted: [tool]`` naming a tool whose output is trusted never fires."""
+        """``after_untrusted: [tool]`` naming a tool whose output is trusted never fires (a
+        tool set counts when one of its tools may output untrusted data)."""
+        sets = tool_sets.resolve(self.spec)
         for escalation in self.spec.rules:
             if not isinstance(escalation.after_untrusted, list):
                 continue
-            for i, name in enumerate(escalation.after_untrusted):
-                marked = name in self.spec.tools and self.spec.tools[name].untrusted_output
-                if not agent[name].untrusted_output and not marked:
+            for i, entry in enumerate(escalation.after_untrusted):
+                names = sets.get(entry, (entry,))
+                if not any(self._untrusted(name, agent) for name in names):
+                    what = f"the tool set {entry}, whose tools' output is" if entry in sets else ""
+                    what = what or f"{entry}, whose output is"
                     yield (
-                        f"after_untrusted names {name}, whose output is trusted, so the rule "
-                        f"would never fire: mark it (tools.{name}.untrusted_output: true) or "
-                        "remove it",
+                        f"after_untrusted names {what} trusted, so the rule would never fire: "
+                        f"mark it (tools.{names[0]}.untrusted_output: true) or remove it",
                         ("rules", escalation.id, "after_untrusted", i),
                     )
 
+    def _untrusted(self, name: str, agent: Mapping[str, ToolInfo]) -> bool:
+        marked = name in self.spec.tools and self.spec.tools[name].untrusted_output
+        return agent[name].untrusted_output or marked
+
     def _tool_references(self) -> Iterator[tuple[str, Where]]:
-        spec = self.spec
-        for name, rule in spec.tools.items():
-            yield name, ("tools", name)
-            for arg, constraint in rule.args.items():
-                sources = constraint.provenance.tools if constraint.provenance else []
-                for i, source in enumerate(sources):
-                    yield source, ("tools", name, "args", arg, "provenance", "tools", i)
-        for escalation in spec.rules:
-            where: Where = ("rules", escalation.id)
-            for i, name in enumerate(escalation.tools):
-                yield name, (*where, "tools", i)
-            for part in ("when", "unless"):
-                for arg, constraint in getattr(escalation, part).items():
-                    sources = constraint.provenance.tools if constraint.provenance else []
-                    for i, source in enumerate(sources):
-                        yield source, (*where, part, arg, "provenance", "tools", i)
-            if isinstance(escalation.after_untrusted, list):
-                for i, name in enumerate(escalation.after_untrusted):
-                    yield name, (*where, "after_untrusted", i)
-        for quota in spec.quotas:
-            for i, name in enumerate(quota.tools):
-                yield name, ("quotas", quota.id, "tools", i)
+        """Every tool the policy names, with where (a set's members at the set's lines)."""
+        return tool_sets.tool_references(self.spec)
 
 
 def load_policy(*paths: str | Path, tools: Iterable[ToolInfo] | None = None) -> Policy:

@@ -7,17 +7,21 @@ The JSON Schema in ``policies/policy.schema.json`` is generated from these model
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentkit.decision import SideEffect
+from agentkit.decision import ALWAYS_CONFIRMED, SideEffect
 
 RuleAction = Literal["allow", "deny", "confirm"]
 Escalation = Literal["deny", "confirm"]
 NormaliseKind = Literal["text", "exact", "email", "account", "iban", "domain", "url"]
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
+ToolSetName = Annotated[str, Field(pattern=_TOOL_NAME_PATTERN)]
+CONDITION_KEYS = ("any_of", "all_of", "not")
+"""Keys of a condition that combine conditions; every other key names an argument."""
 
 
 class _Strict(BaseModel):
@@ -97,6 +101,30 @@ class Provenance(_Strict):
     """Comparison; defaults to the constraint's ``normalise``."""
 
 
+TierAction = Literal["allow", "confirm", "deny"]
+
+
+class Trust(_Strict):
+    """Where an argument's value came from, in three tiers, and what each tier means.
+
+    ``trusted``: the user's messages (and values a person approved in this run), a named
+    list, or the trusted output of a named tool. ``third_party``: found only in the output
+    of other tools (e-mails, web pages, a tool not named here). ``nowhere``: found in none.
+    """
+
+    user: bool = True
+    """The principal's messages (and approved values) are a trusted source."""
+    lists: list[str] = Field(default_factory=list)
+    """Named trusted lists."""
+    tools: list[str] = Field(default_factory=list)
+    """Tools (or tool sets) whose trusted output is a trusted source."""
+    normalise: NormaliseKind | None = None
+    """Comparison; defaults to the constraint's ``normalise``."""
+    trusted: TierAction = "allow"
+    third_party: TierAction = "confirm"
+    nowhere: TierAction = "deny"
+
+
 class ArgConstraint(_Strict):
     """Constraints on one argument: JSON Schema keywords plus domains, lists and provenance.
 
@@ -134,6 +162,21 @@ class ArgConstraint(_Strict):
     not_in_list: str | None = None
     domains: DomainRule | None = None
     provenance: Provenance | None = None
+    trust: Trust | None = None
+    """Three tiers of where the value came from, each with its own action (``args`` only)."""
+    split: str | None = Field(default=None, min_length=1)
+    """Separator characters (``","``, ``",;"``): a text value is a list of the pieces between
+    them, and lists, domains, provenance and trust check each piece (each address of
+    ``"a@x.com, b@y.com"``). JSON Schema keywords still see the whole text."""
+
+    @model_validator(mode="after")
+    def _trust_or_provenance(self) -> ArgConstraint:
+        if self.trust is not None and self.provenance is not None:
+            raise ValueError(
+                "trust and provenance both say where the value must come from: "
+                "give the sources under trust (user, lists, tools)"
+            )
+        return self
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema keywords set on this constraint."""
@@ -176,6 +219,19 @@ class ToolRule(_Strict):
     args: dict[str, ArgConstraint] = Field(default_factory=dict)
     """Constraints per argument (a dotted path reaches into objects)."""
     rate_limit: RateLimit | None = None
+    side_effect_by: SideEffectBy | None = None
+    """A class per call, read from one argument (``action: delete`` is destructive)."""
+    sensitive: bool | Sensitivity | list[Sensitivity] = False
+    """Values this tool outputs carry a sensitivity label (``true``: label ``sensitive``,
+    the whole output); ``sinks`` say where labelled values may go."""
+
+    def sensitivities(self) -> list[Sensitivity]:
+        """The ``sensitive`` marks as a list (``true`` is one mark with the defaults)."""
+        if self.sensitive is True:
+            return [Sensitivity()]
+        if isinstance(self.sensitive, Sensitivity):
+            return [self.sensitive]
+        return self.sensitive or []
 
     @model_validator(mode="before")
     @classmethod
@@ -189,12 +245,68 @@ class ToolRule(_Strict):
 
     @model_validator(mode="after")
     def _destructive_is_confirmed(self) -> ToolRule:
-        if self.side_effect == "destructive" and self.action == "allow":
+        if self.side_effect in ALWAYS_CONFIRMED and self.action == "allow":
             raise ValueError(
-                "a destructive tool cannot be allowed: use action: confirm "
-                "(a destructive call always waits for a person)"
+                f"a {self.side_effect} tool cannot be allowed: use action: confirm "
+                f"(a {self.side_effect} call always waits for a person)"
             )
         return self
+
+
+class SideEffectBy(_Strict):
+    """A tool's class per call, chosen by the value of one argument."""
+
+    arg: str = Field(min_length=1)
+    """The argument (dotted path) whose value picks the class."""
+    values: dict[str, SideEffect] = Field(min_length=1)
+    """The class of each value, compared exactly (``list: read, delete: destructive``)."""
+    default: SideEffect = "destructive"
+    """The class of any other value, and of a missing or null argument."""
+
+
+class Sensitivity(_Strict):
+    """A sensitivity label on values a tool outputs."""
+
+    label: str = Field(default="sensitive", pattern=_ID_PATTERN)
+    fields: list[str] = Field(default_factory=list)
+    """Fields of the output carrying the label: dotted paths into JSON output, or keys of
+    ``key: value`` lines in text output. Empty: every value of the output."""
+    normalise: NormaliseKind = "text"
+    """How the values are found in arguments (``account`` finds a card number however it is
+    grouped)."""
+    min_length: int = Field(default=4, ge=1)
+    """Shorter values (``yes``, ``EUR``) carry no label."""
+
+
+class Condition(BaseModel):
+    """A condition on a call's arguments: every key must hold.
+
+    A key names an argument (a dotted path) and maps to its constraint, or is one of
+    ``any_of`` (a list: at least one holds), ``all_of`` (a list: every one holds) and
+    ``not`` (one condition: it does not hold). A constraint on an argument the call lacks,
+    or left null, is unknown (unless ``if_null: pass``); ``not`` of unknown is unknown, and a
+    condition counts only when it certainly holds.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, ArgConstraint] = Field(init=False)
+
+    any_of: list[Condition] | None = Field(default=None, min_length=1)
+    all_of: list[Condition] | None = Field(default=None, min_length=1)
+    not_: Condition | None = Field(default=None, alias="not")
+
+    def arguments(self) -> dict[str, ArgConstraint]:
+        """The argument constraints at this level (not those inside any_of, all_of, not)."""
+        return dict(self.model_extra or {})
+
+    def is_empty(self) -> bool:
+        """True for ``{}``, which holds for every call."""
+        return (
+            not self.model_extra
+            and self.any_of is None
+            and self.all_of is None
+            and (self.not_ is None)
+        )
 
 
 class ClassRule(_Strict):
@@ -211,9 +323,9 @@ class Rule(_Strict):
     """An escalation: when it matches, the call is confirmed or denied.
 
     A rule matches a call to one of ``tools`` or of ``classes`` (all calls if both are
-    empty) when every ``when`` constraint holds on the arguments, the ``unless``
-    constraints do not all hold, and, if ``after_untrusted`` is set, once untrusted
-    output entered the run.
+    empty) when its ``when`` condition certainly holds, its ``unless`` condition does
+    not, and, if set, once untrusted output entered the run (``after_untrusted``), one of
+    ``after_tools`` ran, or a tool marked sensitive ran (``after_sensitive``).
     """
 
     id: str = Field(pattern=_ID_PATTERN)
@@ -222,12 +334,16 @@ class Rule(_Strict):
     """Message for the model; a default names the rule."""
     tools: list[str] = Field(default_factory=list)
     classes: list[SideEffect] = Field(default_factory=list)
-    when: dict[str, ArgConstraint] = Field(default_factory=dict)
-    """Argument conditions: the rule matches only when every value is present and satisfies them."""
-    unless: dict[str, ArgConstraint] = Field(default_factory=dict)
-    """Exceptions: the rule does not match when the arguments satisfy all of these."""
+    when: Condition = Field(default_factory=Condition)
+    """Argument conditions: the rule matches only when the condition certainly holds."""
+    unless: Condition = Field(default_factory=Condition)
+    """Exceptions: the rule does not match when this condition certainly holds."""
     after_untrusted: bool | list[str] = False
     """``true``: after any untrusted output; a list: after output of these tools."""
+    after_tools: list[str] = Field(default_factory=list)
+    """Only once one of these tools (or tool sets) ran in this run (a password vault)."""
+    after_sensitive: bool | list[str] = False
+    """``true``: once a tool marked ``sensitive`` ran; a list: one with these labels."""
     roles: list[str] | None = None
     """Only for principals holding one of these roles (unset: everyone)."""
     unless_roles: list[str] = Field(default_factory=list)
@@ -251,6 +367,39 @@ class Quota(_Strict):
     enabled: bool = True
 
 
+class SinkAllow(_Strict):
+    """Where labelled values may go: a call matching every key set here."""
+
+    tools: list[str] = Field(default_factory=list)
+    """These tools (or tool sets); empty with no classes: any tool."""
+    classes: list[SideEffect] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+    """Only in these arguments (dotted paths; a path also covers what is inside it)."""
+    when: Condition = Field(default_factory=Condition)
+    """And only when this holds, for example on the recipient."""
+
+
+class Sink(_Strict):
+    """A call carrying a labelled value in its arguments is escalated unless a sink allows it."""
+
+    id: str = Field(pattern=_ID_PATTERN)
+    labels: list[str] = Field(min_length=1)
+    allow: list[SinkAllow] = Field(default_factory=list)
+    action: Escalation = "deny"
+    reason: str = ""
+    enabled: bool = True
+
+
+class Approvals(_Strict):
+    """What a person's approval teaches the policy for the rest of the run."""
+
+    teach: bool = True
+    """Values of an approved call count as the user's own for provenance and trust (where
+    ``user: true``): inviting Dora once approved, Dora's address is trusted."""
+    except_tools: list[str] = Field(default_factory=list)
+    """Tools (or tool sets) whose approvals teach nothing (a transfer's payee)."""
+
+
 class PolicyFile(_Strict):
     """One YAML policy file. Later files (and ``extends``) merge as documented in docs/policy.md."""
 
@@ -268,6 +417,12 @@ class PolicyFile(_Strict):
     tools: dict[str, ToolRule] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     quotas: list[Quota] = Field(default_factory=list)
+    tool_sets: dict[ToolSetName, Annotated[list[str], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
+    """Named tool lists, usable wherever a list of tools is (a set may name sets)."""
+    sinks: list[Sink] = Field(default_factory=list)
+    approvals: Approvals | None = None
 
 
 def policy_json_schema() -> dict[str, Any]:

@@ -8,7 +8,15 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentkit.decision import SIDE_EFFECTS, History, PastCall, Principal, ProposedCall, ToolInfo
+from agentkit.decision import (
+    ALWAYS_CONFIRMED,
+    SIDE_EFFECTS,
+    History,
+    PastCall,
+    Principal,
+    ProposedCall,
+    ToolInfo,
+)
 from agentkit.policy import Policy
 
 TOOLS = ["t0", "t1", "t2", "t3"]
@@ -51,7 +59,7 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
     spec["tools"] = draw(st.dictionaries(st.sampled_from(TOOLS), tool_rules(), max_size=3))
     classes = draw(st.dictionaries(side_effects, st.fixed_dictionaries({"action": actions})))
     spec["classes"] = {
-        c: r for c, r in classes.items() if not (c == "destructive" and r["action"] == "allow")
+        c: r for c, r in classes.items() if not (c in ALWAYS_CONFIRMED and r["action"] == "allow")
     }
     spec["rules"] = [draw(rules(i)) for i in range(draw(st.integers(0, 3)))]
     return spec
@@ -110,12 +118,12 @@ def test_unknown_tools_are_denied_by_default(
 
 
 @settings(max_examples=150, deadline=None)
-@given(policies(), situations())
+@given(policies(), situations(), st.sampled_from(ALWAYS_CONFIRMED))
 def test_destructive_calls_are_never_plainly_allowed(
-    spec: dict[str, Any], situation: tuple[Principal, ProposedCall, History]
+    spec: dict[str, Any], situation: tuple[Principal, ProposedCall, History], floored: str
 ) -> None:
     principal, call, history = situation
-    destructive = call.tool.model_copy(update={"side_effect": "destructive"})
+    destructive = call.tool.model_copy(update={"side_effect": floored})
     call = call.model_copy(update={"tool": destructive})
     decision = load(spec).decide(principal, call, history)
     assert decision.action != "allow"
