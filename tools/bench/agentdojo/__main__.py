@@ -37,6 +37,7 @@ def main() -> None:
         user_tasks=args.user_tasks,
         injection_tasks=args.injection_tasks,
     )
+    print("policies: " + ", ".join(f"{k}={v}" for k, v in data["policies"].items()))
     print("\n".join(table(data)))
     print("\n".join(verdicts(data)))
     print(f"replayed in {data['seconds']} s")
