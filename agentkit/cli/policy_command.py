@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit.decision import Principal
 from agentkit.errors import ConfigError, PolicyLoadError
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     check = commands.add_parser("check", help="validate policy files (exit 2 on errors)")
     check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument(
+        "--agent",
+        metavar="MODULE:Class",
+        help="also build this Agent subclass with each file, so the file is checked against "
+        "its tools (names, classes, argument constraints, what the policy adds to them)",
+    )
     check.set_defaults(handler=_check)
 
     explain = commands.add_parser("explain", help="show the decision for one call")
@@ -62,10 +71,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _check(args: argparse.Namespace) -> int:
     from agentkit.policy import PolicyInvalid, load_policy
 
+    agent = _agent_class(args.agent) if args.agent else None
     failed = False
     for file in args.files:
         try:
-            load_policy(file)
+            if agent is None:
+                load_policy(file)
+                print(f"{file}: ok")
+            else:
+                built = agent(policy=file)
+                print(f"{file}: ok with {args.agent} ({len(built.tool_list)} tools)")
         except PolicyInvalid as exc:
             failed = True
             for problem in exc.problems:
@@ -73,9 +88,17 @@ def _check(args: argparse.Namespace) -> int:
         except PolicyLoadError as exc:
             failed = True
             print(exc, file=sys.stderr)
-        else:
-            print(f"{file}: ok")
+        except ConfigError as exc:  # what the policy adds to a tool that cannot honour it
+            failed = True
+            print(f"{file}: {exc}", file=sys.stderr)
     return 2 if failed else 0
+
+
+def _agent_class(target: str) -> type[Agent]:
+    """The Agent subclass named ``MODULE:Class``, to be built with each policy file."""
+    from agentkit.cli.run_command import load_agent_class
+
+    return load_agent_class(target)
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tools.bench.agentdojo.table import section as agentdojo_section
 from tools.bench.peers import LABELS
 
 TARGET_OVERHEAD_FACTOR = 5.0
@@ -237,13 +238,16 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])
     lines += findings()
+    if "agentdojo" in report:
+        agentdojo = Path(__file__).with_name("agentdojo") / "findings.md"
+        lines += agentdojo_section(report["agentdojo"], findings(agentdojo))
     lines += profile_section(report["profile"])
     path.write_text("\n".join(lines) + "\n")
 
 
-def findings() -> list[str]:
-    """What the profiles show where a target is missed (kept with the code that measures)."""
-    text = Path(__file__).with_name("findings.md")
+def findings(text: Path | None = None) -> list[str]:
+    """A findings page kept with the code that measures (default: the profiles' findings)."""
+    text = text or Path(__file__).with_name("findings.md")
     return [*text.read_text().splitlines(), ""] if text.exists() else []
 
 
@@ -287,10 +291,12 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("json_file", nargs="?", default="docs/benchmarks.json")
+    parser.add_argument("--no-plot", action="store_true", help="rewrite the page only")
     args = parser.parse_args()
     source = Path(args.json_file)
     report = json.loads(source.read_text())
-    write_plot(report, source.with_suffix(".png"))
+    if not args.no_plot:
+        write_plot(report, source.with_suffix(".png"))
     write_markdown(report, source.with_suffix(".md"))
 
 

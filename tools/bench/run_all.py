@@ -1,5 +1,8 @@
 """Every benchmark in one run; writes docs/benchmarks.json, docs/benchmarks.md and the plot.
 
+The last section replays AgentDojo's ground truth through the runner (tools/bench/agentdojo)
+and prints its table.
+
 python -m tools.bench.run_all [--quick]
 """
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.bench import audit_throughput, concurrency, imports, latency, profile, sandbox
+from tools.bench.agentdojo.table import table
 from tools.bench.common import REPO, machine
 from tools.bench.report import write_markdown, write_plot
 
@@ -53,6 +57,20 @@ def audit_rates(records: int) -> dict[str, Any]:
     }
 
 
+def agentdojo_replay(quick: bool) -> dict[str, Any]:
+    """AgentDojo's ground truth replayed under allow-all and the shipped policies (quick: the
+    first four user tasks and three injection tasks of each suite); prints the table."""
+    try:
+        import agentdojo  # noqa: F401
+    except ImportError:
+        return {"error": "agentdojo is not installed (the [bench] extra installs it)"}
+    from tools.bench.agentdojo.measure import measure
+
+    data = measure(user_tasks=4 if quick else None, injection_tasks=3 if quick else None)
+    print("\n".join(table(data)), flush=True)
+    return data
+
+
 def run(quick: bool) -> dict[str, Any]:
     """All sections, in order; each prints its progress."""
     scale = 0.2 if quick else 1.0
@@ -78,6 +96,8 @@ def run(quick: bool) -> dict[str, Any]:
     report["audit"] = audit_rates(int(100_000 * scale))
     print("profiles", flush=True)
     report["profile"] = profile.measure_all(int(300 * scale), 1000)
+    print("agentdojo replay", flush=True)
+    report["agentdojo"] = agentdojo_replay(quick)
     return report
 
 
