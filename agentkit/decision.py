@@ -69,6 +69,9 @@ class ToolInfo(BaseModel):
     """Output comes from outside (web pages, messages, user rows): data, not instructions."""
     parameters: dict[str, Any] = Field(default_factory=dict)
     """The tool's strict JSON Schema."""
+    labels_own_output: bool = False
+    """The tool labels some of its outputs untrusted itself (database rows read from
+    untrusted columns): its output is not trusted by declaration alone."""
 
     @property
     def destructive(self) -> bool:

@@ -196,8 +196,12 @@ class Policy:
                     )
 
     def _untrusted(self, name: str, agent: Mapping[str, ToolInfo]) -> bool:
-        marked = name in self.spec.tools and self.spec.tools[name].untrusted_output
-        return agent[name].untrusted_output or marked
+        """Whether the tool's output may be untrusted: declared so, marked by the policy
+        (as a whole or by column), or labelled by the tool itself (database rows)."""
+        rule = self.spec.tools.get(name)
+        marked = rule is not None and (rule.untrusted_output or bool(rule.untrusted_columns))
+        info = agent[name]
+        return info.untrusted_output or info.labels_own_output or marked
 
     def _tool_references(self) -> Iterator[tuple[str, Where]]:
         """Every tool the policy names, with where (a set's members at the set's lines)."""

@@ -154,3 +154,12 @@ def test_after_untrusted_naming_a_trusted_tool_is_a_load_error() -> None:
         Policy.from_yaml(text, tools=AGENT)
     marked = text + "tools:\n  lookup: {untrusted_output: true}\n"
     assert Policy.from_yaml(marked, tools=AGENT).sources == ("<string>",)
+
+
+def test_after_untrusted_may_name_a_tool_that_labels_its_own_output() -> None:
+    """Database rows from untrusted columns come back untrusted: such a tool may be named."""
+    agent = [*AGENT, ToolInfo(name="query_db", labels_own_output=True)]
+    text = "version: 1\nrules:\n  - id: r\n    tools: [send]\n    after_untrusted: [query_db]\n"
+    assert Policy.from_yaml(text, tools=agent).sources == ("<string>",)
+    with pytest.raises(PolicyLoadError, match="whose output is trusted"):
+        Policy.from_yaml(text, tools=[*AGENT, ToolInfo(name="query_db")])

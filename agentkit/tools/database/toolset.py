@@ -81,6 +81,7 @@ class DatabaseTool(Tool):
     ) -> None:
         facts = {"untrusted_columns": sorted(untrusted_columns)} if untrusted_columns else None
         super().__init__(build(db, untrusted_columns), facts=facts, **options)
+        self.info = self.info.model_copy(update={"labels_own_output": True})
         self._build = build
         self._db = db
         self._options = options

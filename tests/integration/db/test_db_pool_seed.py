@@ -85,7 +85,7 @@ def test_a_seed_set_through_a_query_does_not_reach_the_next_query(
     sql = f"SELECT setseed({SEED}) AS s"
     bypass = CheckedStatement(sql, "select", frozenset(), None, False, (), False)
     with monkeypatch.context() as patched:
-        patched.setattr(db.guard, "check_query", lambda _sql: bypass)
+        patched.setattr(db.guard, "check_query", lambda _sql, *_: bypass)
         db.query(sql)
     rows = db.query("SELECT random() AS r FROM generate_series(1, 8)").rows
     assert [row[0] for row in rows] != seeded_sequence
