@@ -32,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     explain.add_argument(
         "--user-message", action="append", default=[], help="text the user wrote in the run"
     )
+    explain.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        metavar="TOOL=JSON",
+        help="as if TOOL had returned JSON (or, if it is not JSON, that text) earlier in the run",
+    )
     explain.set_defaults(handler=_explain)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of policy files")
@@ -69,6 +76,7 @@ def _explain(args: argparse.Namespace) -> int:
         principal=Principal(user_id=args.user, roles=tuple(args.role)),
         user_messages=tuple(args.user_message),
         after_untrusted=args.after_untrusted,
+        outputs=[_earlier_output(text) for text in args.output],
     )
     print(f"{decision.action}  rule={decision.rule}")
     label = f"{tool.side_effect}, untrusted output" if tool.untrusted_output else tool.side_effect
@@ -85,6 +93,16 @@ def _json_object(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError("--args must be a JSON object")
     return value
+
+
+def _earlier_output(text: str) -> tuple[str, Any]:
+    tool, equals, value = text.partition("=")
+    if not equals or not tool:
+        raise ConfigError(f"--output must be TOOL=JSON, not {text!r}")
+    try:
+        return tool, json.loads(value)
+    except json.JSONDecodeError:
+        return tool, value  # a text output
 
 
 def _schema(args: argparse.Namespace) -> int:

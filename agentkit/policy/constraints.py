@@ -6,6 +6,7 @@ JSON Schema cannot express: hosts (``domains``), named trusted lists, and proven
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ import jsonschema
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from agentkit.decision import History
+from agentkit.output_paths import leaves
 from agentkit.policy import dataflow
 from agentkit.policy._names import did_you_mean
+from agentkit.policy.provenance_index import ProvenanceIndex, index_of
 from agentkit.policy.spec import ArgConstraint, DomainRule, NormaliseKind, Provenance
 
 _MISSING = object()
@@ -63,6 +66,21 @@ class DataflowContext:
     history: History
     untrusted_marked: frozenset[str]
 
+    @functools.cached_property
+    def sources(self) -> ProvenanceIndex:
+        """What the run's outputs offer as sources (kept beside the run's output log)."""
+        return index_of(self.history)
+
+    @functools.cached_property
+    def approved_arguments(self) -> tuple[Any, ...]:
+        """The argument values of the calls a person approved earlier in the run."""
+        return tuple(
+            value
+            for call in self.history.calls
+            if call.approved_by is not None
+            for _, value in leaves(call.arguments)
+        )
+
 
 @dataclass(frozen=True)
 class _Domains:
@@ -98,30 +116,49 @@ class _Provenance:
     lists: tuple[TrustedList, ...]
     tools: tuple[str, ...]
     kind: NormaliseKind
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    approved: bool = False
 
     def check(self, value: Any, ctx: DataflowContext) -> str | None:
         try:
             norm = dataflow.normalise(self.kind, value)
         except dataflow.HostError as exc:
             return f"value {value!r} has no source: {exc}"
-        if any(lst.vouches_for(value) for lst in self.lists):
+        if self._vouched(value, norm, ctx):
             return None
+        tool = ctx.sources.untrusted_source(self.kind, norm, ctx.untrusted_marked) if norm else None
+        if tool is not None:
+            return (
+                f"value {norm!r} appears only in untrusted output of {tool}, "
+                "not in the user's messages or a trusted list"
+            )
+        return f"value {norm!r} does not come from the user's messages or a trusted list"
+
+    def _vouched(self, value: Any, norm: str, ctx: DataflowContext) -> bool:
+        if any(lst.vouches_for(value) for lst in self.lists):
+            return True
+        if not norm:
+            return False  # a value that normalises to nothing has no source
         if self.user and any(
             dataflow.appears_in(self.kind, norm, m) for m in ctx.history.user_messages
         ):
-            return None
-        if any(
-            dataflow.appears_in(self.kind, norm, out)
-            for out in dataflow.trusted_outputs(ctx.history, self.tools, ctx.untrusted_marked)
-        ):
-            return None
-        for tool, out in dataflow.untrusted_outputs(ctx.history, ctx.untrusted_marked):
-            if dataflow.appears_in(self.kind, norm, out):
-                return (
-                    f"value {norm!r} appears only in untrusted output of {tool}, "
-                    "not in the user's messages or a trusted list"
-                )
-        return f"value {norm!r} does not come from the user's messages or a trusted list"
+            return True
+        if self.approved and any(_normalised(self.kind, v) == norm for v in ctx.approved_arguments):
+            return True
+        marked = ctx.untrusted_marked
+        if self.tools and ctx.sources.in_outputs(self.kind, norm, self.tools, marked):
+            return True
+        return any(
+            ctx.sources.in_fields(self.kind, norm, tool, paths, marked)
+            for tool, paths in self.fields
+        )
+
+
+def _normalised(kind: NormaliseKind, value: Any) -> str | None:
+    try:
+        return dataflow.normalise(kind, value)
+    except dataflow.HostError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -370,7 +407,14 @@ def _compile_provenance(
     spec: Provenance, kind: NormaliseKind, lists: Mapping[str, TrustedList]
 ) -> _Provenance:
     found = tuple(_require_list(lists, n, "provenance.lists") for n in spec.lists)
-    return _Provenance(spec.user, found, tuple(spec.tools), spec.normalise or kind)
+    return _Provenance(
+        spec.user,
+        found,
+        tuple(spec.tools),
+        spec.normalise or kind,
+        fields=tuple(spec.field_paths().items()),
+        approved=spec.approved,
+    )
 
 
 def _require_list(lists: Mapping[str, TrustedList], name: str, key: str) -> TrustedList:

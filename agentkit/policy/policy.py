@@ -16,12 +16,14 @@ from agentkit.decision import (
     ToolOverrides,
 )
 from agentkit.errors import PolicyLoadError
+from agentkit.output_paths import OutputTrust
 from agentkit.policy import against_tools, loader
 from agentkit.policy._names import did_you_mean
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
-from agentkit.policy.spec import PolicyFile
+from agentkit.policy.spec import ArgConstraint, PolicyFile
 from agentkit.run_limits import RunLimits
+from agentkit.tool import output_structure, render_output
 
 
 class Policy:
@@ -74,15 +76,18 @@ class Policy:
         principal: Principal,
         user_messages: tuple[str, ...] = (),
         after_untrusted: bool = False,
+        outputs: Iterable[tuple[str, Any]] = (),
     ) -> Decision:
-        """The decision on the first call of a run (what ``agentkit policy explain`` prints).
+        """The decision on a call of a run (what ``agentkit policy explain`` prints).
 
         Args:
             after_untrusted: as if untrusted content (a web page, an e-mail) entered the run.
+            outputs: as if these tools had returned these values earlier in the run, in
+                order: (tool, a structure or a text), labelled as the policy labels them.
         """
-        calls: tuple[PastCall, ...] = ()
+        calls = [self._earlier(i, tool, value) for i, (tool, value) in enumerate(outputs)]
         if after_untrusted:
-            calls = (
+            calls.append(
                 PastCall(
                     call_id="untrusted",
                     tool="<untrusted source>",
@@ -92,11 +97,32 @@ class Policy:
                     executed=True,
                     untrusted_output=True,
                     output="",
-                ),
+                )
             )
-        history = History(run_id="explain", turn=1, calls=calls, user_messages=user_messages)
+        history = History(run_id="explain", turn=1, calls=tuple(calls), user_messages=user_messages)
         call = ProposedCall(call_id="explain", tool=self.tool_info(tool), arguments=arguments)
         return self.decide(principal, call, history)
+
+    def _earlier(self, index: int, tool: str, value: Any) -> PastCall:
+        """A call of `tool` that returned `value`, as the runner would record it."""
+        info = self.tool_info(tool)
+        text = render_output(value)
+        data = output_structure(value, text)
+        overrides = self.tool_overrides(tool)
+        trust = OutputTrust(overrides.trusted_fields, overrides.untrusted_fields)
+        untrusted, fields = trust.label(data, untrusted=info.untrusted_output)
+        return PastCall(
+            call_id=f"earlier-{index}",
+            tool=tool,
+            side_effect=info.side_effect,
+            arguments={},
+            action="allow",
+            executed=True,
+            untrusted_output=untrusted,
+            output=text,
+            data=data,
+            fields=fields if trust else None,
+        )
 
     def tool_overrides(self, name: str) -> ToolOverrides:
         """What the policy adds to a tool's declaration (untrusted output, columns).
@@ -107,10 +133,13 @@ class Policy:
         tool = self._compiled.tools.get(name)
         if tool is None:
             return ToolOverrides()
+        fields = self.spec.tools[name].output_fields
         return ToolOverrides(
             side_effect=tool.side_effect,
             untrusted_output=tool.untrusted_output,
             untrusted_columns=tool.untrusted_columns,
+            trusted_fields=tuple(fields.trusted) if fields else (),
+            untrusted_fields=tuple(fields.untrusted) if fields else (),
         )
 
     def tool_info(self, name: str) -> ToolInfo:
@@ -154,12 +183,16 @@ class Policy:
             if not isinstance(escalation.after_untrusted, list):
                 continue
             for i, name in enumerate(escalation.after_untrusted):
-                marked = name in self.spec.tools and self.spec.tools[name].untrusted_output
+                rule = self.spec.tools.get(name)
+                fields = rule.output_fields if rule is not None else None
+                marked = rule is not None and (
+                    rule.untrusted_output or bool(fields and fields.untrusted)
+                )
                 if not agent[name].untrusted_output and not marked:
                     yield (
                         f"after_untrusted names {name}, whose output is trusted, so the rule "
-                        f"would never fire: mark it (tools.{name}.untrusted_output: true) or "
-                        "remove it",
+                        f"would never fire: mark it (tools.{name}.untrusted_output: true, or "
+                        f"untrusted fields in tools.{name}.output_fields) or remove it",
                         ("rules", escalation.id, "after_untrusted", i),
                     )
 
@@ -168,24 +201,30 @@ class Policy:
         for name, rule in spec.tools.items():
             yield name, ("tools", name)
             for arg, constraint in rule.args.items():
-                sources = constraint.provenance.tools if constraint.provenance else []
-                for i, source in enumerate(sources):
-                    yield source, ("tools", name, "args", arg, "provenance", "tools", i)
+                yield from _sources(constraint, ("tools", name, "args", arg))
         for escalation in spec.rules:
             where: Where = ("rules", escalation.id)
             for i, name in enumerate(escalation.tools):
                 yield name, (*where, "tools", i)
             for part in ("when", "unless"):
                 for arg, constraint in getattr(escalation, part).items():
-                    sources = constraint.provenance.tools if constraint.provenance else []
-                    for i, source in enumerate(sources):
-                        yield source, (*where, part, arg, "provenance", "tools", i)
+                    yield from _sources(constraint, (*where, part, arg))
             if isinstance(escalation.after_untrusted, list):
                 for i, name in enumerate(escalation.after_untrusted):
                     yield name, (*where, "after_untrusted", i)
         for quota in spec.quotas:
             for i, name in enumerate(quota.tools):
                 yield name, ("quotas", quota.id, "tools", i)
+
+
+def _sources(constraint: ArgConstraint, where: Where) -> Iterator[tuple[str, Where]]:
+    """The tools a constraint's provenance names as sources, each where it is named."""
+    if constraint.provenance is None:
+        return
+    for i, source in enumerate(constraint.provenance.tools):
+        yield source, (*where, "provenance", "tools", i)
+    for source in constraint.provenance.fields:
+        yield source, (*where, "provenance", "fields", source)
 
 
 def load_policy(*paths: str | Path, tools: Iterable[ToolInfo] | None = None) -> Policy:

@@ -7,11 +7,20 @@ The JSON Schema in ``policies/policy.schema.json`` is generated from these model
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from agentkit.decision import SideEffect
+from agentkit.output_paths import PATH_PATTERN, parse_path
 
 RuleAction = Literal["allow", "deny", "confirm"]
 Escalation = Literal["deny", "confirm"]
@@ -84,17 +93,71 @@ class DomainRule(_Strict):
     """URL schemes accepted."""
 
 
+def _output_path(text: str) -> str:
+    parse_path(text)  # OutputPathError, a ValueError, names what is wrong
+    return text
+
+
+_PATH_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": PATH_PATTERN,
+    "examples": ["[].email", "messages[].sender", "accounts.*.iban"],
+}
+OutputPathText = Annotated[str, AfterValidator(_output_path), WithJsonSchema(_PATH_SCHEMA)]
+"""A path into a structured tool output: keys joined by dots, ``[]`` for every element of a
+list, ``*`` for every value of an object."""
+
+
+def _one_or_more(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+OutputPaths = Annotated[
+    list[OutputPathText],
+    BeforeValidator(_one_or_more),
+    WithJsonSchema({"anyOf": [_PATH_SCHEMA, {"type": "array", "items": _PATH_SCHEMA}]}),
+]
+"""One path, or a list of them."""
+
+
 class Provenance(_Strict):
-    """Where an argument's value must come from."""
+    """Where an argument's value must come from: any one of the sources named."""
 
     user: bool = True
     """The principal's own messages."""
     lists: list[str] = Field(default_factory=list)
     """Named trusted lists."""
     tools: list[str] = Field(default_factory=list)
-    """Outputs of these tools (trusted sources, for example a flight search)."""
+    """Outputs of these tools (trusted sources, for example a flight search): the value
+    appears in one as a whole token, in its text or in a field of its structure, and only
+    in what is labelled trusted."""
+    fields: dict[str, OutputPaths] = Field(default_factory=dict)
+    """Fields of these tools' structured outputs, a path (or a list of paths) per tool: the
+    value equals, whole, a field at one of the paths that is labelled trusted."""
+    approved: bool = False
+    """Arguments a person approved earlier in the run: the value equals, whole, one of the
+    values of a call a person approved."""
     normalise: NormaliseKind | None = None
     """Comparison; defaults to the constraint's ``normalise``."""
+
+    def field_paths(self) -> dict[str, tuple[str, ...]]:
+        """Each tool of ``fields`` with its paths."""
+        return {tool: tuple(paths) for tool, paths in self.fields.items()}
+
+
+class OutputFields(_Strict):
+    """Which fields of a tool's structured outputs are trusted and which untrusted.
+
+    A field takes the label of the longest path that reaches it (untrusted on a tie), a
+    field no path reaches the label of the output. An output holding a value under an
+    untrusted path counts as untrusted (it is framed as data for the model and sets off
+    ``after_untrusted``); provenance may still take values from its trusted fields.
+    """
+
+    trusted: list[OutputPathText] = Field(default_factory=list)
+    """Fields that are trusted sources even in an output that counts as untrusted."""
+    untrusted: list[OutputPathText] = Field(default_factory=list)
+    """Fields that are untrusted even in an output of a trusted tool."""
 
 
 class ArgConstraint(_Strict):
@@ -171,6 +234,9 @@ class ToolRule(_Strict):
     """Mark the tool's output untrusted; the policy can add this mark, never remove it."""
     untrusted_columns: list[str] = Field(default_factory=list)
     """For database tools: result columns holding user-written text (untrusted)."""
+    output_fields: OutputFields | None = None
+    """Trust by field of the tool's structured outputs (``[].sender`` trusted, ``[].body``
+    untrusted)."""
     roles: list[str] | None = None
     """Roles that may use the tool; unset means the class rule's roles, else anyone."""
     args: dict[str, ArgConstraint] = Field(default_factory=dict)
