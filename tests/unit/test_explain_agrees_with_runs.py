@@ -26,12 +26,29 @@ from agentkit.testing.script import Search, ToolCall
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = yaml.safe_load((REPO / "tests" / "fixtures" / "policy_corpus.yaml").read_text())
+Outputs = tuple[tuple[str, str], ...]
+"""Earlier outputs of a case: (tool, the JSON of what it returned)."""
+
+
+def policy_file(name: str, entry: dict[str, Any]) -> Path:
+    """A shipped policy by its name, or the file the entry names (relative to the repo)."""
+    return REPO / entry["file"] if "file" in entry else REPO / "policies" / f"{name}.yaml"
+
+
+def earlier(entry: dict[str, Any]) -> Outputs:
+    """What the entry's tools return before the call: (tool, value), in order."""
+    return tuple((o["tool"], freeze(o["returns"])) for o in entry.get("outputs", ()))
+
+
+def freeze(value: Any) -> Any:
+    """A value as a hashable case parameter (parametrised cases are cached by value)."""
+    return json.dumps(value)
 
 
 def cases() -> list[Any]:
     found = []
     for name, entry in CORPUS.items():
-        path = REPO / "policies" / f"{name}.yaml"
+        path = policy_file(name, entry)
         roles = [None, *roles_of(load_policy(path))]
         for tool, samples in entry["calls"].items():
             for index, arguments in enumerate(samples):
@@ -39,7 +56,7 @@ def cases() -> list[Any]:
                     for untrusted in (False, True):
                         label = f"{name}-{tool}-{index}-{role or 'norole'}-{untrusted}"
                         case = (path, entry["user_message"], tool, arguments, role, untrusted)
-                        found.append(pytest.param(*case, id=label))
+                        found.append(pytest.param(*case, earlier(entry), id=label))
     return found
 
 
@@ -62,6 +79,7 @@ def explained(
     arguments: dict[str, Any],
     role: str | None,
     untrusted: bool,
+    outputs: Outputs = (),
 ) -> tuple[str, str]:
     decision = cached_policy(path).explain(
         tool,
@@ -69,6 +87,7 @@ def explained(
         principal=Principal(user_id="u", roles=(role,) if role else ()),
         user_messages=(message,),
         after_untrusted=untrusted,
+        outputs=[(name, json.loads(value)) for name, value in outputs],
     )
     return decision.action, decision.rule
 
@@ -81,11 +100,14 @@ def explained_by_the_cli(
     arguments: dict[str, Any],
     role: str | None,
     untrusted: bool,
+    outputs: Outputs = (),
 ) -> tuple[str, str]:
     argv = ["policy", "explain", str(path), "--tool", tool, "--args", json.dumps(arguments)]
     argv += ["--user", "u", "--user-message", message]
     argv += ["--role", role] if role else []
     argv += ["--after-untrusted"] if untrusted else []
+    for name, value in outputs:
+        argv += ["--output", f"{name}={value}"]
     assert main(argv) == 0
     action, rule = capsys.readouterr().out.splitlines()[0].split()
     return action, rule.removeprefix("rule=")
@@ -101,9 +123,11 @@ class RowsStandIn(Tool):
         return self
 
 
-def any_arguments_tool(policy: Policy, name: str, arguments: dict[str, Any]) -> Tool:
-    async def body(**_: Any) -> str:
-        return "done"
+def any_arguments_tool(
+    policy: Policy, name: str, arguments: dict[str, Any], returns: Any = "done"
+) -> Tool:
+    async def body(**_: Any) -> Any:
+        return returns
 
     body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=Any) for k in arguments]
@@ -113,16 +137,20 @@ def any_arguments_tool(policy: Policy, name: str, arguments: dict[str, Any]) -> 
     return kind(body, name=name, side_effect=policy.tool_info(name).side_effect)
 
 
-def agent_tools(policy: Policy, called: str, arguments: dict[str, Any]) -> list[Tool]:
+def agent_tools(
+    policy: Policy, called: str, arguments: dict[str, Any], outputs: Outputs = ()
+) -> list[Tool]:
     """The called tool, taking `arguments`, and every other tool the policy names, each
-    taking the arguments the policy constrains (so the policy loads against them)."""
+    taking the arguments the policy constrains (so the policy loads against them); a tool
+    with an earlier output returns it."""
     named = {name for name, _ in policy._tool_references()} | {called}
+    returns = {name: json.loads(value) for name, value in outputs}
     tools = []
     for name in sorted(named):
         rule = policy.spec.tools.get(name)
         constrained = {field.split(".")[0]: None for field in rule.args} if rule else {}
         taken = {**constrained, **arguments} if name == called else constrained
-        tools.append(any_arguments_tool(policy, name, taken))
+        tools.append(any_arguments_tool(policy, name, taken, returns.get(name, "done")))
     return tools
 
 
@@ -133,20 +161,26 @@ def decided_in_a_run(
     arguments: dict[str, Any],
     role: str | None,
     untrusted: bool,
+    outputs: Outputs = (),
 ) -> tuple[str, str]:
     policy = cached_policy(path)
     call = ToolCall(tool, arguments)
     # a server-side search ran in the same turn: its results are untrusted content in the run
     search = Search("web", "anything", ()) if untrusted else None
-    fake = FakeXAI(Script([Turn(function_calls=(call,), search_call=search), Turn.text("ok")]))
+    # the tools with earlier outputs run first, in a turn of their own
+    first = [Turn.calls([(name, {}) for name, _ in outputs])] if outputs else []
+    turns = [*first, Turn(function_calls=(call,), search_call=search), Turn.text("ok")]
+    fake = FakeXAI(Script(turns))
     agent = Agent(
         client=XAIClient(api_key="test-key-123456", transport=fake.transport()),
-        tools=agent_tools(policy, tool, arguments),
+        tools=agent_tools(policy, tool, arguments, outputs),
         policy=policy,
         principal=Principal(user_id="u", roles=(role,) if role else ()),
     )
     result = asyncio.run(agent.run(message))
-    [step] = [s for s in result.steps if s.tool == tool]
+    ran = [s.status for s in result.steps[: len(outputs)]]
+    assert ran == ["ok"] * len(outputs), f"an earlier output was not produced: {ran}"
+    [step] = [s for s in result.steps if s.tool == tool and s.turn == len(first) + 1]
     assert step.decision is not None, f"{tool} never reached a decision: {step.output}"
     return step.decision.action, step.decision.rule
 
@@ -154,7 +188,10 @@ def decided_in_a_run(
 ALL = cases()
 
 
-@pytest.mark.parametrize(("path", "message", "tool", "arguments", "role", "untrusted"), ALL)
+CASE = ("path", "message", "tool", "arguments", "role", "untrusted", "outputs")
+
+
+@pytest.mark.parametrize(CASE, ALL)
 def test_explain_and_a_run_decide_alike(
     path: Path,
     message: str,
@@ -162,12 +199,13 @@ def test_explain_and_a_run_decide_alike(
     arguments: dict[str, Any],
     role: str | None,
     untrusted: bool,
+    outputs: Outputs,
 ) -> None:
-    case = (path, message, tool, arguments, role, untrusted)
+    case = (path, message, tool, arguments, role, untrusted, outputs)
     assert decided_in_a_run(*case) == explained(*case)
 
 
-@pytest.mark.parametrize(("path", "message", "tool", "arguments", "role", "untrusted"), ALL[::7])
+@pytest.mark.parametrize(CASE, ALL[::7])
 def test_the_cli_prints_what_policy_explain_decides(
     capsys: pytest.CaptureFixture[str],
     path: Path,
@@ -176,8 +214,9 @@ def test_the_cli_prints_what_policy_explain_decides(
     arguments: dict[str, Any],
     role: str | None,
     untrusted: bool,
+    outputs: Outputs,
 ) -> None:
-    case = (path, message, tool, arguments, role, untrusted)
+    case = (path, message, tool, arguments, role, untrusted, outputs)
     assert explained_by_the_cli(capsys, *case) == explained(*case)
 
 
@@ -185,7 +224,13 @@ def test_the_corpus_reaches_every_action() -> None:
     """A corpus whose calls were all allowed would agree trivially."""
     seen = {
         decided_in_a_run(
-            REPO / "policies" / f"{name}.yaml", entry["user_message"], tool, args, None, untrusted
+            policy_file(name, entry),
+            entry["user_message"],
+            tool,
+            args,
+            None,
+            untrusted,
+            earlier(entry),
         )[0]
         for name, entry in CORPUS.items()
         for tool, samples in entry["calls"].items()
