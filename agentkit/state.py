@@ -110,6 +110,21 @@ class RunError(BaseModel):
     message: str
 
 
+class _Memo(dict[str, Any]):
+    """Caches derived from one list of steps: a copy of the run starts without them (they
+    hold locks, and would describe the steps of the run copied)."""
+
+    def __init__(self, steps: list[Step] | None = None) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def __copy__(self) -> _Memo:
+        return _Memo()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Memo:
+        return _Memo()
+
+
 class RunResult(BaseModel):
     """The state of a run, and its result once it ends."""
 
@@ -149,19 +164,23 @@ class RunResult(BaseModel):
     ended_at: float | None = None
     seal: str | None = None
     """While paused: the MAC of this state under the deployment key (`agentkit.sealing`)."""
-    _memo: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _memo: _Memo = PrivateAttr(default_factory=lambda: _Memo())
 
     def memo(self) -> dict[str, Any]:
-        """What the stages keep about this run in memory to decide faster: derived from the
-        fields, never serialised (a run read back from JSON starts with none)."""
+        """What the stages keep about this run in memory to decide faster: derived from its
+        steps, never serialised. A run read back from JSON, a copy, and a run given another
+        list of steps start with none."""
+        if self._memo.steps is not self.steps:
+            self._memo = _Memo(self.steps)
         return self._memo
 
     def output_log(self) -> OutputLog:
         """The log of this run's outputs that decisions index (in memory only: a run read
         back from JSON starts a new one, filled from its steps)."""
-        log = self._memo.get("outputs")
+        memo = self.memo()
+        log = memo.get("outputs")
         if not isinstance(log, OutputLog):
-            log = self._memo["outputs"] = OutputLog()
+            log = memo["outputs"] = OutputLog()
         return log
 
     def __eq__(self, other: object) -> bool:

@@ -318,3 +318,18 @@ def test_decisions_of_several_threads_over_one_log_agree() -> None:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         actions = list(pool.map(decide, range(300)))
     assert actions == ["allow"] * 200 + ["deny"] * 100
+
+
+def test_a_copy_of_a_run_starts_its_own_log() -> None:
+    """A deep copy (a store keeping an older state) copies no lock and no cache, and a run
+    given another list of steps is not read from the caches of the first."""
+    run = _run_with([("web", "pay eve")])
+    history_for(run, TOOLS, now=0.0, recent=RecentCalls())
+    kept = run.model_copy(deep=True)
+    assert kept == run
+    assert kept.output_log() is not run.output_log()
+    assert len(history_for(kept, TOOLS, now=0.0, recent=RecentCalls()).outputs or ()) == 1
+    other = run.model_copy(update={"steps": []})
+    history = history_for(other, TOOLS, now=0.0, recent=RecentCalls())
+    assert history.calls == ()
+    assert len(history.outputs or ()) == 0
