@@ -74,26 +74,44 @@ class _Values:
 
 
 class _Hosts:
-    """Domains and addresses: the tokens that may be hosts, keyed by the host they spell."""
+    """Domains and addresses: the tokens that may be hosts, by the host they could spell and,
+    once a lookup asked for that host, by what they normalise to (each token read once)."""
 
     def __init__(self, kind: NormaliseKind) -> None:
         self.kind = kind
-        self._found: dict[Group, dict[str, dict[str, int]]] = {}
+        self._raw: dict[Group, dict[str, dict[str, int]]] = {}
+        self._read: dict[Group, dict[str, dict[str | None, dict[str, int]]]] = {}
 
     def add(self, output: _Output) -> None:
         for text, trust in output.pieces:
-            keyed = self._found.setdefault(_group(output, trust), {})
+            group = _group(output, trust)
+            raw, read = self._raw.setdefault(group, {}), self._read.setdefault(group, {})
             for token in dataflow.host_tokens(self.kind, text):
-                spelt = keyed.setdefault(dataflow.host_key(token.rpartition("@")[2]), {})
-                spelt.setdefault(token, output.position)
+                key = dataflow.host_key(token.rpartition("@")[2])
+                if token in raw.setdefault(key, {}):
+                    continue
+                raw[key][token] = output.position
+                if key in read:
+                    norm = _normalised(self.kind, token)
+                    read[key].setdefault(norm, {})[token] = output.position
 
     def first(self, group: Group, value: str) -> int | None:
-        tokens = self._found.get(group, {}).get(dataflow.host_key(value.rpartition("@")[2]), {})
-        found = [at for token, at in tokens.items() if dataflow.spells(self.kind, value, token)]
-        return min(found, default=None)
+        key = dataflow.host_key(value.rpartition("@")[2])
+        read = self._read.get(group)
+        if read is None:
+            return None
+        if key not in read:
+            read[key] = {}
+            for token, at in self._raw[group].get(key, {}).items():
+                read[key].setdefault(_normalised(self.kind, token), {})[token] = at
+        found = read[key].get(value, {})
+        return min(
+            (at for token, at in found.items() if dataflow.spells(self.kind, value, token)),
+            default=None,
+        )
 
     def groups(self) -> Iterable[Group]:
-        return self._found.keys()
+        return self._raw.keys()
 
 
 class _Words:
@@ -102,7 +120,8 @@ class _Words:
     def __init__(self, kind: NormaliseKind) -> None:
         self.kind = kind
         self._texts: dict[Group, list[tuple[int, str]]] = {}
-        self._words: dict[Group, dict[str, list[int]]] = {}
+        self._words: dict[Group, dict[str, set[int]]] = {}
+        """Per group, the texts (by index) each word is a word of."""
 
     def add(self, output: _Output) -> None:
         for text, trust in output.pieces:
@@ -111,18 +130,19 @@ class _Words:
             words = self._words.setdefault(group, {})
             searched = dataflow.haystack(self.kind, text)
             for word in set(_WORD.findall(searched)):
-                words.setdefault(word, []).append(len(texts))
+                words.setdefault(word, set()).add(len(texts))
             texts.append((output.position, searched))
 
     def first(self, group: Group, value: str) -> int | None:
         texts = self._texts.get(group, [])
         form = value if self.kind == "exact" else value.casefold()
         words = _WORD.findall(form)
-        postings = [self._words.get(group, {}).get(word, []) for word in words]
-        if len(words) == 1 and words[0] == form:  # one word: a text holds it as one of its words
-            return texts[postings[0][0]][0] if postings[0] else None
         if words:  # each of its words is a word of a text that holds it
-            candidates: Iterable[int] = sorted(set.intersection(*(set(p) for p in postings)))
+            known = self._words.get(group, {})
+            postings = sorted((known.get(word, set()) for word in set(words)), key=len)
+            candidates: Iterable[int] = sorted(postings[0].intersection(*postings[1:]))
+            if len(words) == 1 and words[0] == form:  # one word alone: no need to search
+                return texts[min(candidates)][0] if candidates else None
         else:
             candidates = range(len(texts))  # punctuation alone: search every text
         pattern = dataflow.token_pattern(self.kind, value)
