@@ -74,6 +74,22 @@ class OutputPath:
         return all(_step_matches(s, k) for s, k in zip(self.segments, where, strict=False))
 
 
+def within(outer: OutputPath, inner: OutputPath) -> bool:
+    """True when every node `inner` reaches is `outer`'s or lies under one of them."""
+    return len(outer.segments) <= len(inner.segments) and all(
+        o == i or (o == ANY and i != EACH)
+        for o, i in zip(outer.segments, inner.segments, strict=False)
+    )
+
+
+def overlaps(first: OutputPath, second: OutputPath) -> bool:
+    """True when one path could reach a node at or under a node the other reaches."""
+    return all(
+        a == b or (ANY in (a, b) and EACH not in (a, b))
+        for a, b in zip(first.segments, second.segments, strict=False)
+    )
+
+
 @functools.lru_cache(maxsize=1024)
 def parse_path(text: str) -> OutputPath:
     """The path `text` writes.

@@ -17,7 +17,7 @@ from agentkit.decision import (
 )
 from agentkit.errors import PolicyLoadError
 from agentkit.output_paths import OutputTrust
-from agentkit.policy import against_tools, loader
+from agentkit.policy import against_tools, field_sources, loader
 from agentkit.policy._names import did_you_mean
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
@@ -173,6 +173,8 @@ class Policy:
         for message, where in against_tools.problems(self.spec.tools, agent):
             raise self._merged.error(message, where)
         for message, where in self._trusted_after_untrusted(agent):
+            raise self._merged.error(message, where)
+        for message, where in field_sources.never_vouching(self.spec, agent):
             raise self._merged.error(message, where)
 
     def _trusted_after_untrusted(

@@ -14,8 +14,10 @@ from agentkit.output_paths import (
     OutputTrust,
     Trust,
     leaves,
+    overlaps,
     parse_path,
     trust_at,
+    within,
 )
 
 INBOX = [
@@ -155,3 +157,21 @@ def test_every_leaf_is_reached_by_its_own_concrete_path(data: Any) -> None:
             node = node[key]
         assert node == value or node != node  # a value is itself
         assert value is not None
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "is_within", "overlap"),
+    [
+        ("[]", "[].body", True, True),
+        ("[].body", "[]", False, True),
+        ("*.iban", "acct.iban", True, True),
+        ("acct.iban", "*.iban", False, True),  # * reaches more than acct
+        ("*.iban", "[].iban", False, False),  # * is an object's values, [] a list's
+        ("[].to", "[].from", False, False),
+        ("to", "to[]", True, True),
+    ],
+)
+def test_how_two_paths_relate(outer: str, inner: str, is_within: bool, overlap: bool) -> None:
+    assert within(parse_path(outer), parse_path(inner)) is is_within
+    assert overlaps(parse_path(outer), parse_path(inner)) is overlap
+    assert overlaps(parse_path(inner), parse_path(outer)) is overlap

@@ -129,3 +129,53 @@ def test_the_cli_reads_an_output_that_is_not_json_as_text(
     assert capsys.readouterr().out.startswith("deny  rule=tools.reply.args.to")  # text: no field
     assert main([*argv, "--output", "no-equals-sign"]) == 2
     assert "--output must be TOOL=JSON" in capsys.readouterr().err
+
+
+NEVER = """
+version: 1
+tools:
+  inbox:
+    action: allow
+    OUTPUT_FIELDS
+  send:
+    action: allow
+    args:
+      to: {provenance: {user: false, fields: {inbox: PATH}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("untrusted", "output_fields", "path", "vouches"),
+    [
+        (True, "", "'[].from'", False),  # the whole output is untrusted, nothing lifts it
+        (True, "output_fields: {trusted: ['[].from']}", "'[].from'", True),
+        (True, "output_fields: {trusted: ['[]']}", "'[].from'", True),
+        (True, "output_fields: {trusted: ['[].to[].address']}", "'[].to'", True),
+        (True, "output_fields: {trusted: ['*.from']}", "'[].from'", False),  # * is no list
+        (False, "output_fields: {untrusted: ['[].body']}", "'[].body'", False),
+        (False, "output_fields: {untrusted: ['[]']}", "'[].body'", False),
+        (False, "output_fields: {untrusted: ['[].body']}", "'[].from'", True),
+        (False, "output_fields: {untrusted: ['[]'], trusted: ['[].from']}", "'[].from'", True),
+        (False, "output_fields: {untrusted: ['[].to'], trusted: ['[].to']}", "'[].to'", False),
+    ],
+)
+def test_a_field_source_labelled_untrusted_is_a_load_error(
+    untrusted: bool, output_fields: str, path: str, vouches: bool
+) -> None:
+    text = NEVER.replace("OUTPUT_FIELDS", output_fields).replace("PATH", path)
+    policy = Policy.from_yaml(text)
+    tools = [ToolInfo(name="inbox", untrusted_output=untrusted), ToolInfo(name="send")]
+    if vouches:
+        policy.check_tools(tools)
+        return
+    with pytest.raises(PolicyLoadError) as caught:
+        policy.check_tools(tools)
+    assert str(caught.value).startswith("<string>:10: provenance takes inbox ")
+    assert "a field labelled untrusted, so it could never vouch" in str(caught.value)
+    assert "tools.inbox.output_fields.trusted" in str(caught.value)
+
+
+def test_the_policy_s_own_untrusted_mark_counts_too() -> None:
+    text = NEVER.replace("OUTPUT_FIELDS", "untrusted_output: true").replace("PATH", "from")
+    with pytest.raises(PolicyLoadError, match="could never vouch"):
+        Policy.from_yaml(text).check_tools([ToolInfo(name="inbox"), ToolInfo(name="send")])
