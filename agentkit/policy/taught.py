@@ -1,7 +1,9 @@
-"""Approvals that teach: values a person approved are the user's own for the rest of the run.
+"""Approvals that teach: values a person approved are a source for the rest of the run.
 
 A person who approves ``invite_user(email="dora@example.com")`` has vouched for that address
 as surely as if they had typed it, so a later call naming Dora needs no second confirmation.
+One set of values serves both ways of asking for them: ``approvals.teach`` (the default of
+every constraint with ``user: true``) and ``approved: true`` on one constraint.
 A value is taught whole: each text or number an approved call sent (and each comma- or
 semicolon-separated piece of a text), never a word inside one, so an approved mail body
 that quotes an attacker's address teaches nothing about that address.
@@ -10,11 +12,11 @@ that quotes an attacker's address teaches nothing about that address.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agentkit.decision import History
+from agentkit.decision import History, PastCall
 from agentkit.policy import dataflow
 from agentkit.policy.spec import NormaliseKind
 
@@ -34,19 +36,23 @@ class Taught:
         return any(_normalised(kind, value) == norm for value in self.values)
 
 
-def taught(history: History, *, enabled: bool, except_tools: frozenset[str]) -> Taught:
-    """What the approved calls of ``history`` teach (nothing when ``enabled`` is false)."""
-    if not enabled:
-        return Taught()
+def approved_values(history: History, *, except_tools: frozenset[str]) -> Taught:
+    """The values of the calls of ``history`` a person approved (`PastCall.approved`), but
+    for calls of ``except_tools``. Which constraints take them is theirs to say
+    (``provenance.approved``, ``approvals.teach``)."""
     found: dict[str, None] = {}
-    for call in history.calls:
-        if call.approved and call.executed and call.tool not in except_tools:
+    _add(found, history.calls, except_tools)
+    return Taught(tuple(found))
+
+
+def _add(found: dict[str, None], calls: Iterable[PastCall], except_tools: frozenset[str]) -> None:
+    for call in calls:
+        if call.approved_by is not None and call.executed and call.tool not in except_tools:
             for leaf in _leaves(call.arguments):
                 found[leaf] = None
                 for piece in _PIECES.split(leaf):
                     if piece.strip() and piece != leaf:
                         found[piece.strip()] = None
-    return Taught(tuple(found))
 
 
 def _leaves(node: Any) -> Iterator[str]:
