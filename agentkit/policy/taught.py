@@ -12,6 +12,7 @@ that quotes an attacker's address teaches nothing about that address.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +40,59 @@ class Taught:
 def approved_values(history: History, *, except_tools: frozenset[str]) -> Taught:
     """The values of the calls of ``history`` a person approved (`PastCall.approved`), but
     for calls of ``except_tools``. Which constraints take them is theirs to say
-    (``provenance.approved``, ``approvals.teach``)."""
-    found: dict[str, None] = {}
-    _add(found, history.calls, except_tools)
-    return Taught(tuple(found))
+    (``provenance.approved``, ``approvals.teach``).
+
+    With the run's output log, the calls a decision shares with the one before (the same
+    objects: the run's settled steps) are read once, so a decision does not read the whole
+    run again; a history built by hand is read whole.
+    """
+    log = history.outputs
+    if log is None:
+        found: dict[str, None] = {}
+        _add(found, history.calls, except_tools)
+        return Taught(tuple(found))
+    caches = log.derived(_KEY, _Caches)
+    return caches.of(except_tools).values(history.calls)
+
+
+_KEY = "agentkit.policy.taught"
+
+
+class _Caches:
+    """Per set of excepted tools, what the run's calls taught so far."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_except: dict[frozenset[str], _Prefix] = {}
+
+    def of(self, except_tools: frozenset[str]) -> _Prefix:
+        with self._lock:
+            return self._by_except.setdefault(except_tools, _Prefix(except_tools))
+
+
+class _Prefix:
+    """The values of the leading calls two decisions in a row shared (thread-safe)."""
+
+    def __init__(self, except_tools: frozenset[str]) -> None:
+        self._except = except_tools
+        self._lock = threading.Lock()
+        self._count = 0
+        self._found: dict[str, None] = {}
+        self._previous: tuple[PastCall, ...] = ()
+
+    def values(self, calls: tuple[PastCall, ...]) -> Taught:
+        with self._lock:
+            count, previous = self._count, self._previous
+            if count and (len(calls) < count or calls[count - 1] is not previous[count - 1]):
+                count, self._found = 0, {}  # other calls: read them again
+            start = count
+            while count < min(len(calls), len(previous)) and calls[count] is previous[count]:
+                count += 1  # the same object as last time: it stays, read it once
+            _add(self._found, calls[start:count], self._except)
+            self._count, self._previous = count, calls
+            found = dict(self._found)
+        _add(found, calls[count:], self._except)
+        return Taught(tuple(found))
 
 
 def _add(found: dict[str, None], calls: Iterable[PastCall], except_tools: frozenset[str]) -> None:

@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agentkit.decision import Decision, PastCall, ToolInfo
+from agentkit.decision import Decision, History, OutputLog, PastCall, ToolInfo
 from agentkit.errors import PolicyLoadError
 from agentkit.pipeline.authorise import past_call as as_past
 from agentkit.policy import Policy
+from agentkit.policy.taught import approved_values
 from agentkit.state import Step
 from agentkit.testing.decisions import decide, past_call
 from agentkit.testing.decisions import proposed_call as call
@@ -112,6 +115,38 @@ def test_who_approved_a_call_that_ran_or_may_still_run(
     assert past is not None
     assert past.approved_by == expected
     assert past.approved is (expected is not None)
+
+
+ADDRESSES = st.sampled_from(["a@x.com", "b@x.com, c@x.com", "d@x.com;e@x.com", "f@x.com"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["invite", "send"]), ADDRESSES, st.booleans()), max_size=8),
+    st.integers(min_value=0, max_value=3),
+)
+def test_the_run_s_log_keeps_what_earlier_decisions_read_and_agrees_with_reading_all(
+    made: list[tuple[str, str, bool]], tail: int
+) -> None:
+    """Decision after decision over one log, the settled calls shared and the last ones
+    rebuilt each time, the values agree with reading every call again."""
+    calls = [
+        approved(tool, by="ana" if ok else None, email=to).model_copy(update={"call_id": str(i)})
+        for i, (tool, to, ok) in enumerate(made)
+    ]
+    log = OutputLog()
+    for end in range(len(calls) + 1):
+        settled = tuple(calls[: max(0, end - tail)])
+        rebuilt = tuple(c.model_copy() for c in calls[max(0, end - tail) : end])
+        history = History(calls=settled + rebuilt, outputs=log)
+        for excepted in (frozenset(), frozenset({"invite"})):
+            kept = approved_values(history, except_tools=excepted)
+            whole = approved_values(History(calls=history.calls), except_tools=excepted)
+            assert kept == whole
+    other = History(calls=tuple(c.model_copy() for c in calls[:1]), outputs=log)
+    assert approved_values(other, except_tools=frozenset()) == approved_values(
+        History(calls=other.calls), except_tools=frozenset()
+    )
 
 
 FIELDS = """
