@@ -151,7 +151,7 @@ def _step_matches(segment: str, key: Key) -> bool:
     return segment == key
 
 
-class Trust(enum.IntEnum):
+class FieldTrust(enum.IntEnum):
     """How far one field of an output can be trusted."""
 
     UNTRUSTED = 0
@@ -176,10 +176,13 @@ class FieldLabels(BaseModel):
     """The label of the output itself: the tool's, or the one the tool gave this output."""
 
 
-def trust_at(labels: FieldLabels, where: Concrete) -> Trust:
+def trust_at(labels: FieldLabels, where: Concrete) -> FieldTrust:
     """The trust of the field at `where`."""
-    best, verdict = -1, Trust.UNTRUSTED if labels.otherwise_untrusted else Trust.LABELLED
-    for texts, trust in ((labels.untrusted, Trust.UNTRUSTED), (labels.trusted, Trust.NAMED)):
+    best, verdict = -1, FieldTrust.UNTRUSTED if labels.otherwise_untrusted else FieldTrust.LABELLED
+    for texts, trust in (
+        (labels.untrusted, FieldTrust.UNTRUSTED),
+        (labels.trusted, FieldTrust.NAMED),
+    ):
         for text in texts:
             path = parse_path(text)
             if len(path.segments) > best and path.covers(where):
@@ -219,6 +222,6 @@ class OutputTrust:
             trusted=self.trusted, untrusted=self.untrusted, otherwise_untrusted=untrusted
         )
         framed = untrusted or any(
-            trust_at(labels, where) is Trust.UNTRUSTED for where, _ in leaves(data)
+            trust_at(labels, where) is FieldTrust.UNTRUSTED for where, _ in leaves(data)
         )
         return framed, labels

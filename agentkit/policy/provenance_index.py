@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentkit.decision import History, OutputLog, PastCall, has_output
-from agentkit.output_paths import Trust, leaves, parse_path, trust_at
+from agentkit.output_paths import FieldTrust, leaves, parse_path, trust_at
 from agentkit.policy import dataflow
 from agentkit.policy.spec import NormaliseKind
 
@@ -32,15 +32,15 @@ _WORD = re.compile(r"\w+")
 class _Output:
     position: int
     call: PastCall
-    pieces: tuple[tuple[str, Trust], ...]
+    pieces: tuple[tuple[str, FieldTrust], ...]
     """Each text of the output with its trust: the leaves of its structure, or its text."""
 
 
-Group = tuple[str, Trust, bool]
+Group = tuple[str, FieldTrust, bool]
 """The outputs of one tool, of one trust, failed or not: what a lookup can ask for at once."""
 
 
-def _group(output: _Output, trust: Trust) -> Group:
+def _group(output: _Output, trust: FieldTrust) -> Group:
     return (output.call.tool, trust, output.call.failed)
 
 
@@ -165,7 +165,7 @@ class _FieldValues:
 
     def __init__(self, kind: NormaliseKind, tool: str, path: str) -> None:
         self.kind, self.tool, self.path = kind, tool, parse_path(path)
-        self.found: dict[tuple[Trust, bool], set[str]] = {}
+        self.found: dict[tuple[FieldTrust, bool], set[str]] = {}
 
     def add(self, output: _Output) -> None:
         call = output.call
@@ -293,27 +293,30 @@ def index_of(history: History) -> ProvenanceIndex:
     return index
 
 
-def _pieces(call: PastCall) -> Iterator[tuple[str, Trust]]:
+def _pieces(call: PastCall) -> Iterator[tuple[str, FieldTrust]]:
     if call.data is None:
-        yield call.output or "", Trust.UNTRUSTED if call.untrusted_output else Trust.LABELLED
+        yield (
+            call.output or "",
+            FieldTrust.UNTRUSTED if call.untrusted_output else FieldTrust.LABELLED,
+        )
         return
     for where, value in leaves(call.data):
         yield dataflow.normalise("exact", value), _trust(call, where)
 
 
-def _trust(call: PastCall, where: tuple[str | int, ...]) -> Trust:
+def _trust(call: PastCall, where: tuple[str | int, ...]) -> FieldTrust:
     if call.fields is not None:
         return trust_at(call.fields, where)
-    return Trust.UNTRUSTED if call.untrusted_output else Trust.LABELLED
+    return FieldTrust.UNTRUSTED if call.untrusted_output else FieldTrust.LABELLED
 
 
-def _trusted(tool: str, marked: frozenset[str]) -> tuple[Trust, ...]:
-    return (Trust.NAMED,) if tool in marked else (Trust.NAMED, Trust.LABELLED)
+def _trusted(tool: str, marked: frozenset[str]) -> tuple[FieldTrust, ...]:
+    return (FieldTrust.NAMED,) if tool in marked else (FieldTrust.NAMED, FieldTrust.LABELLED)
 
 
 def _untrusted(group: Group, marked: frozenset[str]) -> bool:
     tool, trust, _failed = group
-    return trust is Trust.UNTRUSTED or (trust is Trust.LABELLED and tool in marked)
+    return trust is FieldTrust.UNTRUSTED or (trust is FieldTrust.LABELLED and tool in marked)
 
 
 def _normalised(kind: NormaliseKind, value: Any) -> str | None:

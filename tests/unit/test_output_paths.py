@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from agentkit.output_paths import (
     FieldLabels,
+    FieldTrust,
     OutputPathError,
     OutputTrust,
-    Trust,
     leaves,
     overlaps,
     parse_path,
@@ -96,18 +96,26 @@ LABELS = FieldLabels(
 @pytest.mark.parametrize(
     ("labels", "where", "trust"),
     [
-        (LABELS, (0, "sender"), Trust.NAMED),
-        (LABELS, (0, "body"), Trust.UNTRUSTED),
-        (LABELS, (0, "date"), Trust.LABELLED),  # no path: the output's own label
-        (LABELS.model_copy(update={"otherwise_untrusted": True}), (0, "date"), Trust.UNTRUSTED),
-        (LABELS.model_copy(update={"otherwise_untrusted": True}), (0, "sender"), Trust.NAMED),
-        (LABELS, (0, "to", 1, "address"), Trust.NAMED),
-        (LABELS, (0, "to", 1, "name"), Trust.UNTRUSTED),  # the longest path decides
-        (FieldLabels(trusted=("[].a",), untrusted=("[].a",)), (0, "a"), Trust.UNTRUSTED),  # a tie
+        (LABELS, (0, "sender"), FieldTrust.NAMED),
+        (LABELS, (0, "body"), FieldTrust.UNTRUSTED),
+        (LABELS, (0, "date"), FieldTrust.LABELLED),  # no path: the output's own label
+        (
+            LABELS.model_copy(update={"otherwise_untrusted": True}),
+            (0, "date"),
+            FieldTrust.UNTRUSTED,
+        ),
+        (LABELS.model_copy(update={"otherwise_untrusted": True}), (0, "sender"), FieldTrust.NAMED),
+        (LABELS, (0, "to", 1, "address"), FieldTrust.NAMED),
+        (LABELS, (0, "to", 1, "name"), FieldTrust.UNTRUSTED),  # the longest path decides
+        (
+            FieldLabels(trusted=("[].a",), untrusted=("[].a",)),
+            (0, "a"),
+            FieldTrust.UNTRUSTED,
+        ),  # a tie
     ],
 )
 def test_a_field_takes_the_label_of_the_longest_path_reaching_it(
-    labels: FieldLabels, where: tuple[Any, ...], trust: Trust
+    labels: FieldLabels, where: tuple[Any, ...], trust: FieldTrust
 ) -> None:
     assert trust_at(labels, where) is trust
 
@@ -134,7 +142,7 @@ def test_trusted_paths_never_lift_the_label_of_an_untrusted_output() -> None:
     framed, labels = OutputTrust(trusted=("[]",)).label([{"a": 1}], untrusted=True)
     assert framed
     assert labels is not None
-    assert trust_at(labels, (0, "a")) is Trust.NAMED
+    assert trust_at(labels, (0, "a")) is FieldTrust.NAMED
 
 
 def test_a_malformed_path_in_output_trust_is_refused() -> None:
