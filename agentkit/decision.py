@@ -9,10 +9,15 @@ They are plain frozen data so that a decision is reproducible from the run state
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Literal, Protocol, runtime_checkable
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agentkit.output_paths import FieldLabels
+
+_T = TypeVar("_T")
 
 Action = Literal["allow", "deny", "confirm"]
 SideEffect = Literal[
@@ -103,20 +108,81 @@ class PastCall(BaseModel):
     """Whether the tool body ran or may still run: allowed, approved, or waiting for a person.
     Quotas, rate limits and run caps count these."""
     untrusted_output: bool = False
+    """The output counts as untrusted (the model saw it framed as untrusted data)."""
     output: str | None = None
     """The output text sent back to the model, when the tool ran."""
+    data: Any = None
+    """The output's structure as plain JSON, when the tool returned one (a dict, a list, a
+    model) and the runner kept it; None for a text output."""
+    fields: FieldLabels | None = None
+    """How the fields of `data` are labelled, when the policy labels them one by one (a
+    field untrusted in an output that counts as untrusted may still be a trusted source)."""
     failed: bool = False
     """The tool raised or timed out: its output is an error message, never a trusted source."""
-    approved: bool = False
-    """A person approved the call (it was confirmed, then allowed by an approver)."""
+    approved_by: str | None = None
+    """Who approved the call, when a person approved it and no stage denied it since (it
+    ran, or may still run): its arguments are values a person vouched for (see
+    ``approvals`` and ``provenance.approved`` in docs/policy.md)."""
     at: float = 0.0
     """Unix time of the decision."""
+
+    @property
+    def approved(self) -> bool:
+        """A person approved the call and it ran or may still run (`approved_by` says who)."""
+        return self.approved_by is not None
+
+
+class OutputLog:
+    """The outputs of one run's calls, each recorded once, in the order the runner saw them.
+
+    Append-only, thread-safe and never serialised: the runner keeps one per run and hands
+    it to every decision (`History.outputs`), so an authoriser can work out what an output
+    contributes once, when it is recorded, and keep that (`derived`) instead of reading
+    every earlier output again at every decision. A resumed run starts a new log.
+    """
+
+    __slots__ = ("_calls", "_derived", "_ids", "_lock")
+
+    def __init__(self) -> None:
+        self._calls: list[PastCall] = []
+        self._ids: set[str] = set()
+        self._derived: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def record(self, calls: Iterable[PastCall]) -> None:
+        """Add the calls not recorded yet (by call id) that ran and have an output."""
+        with self._lock:
+            for call in calls:
+                if call.call_id in self._ids or not has_output(call):
+                    continue
+                self._ids.add(call.call_id)
+                self._calls.append(call)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def since(self, start: int) -> list[PastCall]:
+        """The calls recorded after the first `start`."""
+        with self._lock:
+            return self._calls[start:]
+
+    def derived(self, key: str, build: Callable[[], _T]) -> _T:
+        """What an authoriser keeps beside the log under `key`, built on first use."""
+        with self._lock:
+            if key not in self._derived:
+                self._derived[key] = build()
+            return cast(_T, self._derived[key])
+
+
+def has_output(call: PastCall) -> bool:
+    """True when the call ran and its output (text or structure) entered the run."""
+    return call.executed and (call.data is not None or bool(call.output))
 
 
 class History(BaseModel):
     """Everything before the current call that a decision may depend on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     run_id: str = ""
     turn: int = 0
@@ -131,6 +197,20 @@ class History(BaseModel):
     principal_recent_calls: dict[str, tuple[float, ...]] = Field(default_factory=dict)
     """Unix times of this principal's calls in the last minute, across runs and agents: per
     tool name, and per side-effect class under ``class_key(side_effect)``."""
+    outputs: OutputLog | None = Field(default=None, exclude=True, repr=False)
+    """The run's log of outputs, which the runner sets: the outputs of `calls`, recorded once
+    each, for authorisers that index them. None in a History built by hand; then `calls`
+    are read instead."""
+
+    def __eq__(self, other: object) -> bool:
+        """Histories are equal when what they say is: the log is a cache of `calls`."""
+        if not isinstance(other, History):
+            return NotImplemented
+        return all(
+            getattr(self, name) == getattr(other, name)
+            for name in History.model_fields
+            if name != "outputs"
+        )
 
     @property
     def untrusted_seen(self) -> bool:
@@ -192,8 +272,9 @@ class Authoriser(Protocol):
 class ToolOverrides(BaseModel):
     """What an authoriser adds to a tool's own declaration; applied when the runner is built.
 
-    An override only ever adds a guard: it marks output untrusted or names untrusted
-    columns, and a side-effect class must agree with the tool's own.
+    An override only ever adds a guard: it marks output untrusted, names untrusted columns
+    or fields, and a side-effect class must agree with the tool's own. Trusted fields frame
+    nothing as trusted: they only name the fields provenance may take values from.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -204,6 +285,11 @@ class ToolOverrides(BaseModel):
     """Every output of the tool is untrusted, whatever the tool says of one output."""
     untrusted_columns: tuple[str, ...] = ()
     """Bare column names whose values are untrusted; only database tools can honour them."""
+    trusted_fields: tuple[str, ...] = ()
+    """Paths of fields of the tool's structured outputs that are trusted sources even in an
+    output that counts as untrusted (``[].sender``; see `agentkit.output_paths`)."""
+    untrusted_fields: tuple[str, ...] = ()
+    """Paths of fields that are untrusted: an output holding one counts as untrusted."""
 
 
 @runtime_checkable

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from agentkit.canonical import sha256_of
-from agentkit.decision import Decision, Principal
+from agentkit.decision import Decision, OutputLog, Principal
 from agentkit.errors import RunStateError
+from agentkit.output_paths import FieldLabels
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 RunStatus = Literal["running", "completed", "awaiting_approval", "failed"]
@@ -55,6 +56,11 @@ class Step(BaseModel):
     decision: Decision | None = None
     output: str | None = None
     """The text sent back to the model."""
+    data: Any = None
+    """The output's structure as plain JSON, beside its text, when the tool returned a
+    structure (a dict, a list, a model) small enough to keep; None for a text output."""
+    fields: FieldLabels | None = None
+    """How the fields of `data` were labelled, when the policy labels them one by one."""
     untrusted: bool = False
     truncated: bool = False
     citations: list[str] = Field(default_factory=list)
@@ -104,6 +110,21 @@ class RunError(BaseModel):
     message: str
 
 
+class _Memo(dict[str, Any]):
+    """Caches derived from one list of steps: a copy of the run starts without them (they
+    hold locks, and would describe the steps of the run copied)."""
+
+    def __init__(self, steps: list[Step] | None = None) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def __copy__(self) -> _Memo:
+        return _Memo()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Memo:
+        return _Memo()
+
+
 class RunResult(BaseModel):
     """The state of a run, and its result once it ends."""
 
@@ -143,6 +164,30 @@ class RunResult(BaseModel):
     ended_at: float | None = None
     seal: str | None = None
     """While paused: the MAC of this state under the deployment key (`agentkit.sealing`)."""
+    _memo: _Memo = PrivateAttr(default_factory=lambda: _Memo())
+
+    def memo(self) -> dict[str, Any]:
+        """What the stages keep about this run in memory to decide faster: derived from its
+        steps, never serialised. A run read back from JSON, a copy, and a run given another
+        list of steps start with none."""
+        if self._memo.steps is not self.steps:
+            self._memo = _Memo(self.steps)
+        return self._memo
+
+    def output_log(self) -> OutputLog:
+        """The log of this run's outputs that decisions index (in memory only: a run read
+        back from JSON starts a new one, filled from its steps)."""
+        memo = self.memo()
+        log = memo.get("outputs")
+        if not isinstance(log, OutputLog):
+            log = memo["outputs"] = OutputLog()
+        return log
+
+    def __eq__(self, other: object) -> bool:
+        """Run states are equal when their fields are (the output log is a cache of them)."""
+        if not isinstance(other, RunResult):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
 
     @property
     def cost_usd(self) -> float:

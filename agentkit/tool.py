@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from agentkit.decision import SIDE_EFFECTS, SideEffect, ToolInfo, ToolOverrides
 from agentkit.errors import ConfigError, ToolArgumentsInvalid
 from agentkit.json_schema import strict_schema
+from agentkit.output_paths import OutputPathError, OutputTrust
 
 if TYPE_CHECKING:
     import jsonschema
@@ -43,7 +44,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True, slots=True)
 class ToolOutput:
-    """What a tool may return instead of a plain value, to label or annotate its output."""
+    """What a tool may return instead of a plain value, to label or annotate its output.
+
+    `content` is text, or a structure (a dict, a list, a pydantic model): the model reads
+    a structure as JSON text, and the runner keeps it beside the text as plain JSON, so a
+    policy can trust or take values from its fields one by one.
+    """
 
     content: Any
     untrusted: bool | None = None
@@ -81,6 +87,7 @@ class Tool:
         "info",
         "is_async",
         "name",
+        "output_trust",
         "parameters",
         "side_effect",
         "timeout",
@@ -115,6 +122,8 @@ class Tool:
         self.untrusted_output = untrusted_output
         self.always_untrusted = False
         """Every output is untrusted, even one the tool labels trusted (an authoriser's mark)."""
+        self.output_trust = OutputTrust()
+        """Fields of structured outputs an authoriser declares trusted or untrusted."""
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(fn)
         self._args_model = _arguments_model(fn, self.name, arg_docs)
@@ -194,11 +203,14 @@ class Tool:
 
         The result is never less guarded than `self`: ``untrusted_output`` marks every
         output untrusted (a tool cannot take the mark off one output), ``untrusted_columns``
-        go to the database guard of a tool that returns rows.
+        go to the database guard of a tool that returns rows, and an output holding one of
+        the ``untrusted_fields`` is untrusted. ``trusted_fields`` frame nothing as trusted:
+        they only say which fields the authoriser may take values from.
 
         Raises:
-            ConfigError: the overrides' side-effect class differs from the tool's, or they
-                name untrusted columns for a tool that cannot honour them.
+            ConfigError: the overrides' side-effect class differs from the tool's, they
+                name untrusted columns for a tool that cannot honour them, or a field path
+                is malformed.
         """
         if overrides.side_effect is not None and overrides.side_effect != self.side_effect:
             raise ConfigError(
@@ -208,7 +220,27 @@ class Tool:
         tool = self
         if overrides.untrusted_columns:
             tool = tool.with_untrusted_columns(overrides.untrusted_columns)
+        if overrides.trusted_fields or overrides.untrusted_fields:
+            tool = tool.with_output_trust(overrides.trusted_fields, overrides.untrusted_fields)
         return tool.marked_untrusted() if overrides.untrusted_output else tool
+
+    def with_output_trust(self, trusted: Iterable[str], untrusted: Iterable[str]) -> Tool:
+        """A copy whose structured outputs have these fields trusted and untrusted.
+
+        Raises:
+            ConfigError: a path is malformed.
+        """
+        try:
+            trust = OutputTrust(tuple(trusted), tuple(untrusted))
+        except OutputPathError as exc:
+            raise ConfigError(f"tool {self.name!r}: {exc}") from None
+        if trust == self.output_trust:
+            return self
+        labelled = self._copy()
+        labelled.output_trust = trust
+        fields = {"trusted_fields": list(trust.trusted), "untrusted_fields": list(trust.untrusted)}
+        labelled.facts = {**self.facts, **{k: v for k, v in fields.items() if v}}
+        return labelled
 
     def with_untrusted_columns(self, columns: Iterable[str]) -> Tool:
         """This tool with further database columns untrusted; only database tools can.
@@ -398,6 +430,14 @@ def render_output(value: Any) -> str:
     if isinstance(value, BaseModel):
         return value.model_dump_json()
     return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def output_structure(value: Any, text: str) -> Any:
+    """A return value's structure as plain JSON, read back from `text`, its rendering (so it
+    is what the model saw); None for text, and for None."""
+    if isinstance(value, str) or value is None:
+        return None
+    return json.loads(text)
 
 
 def _json_default(value: Any) -> Any:

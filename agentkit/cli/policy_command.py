@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agentkit.decision import Principal
@@ -12,6 +13,8 @@ from agentkit.errors import ConfigError, PolicyLoadError
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
+    from agentkit.decision import PastCall
+    from agentkit.policy import Policy
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,27 +44,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     explain.add_argument(
         "--user-message", action="append", default=[], help="text the user wrote in the run"
     )
-    explain.add_argument(
-        "--ran",
-        action="append",
-        default=[],
-        metavar="TOOL=OUTPUT",
-        help="an earlier call of TOOL returned OUTPUT (untrusted if the policy marks TOOL so)",
+    earlier = (
+        (
+            "--ran",
+            "TOOL=OUTPUT",
+            "an earlier call of TOOL returned the text OUTPUT (untrusted "
+            "if the policy marks TOOL so)",
+        ),
+        (
+            "--ran-untrusted",
+            "TOOL=OUTPUT",
+            "an earlier call of TOOL returned the text OUTPUT, labelled untrusted",
+        ),
+        (
+            "--output",
+            "TOOL=JSON",
+            "an earlier call of TOOL returned JSON (or, if it is not JSON, "
+            "that text), labelled as the policy labels TOOL's outputs",
+        ),
+        (
+            "--approved",
+            "TOOL=JSON",
+            "a person approved an earlier call of TOOL with these arguments",
+        ),
     )
-    explain.add_argument(
-        "--ran-untrusted",
-        action="append",
-        default=[],
-        metavar="TOOL=OUTPUT",
-        help="an earlier call of TOOL returned OUTPUT, labelled untrusted",
-    )
-    explain.add_argument(
-        "--approved",
-        action="append",
-        default=[],
-        metavar="TOOL=JSON",
-        help="a person approved an earlier call of TOOL with these arguments",
-    )
+    for option, metavar, text in earlier:
+        explain.add_argument(
+            option,
+            action="append",
+            dest="earlier",
+            default=[],
+            type=_tagged(option),
+            metavar=metavar,
+            help=text + " (repeatable; earlier calls run in the order given)",
+        )
     explain.set_defaults(handler=_explain)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of policy files")
@@ -108,15 +124,8 @@ def _explain(args: argparse.Namespace) -> int:
     arguments = _json_object(args.args, "--args")
     tool = policy.tool_info(args.tool)
     earlier = [
-        *(policy.earlier_call(t, output=o) for t, o in _pairs(args.ran, "--ran")),
-        *(
-            policy.earlier_call(t, output=o, untrusted=True)
-            for t, o in _pairs(args.ran_untrusted, "--ran-untrusted")
-        ),
-        *(
-            policy.earlier_call(t, arguments=_json_object(a, "--approved"), approved=True)
-            for t, a in _pairs(args.approved, "--approved")
-        ),
+        _earlier_call(policy, option, value).model_copy(update={"call_id": f"earlier-{i}"})
+        for i, (option, value) in enumerate(args.earlier)
     ]
     decision = policy.explain(
         args.tool,
@@ -143,15 +152,30 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
     return value
 
 
-def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
-    """``TOOL=TEXT`` options as (tool, text)."""
-    pairs = []
-    for value in values:
-        tool, sep, text = value.partition("=")
-        if not sep or not tool:
-            raise ConfigError(f"{option} takes TOOL=VALUE, not {value!r}")
-        pairs.append((tool, text))
-    return pairs
+def _tagged(option: str) -> Callable[[str], tuple[str, str]]:
+    """An option's value, with the option it came from."""
+
+    def tag(value: str) -> tuple[str, str]:
+        return option, value
+
+    return tag
+
+
+def _earlier_call(policy: Policy, option: str, text: str) -> PastCall:
+    """The earlier call an option describes (``TOOL=VALUE``)."""
+    tool, sep, value = text.partition("=")
+    if not sep or not tool:
+        if option == "--output":
+            raise ConfigError(f"--output must be TOOL=JSON, not {text!r}")
+        raise ConfigError(f"{option} takes TOOL=VALUE, not {text!r}")
+    if option == "--approved":
+        return policy.earlier_call(tool, arguments=_json_object(value, option), approved=True)
+    if option == "--output":
+        try:
+            return policy.earlier_call(tool, output=json.loads(value))
+        except json.JSONDecodeError:
+            pass  # a text output
+    return policy.earlier_call(tool, output=value, untrusted=option == "--ran-untrusted" or None)
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentkit.errors import AgentkitError
-from agentkit.tool import Tool, ToolOutput, render_output
+from agentkit.tool import Tool, ToolOutput, output_structure, render_output
 
 logger = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "failed", "timed_out"]
+DEFAULT_STRUCTURE_CAP = 64_000
+"""Characters of an output's JSON up to which the runner keeps its structure beside the text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +31,18 @@ class ToolOutcome:
     """The exception class name when the body failed (``ToolTimeout`` when it timed out)."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """Facts about the output (a search's cache hit or miss, a query's tables), audited."""
+    data: Any = None
+    """The output's structure as plain JSON (a dict, list or model the tool returned, read
+    back from `text`); None for text, for an error, and for a structure over the cap."""
 
 
-async def execute(tool: Tool, arguments: dict[str, Any]) -> ToolOutcome:
-    """Run `tool` with validated `arguments`, bounded by the tool's timeout."""
+async def execute(
+    tool: Tool, arguments: dict[str, Any], *, structure_cap: int = DEFAULT_STRUCTURE_CAP
+) -> ToolOutcome:
+    """Run `tool` with validated `arguments`, bounded by the tool's timeout.
+
+    A structure whose JSON is longer than `structure_cap` characters is kept as text only.
+    """
     try:
         value = await asyncio.wait_for(tool.invoke(arguments), timeout=tool.timeout)
     except TimeoutError:
@@ -56,12 +66,19 @@ async def execute(tool: Tool, arguments: dict[str, Any]) -> ToolOutcome:
         )
     if isinstance(value, ToolOutput):
         untrusted = tool.untrusted_output if value.untrusted is None else value.untrusted
+        text = render_output(value.content)
         return ToolOutcome(
             "ok",
-            render_output(value.content),
+            text,
             untrusted or tool.always_untrusted,  # an authoriser's mark: no output lifts it
             truncated=value.truncated,
             citations=tuple(value.citations),
             metadata=dict(value.metadata),
+            data=_kept(value.content, text, structure_cap),
         )
-    return ToolOutcome("ok", render_output(value), tool.untrusted_output)
+    text = render_output(value)
+    return ToolOutcome("ok", text, tool.untrusted_output, data=_kept(value, text, structure_cap))
+
+
+def _kept(value: Any, text: str, cap: int) -> Any:
+    return output_structure(value, text) if len(text) <= cap else None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agentkit.output_paths import FieldLabels, OutputTrust
+from agentkit.pipeline.execute import ToolOutcome
+
 DEFAULT_OUTPUT_CAP = 16_000
 """Characters of one tool output sent back to the model."""
 
@@ -21,6 +24,26 @@ class LabelledOutput:
     """What the model receives."""
     untrusted: bool
     truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLabelling:
+    """The label of an output as a whole, and of its fields one by one."""
+
+    untrusted: bool
+    fields: FieldLabels | None
+
+
+def label_fields(outcome: ToolOutcome, trust: OutputTrust) -> FieldLabelling:
+    """Label an output by the fields the authoriser trusts and distrusts (`Tool.output_trust`).
+
+    An output holding a value at an untrusted path is untrusted as a whole, and so is a text
+    output of a tool with untrusted paths; an error message is labelled as it is.
+    """
+    if outcome.outcome != "ok" or not trust:
+        return FieldLabelling(outcome.untrusted, None)
+    untrusted, fields = trust.label(outcome.data, untrusted=outcome.untrusted)
+    return FieldLabelling(untrusted, fields)
 
 
 def label_output(

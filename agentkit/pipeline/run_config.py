@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentkit.pipeline.execute import DEFAULT_STRUCTURE_CAP
 from agentkit.pipeline.label import DEFAULT_OUTPUT_CAP
 from agentkit.run_limits import RunLimits
 
@@ -22,6 +23,9 @@ class RunConfig:
     max_cost_usd: float | None = None
     """Estimated model cost per run, in US dollars."""
     output_cap: int = DEFAULT_OUTPUT_CAP
+    structure_cap: int = DEFAULT_STRUCTURE_CAP
+    """Characters of a structured output's JSON up to which the run keeps its structure for
+    the policy (provenance and trust by field); a larger one is kept as text only."""
     approval_timeout: float = 300.0
     stream: bool = False
     parallel_tool_calls: bool = True

@@ -54,7 +54,7 @@ from agentkit.pipeline.confirm import (
     seal_state,
 )
 from agentkit.pipeline.execute import ToolOutcome, execute
-from agentkit.pipeline.label import label_output
+from agentkit.pipeline.label import label_fields, label_output
 from agentkit.pipeline.overrides import with_overrides
 from agentkit.pipeline.record import RunRecorder
 from agentkit.pipeline.run_config import RunConfig
@@ -467,11 +467,13 @@ class Runner:
         self, recorder: RunRecorder, run: RunResult, step: Step, call: ValidCall
     ) -> None:
         started = time.perf_counter()
-        result = await execute(call.tool, call.arguments)
+        result = await execute(call.tool, call.arguments, structure_cap=self.config.structure_cap)
         step.duration_ms = (time.perf_counter() - started) * 1000
+        by_field = label_fields(result, call.tool.output_trust)
         labelled = label_output(
-            call.tool.name, result.text, untrusted=result.untrusted, cap=self.config.output_cap
+            call.tool.name, result.text, untrusted=by_field.untrusted, cap=self.config.output_cap
         )
+        step.data, step.fields = result.data, by_field.fields
         step.untrusted = labelled.untrusted
         step.truncated = labelled.truncated or result.truncated
         step.citations = list(result.citations)

@@ -7,9 +7,10 @@ tiers (``trust``), on each element of a list or each piece of a ``split`` text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
@@ -19,8 +20,9 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 from agentkit.decision import History
 from agentkit.policy import dataflow
 from agentkit.policy._names import did_you_mean
+from agentkit.policy.provenance_index import ProvenanceIndex, index_of
 from agentkit.policy.spec import ArgConstraint, DomainRule, NormaliseKind, Provenance, TierAction
-from agentkit.policy.taught import Taught
+from agentkit.policy.taught import Taught, approved_values
 from agentkit.policy.tiers import TrustTiers
 
 _MISSING = object()
@@ -69,8 +71,25 @@ class DataflowContext:
 
     history: History
     untrusted_marked: frozenset[str]
-    taught: Taught = field(default_factory=Taught)
-    """Values a person approved in this run (see taught.py)."""
+    teach: bool = True
+    """``approvals.teach``: approved values are a source where ``user`` is true and a
+    constraint does not say ``approved`` itself."""
+    teach_except: frozenset[str] = frozenset()
+    """``approvals.except_tools``: tools whose approved calls vouch for nothing."""
+
+    @functools.cached_property
+    def sources(self) -> ProvenanceIndex:
+        """What the run's outputs offer as sources (kept beside the run's output log)."""
+        return index_of(self.history)
+
+    @functools.cached_property
+    def taught(self) -> Taught:
+        """The values of the calls a person approved earlier in the run (see taught.py)."""
+        return approved_values(self.history, except_tools=self.teach_except)
+
+    def takes_approved(self, approved: bool | None, user: bool) -> bool:
+        """Whether a constraint with these ``approved`` and ``user`` takes approved values."""
+        return approved if approved is not None else self.teach and user
 
 
 @dataclass(frozen=True)
@@ -107,32 +126,43 @@ class _Provenance:
     lists: tuple[TrustedList, ...]
     tools: tuple[str, ...]
     kind: NormaliseKind
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    approved: bool | None = None
+    """Approved values: taken, refused, or (None) as ``approvals.teach`` says."""
 
     def check(self, value: Any, ctx: DataflowContext) -> str | None:
         try:
             norm = dataflow.normalise(self.kind, value)
         except dataflow.HostError as exc:
             return f"value {value!r} has no source: {exc}"
-        if any(lst.vouches_for(value) for lst in self.lists):
+        if self._vouched(value, norm, ctx):
             return None
-        if self.user and ctx.taught.vouches(self.kind, norm):
-            return None  # a person approved this value earlier in the run
+        tool = ctx.sources.untrusted_source(self.kind, norm, ctx.untrusted_marked) if norm else None
+        if tool is not None:
+            return (
+                f"value {norm!r} appears only in untrusted output of {tool}, "
+                "not in the user's messages or a trusted list"
+            )
+        return f"value {norm!r} does not come from the user's messages or a trusted list"
+
+    def _vouched(self, value: Any, norm: str, ctx: DataflowContext) -> bool:
+        if any(lst.vouches_for(value) for lst in self.lists):
+            return True
+        if not norm:
+            return False  # a value that normalises to nothing has no source
         if self.user and any(
             dataflow.appears_in(self.kind, norm, m) for m in ctx.history.user_messages
         ):
-            return None
-        if any(
-            dataflow.appears_in(self.kind, norm, out)
-            for out in dataflow.trusted_outputs(ctx.history, self.tools, ctx.untrusted_marked)
-        ):
-            return None
-        for tool, out in dataflow.untrusted_outputs(ctx.history, ctx.untrusted_marked):
-            if dataflow.appears_in(self.kind, norm, out):
-                return (
-                    f"value {norm!r} appears only in untrusted output of {tool}, "
-                    "not in the user's messages or a trusted list"
-                )
-        return f"value {norm!r} does not come from the user's messages or a trusted list"
+            return True
+        if ctx.takes_approved(self.approved, self.user) and ctx.taught.vouches(self.kind, norm):
+            return True  # a person approved this value earlier in the run
+        marked = ctx.untrusted_marked
+        if self.tools and ctx.sources.in_outputs(self.kind, norm, self.tools, marked):
+            return True
+        return any(
+            ctx.sources.in_fields(self.kind, norm, tool, paths, marked)
+            for tool, paths in self.fields
+        )
 
 
 @dataclass(frozen=True)
@@ -202,7 +232,7 @@ class Constraint:
             for element in self._elements(value):
                 if element is None:
                     continue
-                found = self.trust.judge(element, ctx.history, ctx.untrusted_marked, ctx.taught)
+                found = self.trust.judge(element, ctx)
                 if worst is None or _SEVERITY[found[0]] > _SEVERITY[worst[0]]:
                     worst = found
         return worst
@@ -341,7 +371,12 @@ def compile_constraint(
     ):
         # exactly what a provenance constraint does: compile to it
         prov = Provenance(
-            user=trust.user, lists=trust.lists, tools=trust.tools, normalise=trust.normalise
+            user=trust.user,
+            lists=trust.lists,
+            tools=trust.tools,
+            fields=trust.fields,
+            approved=trust.approved,
+            normalise=trust.normalise,
         )
         trust = None
     return Constraint(
@@ -375,6 +410,8 @@ def _compile_trust(spec: ArgConstraint, lists: Mapping[str, TrustedList]) -> Tru
             "third_party": trust.third_party,
             "nowhere": trust.nowhere,
         },
+        fields=tuple(trust.field_paths().items()),
+        approved=trust.approved,
     )
 
 
@@ -449,7 +486,14 @@ def _compile_provenance(
     spec: Provenance, kind: NormaliseKind, lists: Mapping[str, TrustedList]
 ) -> _Provenance:
     found = tuple(_require_list(lists, n, "provenance.lists") for n in spec.lists)
-    return _Provenance(spec.user, found, tuple(spec.tools), spec.normalise or kind)
+    return _Provenance(
+        spec.user,
+        found,
+        tuple(spec.tools),
+        spec.normalise or kind,
+        fields=tuple(spec.field_paths().items()),
+        approved=spec.approved,
+    )
 
 
 def _require_list(lists: Mapping[str, TrustedList], name: str, key: str) -> TrustedList:

@@ -12,7 +12,7 @@ import ipaddress
 import re
 import socket
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import idna
@@ -280,22 +280,47 @@ def appears_in(kind: NormaliseKind, value: str, text: str) -> bool:
     A domain or e-mail address appears where a token of the text, read as ``normalise``
     reads the value, is that value: ``faß.de`` does not appear in "write to fass.de".
     An empty value appears nowhere: a value that normalises to nothing has no source.
+
+    The readers below (`token_values`, `host_tokens` and `spells`, `haystack` and
+    `token_pattern`) are this test in parts, for an index that reads each text once.
     """
     if not value:
         return False
+    if kind in VALUE_KINDS:
+        return (value.upper() if kind != "url" else value) in token_values(kind, text)
+    if kind in HOST_KINDS:
+        return any(spells(kind, value, token) for token in host_tokens(kind, text))
+    return token_pattern(kind, value).search(haystack(kind, text)) is not None
+
+
+VALUE_KINDS = ("url", "account", "iban")
+"""Kinds whose tokens a text holds are read whole, each into one normalised value."""
+HOST_KINDS = ("domain", "email")
+"""Kinds whose tokens are read as hosts, only where they could spell the value's host."""
+
+
+def token_values(kind: NormaliseKind, text: str) -> frozenset[str]:
+    """For a kind of `VALUE_KINDS`: the normalised values `text` holds as whole tokens (a URL
+    as ``normalise`` reads it, a number without its grouping)."""
     if kind == "url":
-        return any(_normalised_or_none(kind, url) == value for url in _urls_in(text))
-    if kind in ("domain", "email"):
-        return _names_host(kind, value, text)
-    if kind in ("account", "iban"):
-        return value.upper() in _grouped_numbers(unicodedata.normalize("NFKC", text))
+        found = (_normalised_or_none(kind, url) for url in _urls_in(text))
+        return frozenset(url for url in found if url is not None)
+    return _grouped_numbers(unicodedata.normalize("NFKC", text))
+
+
+def haystack(kind: NormaliseKind, text: str) -> str:
+    """`text` as a text or exact value is searched: for ``text`` folded and its white space
+    collapsed, as ``normalise`` reads a value."""
     if kind == "exact":
-        haystack = text
-    elif kind == "text":
-        haystack = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-    else:
-        haystack = unicodedata.normalize("NFKC", text).casefold()
-    return any(p.search(haystack) for p in _token_patterns(kind, value))
+        return text
+    if kind == "text":
+        return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def token_pattern(kind: NormaliseKind, value: str) -> re.Pattern[str]:
+    """The pattern of the normalised `value` as a whole token of a `haystack`."""
+    return _token_patterns(kind, value)[0]
 
 
 def _normalised_or_none(kind: NormaliseKind, text: str) -> str | None:
@@ -319,16 +344,36 @@ _IDNA_DOTS = re.compile("[.\u3002\uff0e\uff61]")
 _TOKEN_END = "'.\u3002\uff0e\uff61"  # a closing quote or a sentence's full stop
 
 
-def _names_host(kind: NormaliseKind, value: str, text: str) -> bool:
-    """True when a whole token of ``text`` normalises to ``value``, a domain or address."""
+def host_tokens(kind: NormaliseKind, text: str) -> Iterator[str]:
+    """For a kind of `HOST_KINDS`: the pieces of `text` that may be a host name or address,
+    as written (NFC), without the quotes and full stops around them."""
     delimiters = _ADDRESS_DELIMITERS if kind == "email" else _DOMAIN_DELIMITERS
-    host = value.rpartition("@")[2]
     # NFC composes what a keyboard may send decomposed (u and U+0308 for ü): the same text
     for token in delimiters.split(unicodedata.normalize("NFC", text)):
-        token = token.lstrip("'").rstrip(_TOKEN_END)
-        if _may_spell(token.rpartition("@")[2], host) and _normalised_or_none(kind, token) == value:
-            return True
-    return False
+        yield token.lstrip("'").rstrip(_TOKEN_END)
+
+
+def spells(kind: NormaliseKind, value: str, token: str) -> bool:
+    """True when a token of `host_tokens`, read as ``normalise`` reads it, is ``value``."""
+    host = value.rpartition("@")[2]
+    return _may_spell(token.rpartition("@")[2], host) and _normalised_or_none(kind, token) == value
+
+
+def host_key(name: str) -> str:
+    """One key for every way `name` may spell a host (`_may_spell`), so an index can find the
+    tokens that may be a value by its host: lower case, IDNA dots as dots, and a label that
+    is not ASCII as its A-label."""
+    return ".".join(_label_key(label) for label in _IDNA_DOTS.split(name.lower()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_key(label: str) -> str:
+    if label.isascii():
+        return label
+    try:
+        return idna.alabel(label).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return label
 
 
 def _may_spell(name: str, host: str) -> bool:
@@ -380,25 +425,3 @@ def untrusted_sources(history: History, marked: frozenset[str]) -> frozenset[str
     return frozenset(
         c.tool for c in history.calls if c.executed and (c.untrusted_output or c.tool in marked)
     )
-
-
-def untrusted_outputs(history: History, marked: frozenset[str]) -> Iterable[tuple[str, str]]:
-    """(tool, output text) for every executed call whose output is untrusted."""
-    for c in history.calls:
-        if c.executed and c.output and (c.untrusted_output or c.tool in marked):
-            yield c.tool, c.output
-
-
-def trusted_outputs(
-    history: History, tools: Iterable[str], marked: frozenset[str] = frozenset()
-) -> Iterable[str]:
-    """Output texts of executed calls of the named (trusted) source tools.
-
-    An output labelled untrusted vouches for nothing even from a named source: a database
-    tool is a source for the rows of one query and not for the user-written text of another.
-    """
-    names = set(tools)
-    for c in history.calls:
-        labelled_trusted = not (c.untrusted_output or c.tool in marked)
-        if c.executed and c.output and c.tool in names and not c.failed and labelled_trusted:
-            yield c.output

@@ -29,7 +29,6 @@ from agentkit.decision import (
 from agentkit.policy import counting, dataflow, sensitivity
 from agentkit.policy.compiled import CompiledPolicy, CompiledRule, CompiledTool
 from agentkit.policy.constraints import DataflowContext
-from agentkit.policy.taught import taught
 
 _SEVERITY = {"allow": 0, "confirm": 1, "deny": 2}
 
@@ -66,9 +65,7 @@ def _checks(
         yield budget
     yield from _rate_limits(policy, call.tool.name, classes, history)
     ctx = DataflowContext(
-        history,
-        policy.untrusted_marked,
-        taught(history, enabled=policy.teach, except_tools=policy.teach_except),
+        history, policy.untrusted_marked, teach=policy.teach, teach_except=policy.teach_except
     )
     tool = policy.tools.get(call.tool.name)
     if tool is not None:

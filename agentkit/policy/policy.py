@@ -16,11 +16,13 @@ from agentkit.decision import (
     ToolOverrides,
 )
 from agentkit.errors import PolicyLoadError
-from agentkit.policy import against_tools, loader, tool_sets
+from agentkit.output_paths import OutputTrust
+from agentkit.policy import against_tools, field_sources, loader, tool_sets
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
 from agentkit.policy.spec import PolicyFile
 from agentkit.run_limits import RunLimits
+from agentkit.tool import output_structure, render_output
 
 
 class Policy:
@@ -74,16 +76,23 @@ class Policy:
         user_messages: tuple[str, ...] = (),
         after_untrusted: bool = False,
         earlier: Sequence[PastCall] = (),
+        outputs: Iterable[tuple[str, Any]] = (),
     ) -> Decision:
         """The decision on a call of a run (what ``agentkit policy explain`` prints).
 
         Args:
             after_untrusted: as if untrusted content (a web page, an e-mail) entered the run.
             earlier: calls made before this one, in order (see `earlier_call`).
+            outputs: as if these tools had returned these values earlier in the run, after
+                ``earlier``, in order: (tool, a structure or a text), labelled as the policy
+                labels them (``earlier_call(tool, output=value)`` for each).
         """
-        calls: tuple[PastCall, ...] = tuple(earlier)
+        calls = [*earlier]
+        for tool_name, value in outputs:
+            made = self.earlier_call(tool_name, output=value)
+            calls.append(made.model_copy(update={"call_id": f"earlier-{len(calls)}"}))
         if after_untrusted:
-            calls += (
+            calls.append(
                 PastCall(
                     call_id="untrusted",
                     tool="<untrusted source>",
@@ -93,9 +102,9 @@ class Policy:
                     executed=True,
                     untrusted_output=True,
                     output="",
-                ),
+                )
             )
-        history = History(run_id="explain", turn=1, calls=calls, user_messages=user_messages)
+        history = History(run_id="explain", turn=1, calls=tuple(calls), user_messages=user_messages)
         call = ProposedCall(call_id="explain", tool=self.tool_info(tool), arguments=arguments)
         return self.decide(principal, call, history)
 
@@ -103,15 +112,24 @@ class Policy:
         self,
         tool: str,
         *,
-        output: str = "",
+        output: Any = "",
         arguments: dict[str, Any] | None = None,
         approved: bool = False,
         untrusted: bool | None = None,
     ) -> PastCall:
-        """A call that ran earlier in the run, for `explain`: the tool as the policy declares
-        it returned ``output`` (untrusted if the policy marks it so, or ``untrusted``), and
-        ``approved`` says a person approved it."""
+        """A call that ran earlier in the run, for `explain`, as the runner would record it:
+        the tool as the policy declares it returned ``output`` (a text, or a structure kept
+        beside its JSON text), labelled as the policy labels the tool's outputs
+        (``untrusted_output``, ``output_fields``; ``untrusted`` says instead whether the
+        output is untrusted without field trust), and ``approved`` says a person approved it
+        (``approved_by`` is then ``"person"``)."""
         info = self.tool_info(tool)
+        text = render_output(output)
+        data = output_structure(output, text)
+        overrides = self.tool_overrides(tool)
+        trust = OutputTrust(overrides.trusted_fields, overrides.untrusted_fields)
+        framed = info.untrusted_output if untrusted is None else untrusted
+        labelled, fields = trust.label(data, untrusted=framed)
         return PastCall(
             call_id=f"earlier-{tool}",
             tool=tool,
@@ -119,9 +137,11 @@ class Policy:
             arguments=arguments or {},
             action="confirm" if approved else "allow",
             executed=True,
-            untrusted_output=info.untrusted_output if untrusted is None else untrusted,
-            output=output,
-            approved=approved,
+            untrusted_output=labelled,
+            output=text,
+            data=data,
+            fields=fields if trust else None,
+            approved_by="person" if approved else None,
         )
 
     def tool_overrides(self, name: str) -> ToolOverrides:
@@ -133,10 +153,13 @@ class Policy:
         tool = self._compiled.tools.get(name)
         if tool is None:
             return ToolOverrides()
+        fields = self.spec.tools[name].output_fields
         return ToolOverrides(
             side_effect=tool.side_effect,
             untrusted_output=tool.untrusted_output,
             untrusted_columns=tool.untrusted_columns,
+            trusted_fields=tuple(fields.trusted) if fields else (),
+            untrusted_fields=tuple(fields.untrusted) if fields else (),
         )
 
     def tool_info(self, name: str) -> ToolInfo:
@@ -174,6 +197,9 @@ class Policy:
             raise self._merged.error(message, where)
         for message, where in self._trusted_after_untrusted(agent):
             raise self._merged.error(message, where)
+        resolved = tool_sets.resolve(self.spec)
+        for message, where in field_sources.never_vouching(self.spec, agent, resolved):
+            raise self._merged.error(message, where)
 
     def _trusted_after_untrusted(
         self, agent: Mapping[str, ToolInfo]
@@ -191,15 +217,21 @@ class Policy:
                     what = what or f"{entry}, whose output is"
                     yield (
                         f"after_untrusted names {what} trusted, so the rule would never fire: "
-                        f"mark it (tools.{names[0]}.untrusted_output: true) or remove it",
+                        f"mark it (tools.{names[0]}.untrusted_output: true, or untrusted "
+                        f"fields in tools.{names[0]}.output_fields) or remove it",
                         ("rules", escalation.id, "after_untrusted", i),
                     )
 
     def _untrusted(self, name: str, agent: Mapping[str, ToolInfo]) -> bool:
-        """Whether the tool's output may be untrusted: declared so, marked by the policy
-        (as a whole or by column), or labelled by the tool itself (database rows)."""
+        """Whether the tool's output may be untrusted: declared so, marked by the policy (as
+        a whole, by column or by field), or labelled by the tool itself (database rows)."""
         rule = self.spec.tools.get(name)
-        marked = rule is not None and (rule.untrusted_output or bool(rule.untrusted_columns))
+        fields = rule.output_fields if rule is not None else None
+        marked = rule is not None and (
+            rule.untrusted_output
+            or bool(rule.untrusted_columns)
+            or bool(fields and fields.untrusted)
+        )
         info = agent[name]
         return info.untrusted_output or info.labels_own_output or marked
 

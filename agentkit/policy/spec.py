@@ -9,9 +9,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from agentkit.decision import ALWAYS_CONFIRMED, SideEffect
+from agentkit.output_paths import PATH_PATTERN, parse_path
 
 RuleAction = Literal["allow", "deny", "confirm"]
 Escalation = Literal["deny", "confirm"]
@@ -88,17 +97,73 @@ class DomainRule(_Strict):
     """URL schemes accepted."""
 
 
+def _output_path(text: str) -> str:
+    parse_path(text)  # OutputPathError, a ValueError, names what is wrong
+    return text
+
+
+_PATH_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": PATH_PATTERN,
+    "examples": ["[].email", "messages[].sender", "accounts.*.iban"],
+}
+OutputPathText = Annotated[str, AfterValidator(_output_path), WithJsonSchema(_PATH_SCHEMA)]
+"""A path into a structured tool output: keys joined by dots, ``[]`` for every element of a
+list, ``*`` for every value of an object."""
+
+
+def _one_or_more(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+OutputPaths = Annotated[
+    list[OutputPathText],
+    BeforeValidator(_one_or_more),
+    WithJsonSchema({"anyOf": [_PATH_SCHEMA, {"type": "array", "items": _PATH_SCHEMA}]}),
+]
+"""One path, or a list of them."""
+
+
 class Provenance(_Strict):
-    """Where an argument's value must come from."""
+    """Where an argument's value must come from: any one of the sources named."""
 
     user: bool = True
     """The principal's own messages."""
     lists: list[str] = Field(default_factory=list)
     """Named trusted lists."""
     tools: list[str] = Field(default_factory=list)
-    """Outputs of these tools (trusted sources, for example a flight search)."""
+    """Outputs of these tools (trusted sources, for example a flight search): the value
+    appears in one as a whole token, in its text or in a field of its structure, and only
+    in what is labelled trusted."""
+    fields: dict[str, OutputPaths] = Field(default_factory=dict)
+    """Fields of these tools' structured outputs, a path (or a list of paths) per tool (or
+    tool set): the value equals, whole, a field at one of the paths that is labelled
+    trusted."""
+    approved: bool | None = None
+    """Values a person approved earlier in the run (each value, or comma- or semicolon-
+    separated piece of one, that a call a person approved sent): ``true`` takes them,
+    ``false`` never; unset, as ``approvals.teach`` says where ``user`` is true."""
     normalise: NormaliseKind | None = None
     """Comparison; defaults to the constraint's ``normalise``."""
+
+    def field_paths(self) -> dict[str, tuple[str, ...]]:
+        """Each tool of ``fields`` with its paths."""
+        return {tool: tuple(paths) for tool, paths in self.fields.items()}
+
+
+class OutputFields(_Strict):
+    """Which fields of a tool's structured outputs are trusted and which untrusted.
+
+    A field takes the label of the longest path that reaches it (untrusted on a tie), a
+    field no path reaches the label of the output. An output holding a value under an
+    untrusted path counts as untrusted (it is framed as data for the model and sets off
+    ``after_untrusted``); provenance may still take values from its trusted fields.
+    """
+
+    trusted: list[OutputPathText] = Field(default_factory=list)
+    """Fields that are trusted sources even in an output that counts as untrusted."""
+    untrusted: list[OutputPathText] = Field(default_factory=list)
+    """Fields that are untrusted even in an output of a trusted tool."""
 
 
 TierAction = Literal["allow", "confirm", "deny"]
@@ -108,8 +173,9 @@ class Trust(_Strict):
     """Where an argument's value came from, in three tiers, and what each tier means.
 
     ``trusted``: the user's messages (and values a person approved in this run), a named
-    list, or the trusted output of a named tool. ``third_party``: found only in the output
-    of other tools (e-mails, web pages, a tool not named here). ``nowhere``: found in none.
+    list, the trusted output of a named tool, or a trusted field named in ``fields``.
+    ``third_party``: found only in the output of other calls (e-mails, web pages, a tool
+    not named here, an untrusted field). ``nowhere``: found in none.
     """
 
     user: bool = True
@@ -118,11 +184,20 @@ class Trust(_Strict):
     """Named trusted lists."""
     tools: list[str] = Field(default_factory=list)
     """Tools (or tool sets) whose trusted output is a trusted source."""
+    fields: dict[str, OutputPaths] = Field(default_factory=dict)
+    """Fields of these tools' structured outputs that are trusted sources, as in
+    ``provenance.fields``."""
+    approved: bool | None = None
+    """Values a person approved earlier in the run, as in ``provenance.approved``."""
     normalise: NormaliseKind | None = None
     """Comparison; defaults to the constraint's ``normalise``."""
     trusted: TierAction = "allow"
     third_party: TierAction = "confirm"
     nowhere: TierAction = "deny"
+
+    def field_paths(self) -> dict[str, tuple[str, ...]]:
+        """Each tool of ``fields`` with its paths."""
+        return {tool: tuple(paths) for tool, paths in self.fields.items()}
 
 
 class ArgConstraint(_Strict):
@@ -214,6 +289,9 @@ class ToolRule(_Strict):
     """Mark the tool's output untrusted; the policy can add this mark, never remove it."""
     untrusted_columns: list[str] = Field(default_factory=list)
     """For database tools: result columns holding user-written text (untrusted)."""
+    output_fields: OutputFields | None = None
+    """Trust by field of the tool's structured outputs (``[].sender`` trusted, ``[].body``
+    untrusted)."""
     roles: list[str] | None = None
     """Roles that may use the tool; unset means the class rule's roles, else anyone."""
     args: dict[str, ArgConstraint] = Field(default_factory=dict)
@@ -394,10 +472,12 @@ class Approvals(_Strict):
     """What a person's approval teaches the policy for the rest of the run."""
 
     teach: bool = True
-    """Values of an approved call count as the user's own for provenance and trust (where
-    ``user: true``): inviting Dora once approved, Dora's address is trusted."""
+    """Values of an approved call are a source for provenance and trust wherever ``user`` is
+    true and the constraint does not set ``approved`` (which decides alone where set):
+    inviting Dora once approved, Dora's address is trusted."""
     except_tools: list[str] = Field(default_factory=list)
-    """Tools (or tool sets) whose approvals teach nothing (a transfer's payee)."""
+    """Tools (or tool sets) whose approvals vouch for nothing, under ``teach`` and
+    ``approved: true`` alike (a transfer's payee)."""
 
 
 class PolicyFile(_Strict):

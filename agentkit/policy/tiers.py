@@ -3,19 +3,19 @@
 ``trust: {trusted: allow, third_party: confirm, nowhere: deny}`` on an argument says in one
 place what took two constructs before (a provenance constraint that denies, and a rule that
 confirms after untrusted output). Where a value was found is read from the run through
-`where_found`, the one function here that knows the shape of the history.
+`TrustTiers.where_found`, which asks the run's provenance index (as provenance does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from agentkit.decision import History
 from agentkit.policy import dataflow
 from agentkit.policy.spec import NormaliseKind, TierAction
-from agentkit.policy.taught import Taught
+
+if TYPE_CHECKING:
+    from agentkit.policy.constraints import DataflowContext
 
 Tier = Literal["trusted", "third_party", "nowhere"]
 
@@ -35,39 +35,6 @@ class Found:
     source: str | None = None
 
 
-def where_found(
-    kind: NormaliseKind,
-    norm: str,
-    history: History,
-    marked: frozenset[str],
-    *,
-    user: bool,
-    taught: Taught,
-    tools: Iterable[str],
-) -> Found:
-    """The tier of the normalised value ``norm`` in this run (lists are the caller's).
-
-    Trusted: the user's messages or approved values (when ``user``), or the trusted output
-    of one of ``tools``. Third party: the output of any other call of the run, untrusted
-    or from a tool that is not a named source. Nowhere: neither.
-    """
-    if user and (
-        taught.vouches(kind, norm)
-        or any(dataflow.appears_in(kind, norm, m) for m in history.user_messages)
-    ):
-        return Found("trusted", norm)
-    sources = tuple(tools)
-    if any(
-        dataflow.appears_in(kind, norm, out)
-        for out in dataflow.trusted_outputs(history, sources, marked)
-    ):
-        return Found("trusted", norm)
-    for call in history.calls:
-        if call.executed and call.output and dataflow.appears_in(kind, norm, call.output):
-            return Found("third_party", norm, call.tool)
-    return Found("nowhere", norm)
-
-
 @dataclass(frozen=True)
 class TrustTiers:
     """A compiled ``trust`` constraint: its sources and the action of each tier."""
@@ -77,10 +44,11 @@ class TrustTiers:
     tools: tuple[str, ...]
     kind: NormaliseKind
     actions: dict[Tier, TierAction]
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    approved: bool | None = None
+    """Approved values: trusted, not, or (None) as ``approvals.teach`` says."""
 
-    def judge(
-        self, value: object, history: History, marked: frozenset[str], taught: Taught
-    ) -> tuple[TierAction, str]:
+    def judge(self, value: object, ctx: DataflowContext) -> tuple[TierAction, str]:
         """The action for one value and a reason naming its tier."""
         try:
             norm = dataflow.normalise(self.kind, value)
@@ -91,10 +59,32 @@ class TrustTiers:
         elif not norm:
             found = Found("nowhere", norm)
         else:
-            found = where_found(
-                self.kind, norm, history, marked, user=self.user, taught=taught, tools=self.tools
-            )
+            found = self.where_found(norm, ctx)
         return self.actions[found.tier], _reason(found)
+
+    def where_found(self, norm: str, ctx: DataflowContext) -> Found:
+        """The tier of the normalised value ``norm`` in this run (lists are the caller's).
+
+        Trusted: the user's messages (when ``user``), approved values (as ``approved`` and
+        ``approvals.teach`` say), the trusted output of one of ``tools`` or a trusted field
+        of ``fields``. Third party: the output of any other call of the run, untrusted, from
+        a tool that is not a named source, or in a field not named. Nowhere: neither.
+        """
+        kind, marked = self.kind, ctx.untrusted_marked
+        if self.user and any(dataflow.appears_in(kind, norm, m) for m in ctx.history.user_messages):
+            return Found("trusted", norm)
+        if ctx.takes_approved(self.approved, self.user) and ctx.taught.vouches(kind, norm):
+            return Found("trusted", norm)
+        if self.tools and ctx.sources.in_outputs(kind, norm, self.tools, marked):
+            return Found("trusted", norm)
+        if any(
+            ctx.sources.in_fields(kind, norm, tool, paths, marked) for tool, paths in self.fields
+        ):
+            return Found("trusted", norm)
+        source = ctx.sources.any_source(kind, norm)
+        if source is not None:
+            return Found("third_party", norm, source)
+        return Found("nowhere", norm)
 
 
 def _reason(found: Found) -> str:

@@ -1,8 +1,9 @@
 """Named tool sets: ``tool_sets: {mail_senders: [send_email, reply_email]}``.
 
-A set's name may stand wherever the policy lists tools (the fields in `TOOL_LISTS`), and a
-set may name other sets. Sets are expanded before the policy compiles, so every consumer
-sees plain tool names; the references keep the set's own lines for error messages.
+A set's name may stand wherever the policy lists tools (the fields in `TOOL_LISTS`, and
+the keys of those in `TOOL_KEYS`), and a set may name other sets. Sets are expanded before
+the policy compiles, so every consumer sees plain tool names; the references keep the
+set's own lines for error messages.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ TOOL_LISTS: frozenset[tuple[type[BaseModel], str]] = frozenset(
     }
 )
 """The fields of the policy format that list tools, and so may name tool sets."""
+
+TOOL_KEYS: frozenset[tuple[type[BaseModel], str]] = frozenset(
+    {
+        (Provenance, "fields"),
+        (Trust, "fields"),
+    }
+)
+"""The fields of the policy format whose keys are tools (each with its output paths): a
+set's name as a key stands for each of its tools, with the same paths."""
 
 
 def resolve(spec: PolicyFile) -> dict[str, tuple[str, ...]]:
@@ -105,11 +115,27 @@ def _map(node: Any, sets: Mapping[str, tuple[str, ...]]) -> Any:
         if (type(node), attr) in TOOL_LISTS and isinstance(value, list):
             names = [tool for entry in value for tool in sets.get(entry, (entry,))]
             new: Any = list(dict.fromkeys(names))
+        elif (type(node), attr) in TOOL_KEYS and isinstance(value, dict):
+            new = _expand_keys(value, sets)
         else:
             new = _map(value, sets)
         if new is not value:
             updates[attr] = new
     return node.model_copy(update=updates) if updates else node
+
+
+def _expand_keys(
+    by_tool: dict[str, list[str]], sets: Mapping[str, tuple[str, ...]]
+) -> dict[str, list[str]]:
+    """A map keyed by tools with each set's name replaced by its tools, whose paths add up."""
+    if not any(key in sets for key in by_tool):
+        return by_tool
+    expanded: dict[str, list[str]] = {}
+    for key, paths in by_tool.items():
+        for tool in sets.get(key, (key,)):
+            merged = expanded.setdefault(tool, [])
+            merged.extend(path for path in paths if path not in merged)
+    return expanded
 
 
 def _attributes(model: BaseModel) -> Iterator[tuple[str, Any]]:
@@ -139,6 +165,9 @@ def _references(node: Any, path: Where) -> Iterator[tuple[str, Where]]:
             if (type(node), attr) in TOOL_LISTS and isinstance(value, list):
                 for i, name in enumerate(value):
                     yield name, (*at, i)
+            elif (type(node), attr) in TOOL_KEYS and isinstance(value, dict):
+                for name in value:
+                    yield name, (*at, name)
             elif attr != "tool_sets" or path:
                 yield from _references(value, at)
 

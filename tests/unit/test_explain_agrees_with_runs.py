@@ -3,8 +3,9 @@
 The run goes through the whole pipeline (fake model, Runner, validation, run limits, the
 policy, the destructive floor); explain asks the policy alone. Any rule enforced in one
 place but not the other shows up here as a disagreement. A corpus entry may name its
-policy file (``policy:``) and calls that run before (``earlier:``, one a turn, approved by
-a person when ``approved: true``); explain is given the same calls.
+policy file (``policy:``) and calls that run before (``earlier:``, one a turn, returning
+``output`` (a text) or ``returns`` (a structure), approved by a person when ``approved:
+true``); explain is given the same calls.
 """
 
 from __future__ import annotations
@@ -55,11 +56,16 @@ def earlier(name: str) -> list[dict[str, Any]]:
     return list(CORPUS[name].get("earlier", ()))
 
 
+def returned(e: dict[str, Any]) -> Any:
+    """What an earlier call's tool returns: a structure, a text, or "done"."""
+    return e["returns"] if "returns" in e else e.get("output", "done")
+
+
 def earlier_calls(policy: Policy, name: str) -> list[PastCall]:
     return [
         policy.earlier_call(
             e["tool"],
-            output=e.get("output", "done"),
+            output=returned(e),
             arguments=e.get("arguments", {}),
             approved=e.get("approved", False),
         )
@@ -114,6 +120,8 @@ def explained_by_the_cli(
     for e in earlier(name):
         if e.get("approved"):
             argv += ["--approved", f"{e['tool']}={json.dumps(e.get('arguments', {}))}"]
+        elif "returns" in e:
+            argv += ["--output", f"{e['tool']}={json.dumps(e['returns'])}"]
         else:
             argv += ["--ran", f"{e['tool']}={e.get('output', 'done')}"]
     argv += ["--role", role] if role else []
@@ -134,10 +142,10 @@ class RowsStandIn(Tool):
 
 
 def any_arguments_tool(
-    policy: Policy, name: str, arguments: dict[str, Any], output: str = "done"
+    policy: Policy, name: str, arguments: dict[str, Any], returns: Any = "done"
 ) -> Tool:
-    async def body(**_: Any) -> str:
-        return output
+    async def body(**_: Any) -> Any:
+        return returns
 
     body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=Any) for k in arguments]
@@ -152,10 +160,10 @@ def agent_tools(
 ) -> list[Tool]:
     """The called tool, taking `arguments`, and every other tool the policy names, each
     taking the arguments the policy constrains (so the policy loads against them); the
-    tools of earlier calls take their arguments too and return their outputs."""
+    tools of earlier calls take their arguments too and return what they returned."""
     named = {name for name, _ in policy._tool_references()} | {called}
     named |= {e["tool"] for e in before}
-    outputs = {e["tool"]: e["output"] for e in before if "output" in e}
+    returns = {e["tool"]: returned(e) for e in before}
     tools = []
     for name in sorted(named):
         rule = policy.spec.tools.get(name)
@@ -167,7 +175,7 @@ def agent_tools(
                 taken |= e.get("arguments", {})
         if name == called:
             taken |= arguments
-        tools.append(any_arguments_tool(policy, name, taken, outputs.get(name, "done")))
+        tools.append(any_arguments_tool(policy, name, taken, returns.get(name, "done")))
     return tools
 
 
@@ -206,7 +214,10 @@ def decided_in_a_run(
 ALL = cases()
 
 
-@pytest.mark.parametrize(("name", "message", "tool", "arguments", "role", "untrusted"), ALL)
+CASE = ("name", "message", "tool", "arguments", "role", "untrusted")
+
+
+@pytest.mark.parametrize(CASE, ALL)
 def test_explain_and_a_run_decide_alike(
     name: str,
     message: str,
@@ -219,7 +230,7 @@ def test_explain_and_a_run_decide_alike(
     assert decided_in_a_run(*case) == explained(*case)
 
 
-@pytest.mark.parametrize(("name", "message", "tool", "arguments", "role", "untrusted"), ALL[::7])
+@pytest.mark.parametrize(CASE, ALL[::7])
 def test_the_cli_prints_what_policy_explain_decides(
     capsys: pytest.CaptureFixture[str],
     name: str,

@@ -101,7 +101,9 @@ def test_some_tools_approvals_teach_nothing() -> None:
 
 
 def approved(tool: str, **arguments: Any) -> Any:
-    return past_call(tool, **arguments).model_copy(update={"approved": True, "action": "confirm"})
+    return past_call(tool, **arguments).model_copy(
+        update={"approved_by": "ana", "action": "confirm"}
+    )
 
 
 def test_values_are_taught_whole_never_words_of_a_text() -> None:
@@ -119,7 +121,7 @@ def test_each_piece_of_an_approved_list_is_taught() -> None:
 
 @pytest.mark.parametrize(
     "update",
-    [{"approved": False}, {"executed": False}],
+    [{"approved_by": None}, {"executed": False}],
     ids=["allowed without a person", "declined"],
 )
 def test_only_an_approved_call_that_may_run_teaches(update: dict[str, Any]) -> None:

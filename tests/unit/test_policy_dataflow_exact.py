@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from agentkit.decision import History
 from agentkit.policy import dataflow
+from agentkit.policy.provenance_index import index_of
 from agentkit.testing.decisions import past_call as past
 
 HOSTS = [
@@ -212,9 +213,16 @@ def test_untrusted_outputs_are_those_declared_or_marked_and_executed() -> None:
         )
     )
     marked = frozenset({"mail"})
-    assert list(dataflow.untrusted_outputs(history, marked)) == [("web", "page"), ("mail", "inbox")]
+    index = index_of(history)
+    found = {text: index.untrusted_source("text", text, marked) for text in OUTPUT_WORDS}
+    assert found == {"page": "web", "inbox": "mail", "rows": None, "skipped": None}
     assert dataflow.untrusted_sources(history, marked) == {"web", "mail", "web3"}
-    assert list(dataflow.trusted_outputs(history, ["db", "web2"])) == ["rows"]
+    assert index.in_outputs("text", "rows", ["db", "web2"], frozenset())
+    assert not index.in_outputs("text", "skipped", ["db", "web2"], frozenset())
+    assert not index.in_outputs("text", "page", ["db", "web2"], frozenset())
+
+
+OUTPUT_WORDS = ("page", "inbox", "rows", "skipped")
 
 
 def test_a_named_source_vouches_only_with_output_labelled_trusted() -> None:
@@ -225,6 +233,11 @@ def test_a_named_source_vouches_only_with_output_labelled_trusted() -> None:
             past("inbox", output="mail"),
         )
     )
-    assert list(dataflow.trusted_outputs(history, ["db", "inbox"])) == ["order 7", "mail"]
+    index = index_of(history)
+    sources = ["db", "inbox"]
+    assert index.in_outputs("text", "order 7", sources, frozenset())
+    assert index.in_outputs("text", "mail", sources, frozenset())
+    assert not index.in_outputs("text", "pay mallory", sources, frozenset())
     marked = frozenset({"inbox"})
-    assert list(dataflow.trusted_outputs(history, ["db", "inbox"], marked)) == ["order 7"]
+    assert index.in_outputs("text", "order 7", sources, marked)
+    assert not index.in_outputs("text", "mail", sources, marked)

@@ -55,7 +55,7 @@ def history(places: set[str]) -> dict[str, Any]:
         calls.append(past_call("read_inbox", untrusted=True, output=text))
     if "approved" in places:
         approved = past_call("invite", "write", email=VALUE)
-        calls.append(approved.model_copy(update={"approved": True, "action": "confirm"}))
+        calls.append(approved.model_copy(update={"approved_by": "ana", "action": "confirm"}))
     if "failed" in places:
         calls.append(past_call("search_contacts", output=text).model_copy(update={"failed": True}))
     return {

@@ -43,7 +43,7 @@ async def labelled(trust: bool | None) -> ToolOutput:
 
 async def test_a_plain_value_is_rendered_with_the_tools_trust() -> None:
     outcome = await execute(Tool(echo, untrusted_output=True), {"text": "hi"})
-    assert outcome == ToolOutcome("ok", '{"text": "hi"}', True)
+    assert outcome == ToolOutcome("ok", '{"text": "hi"}', True, data={"text": "hi"})
 
 
 async def test_a_tool_output_carries_its_facts() -> None:

@@ -13,6 +13,7 @@ TARGET_OVERHEAD_MS = 1.5
 TARGET_CONCURRENCY_RATIO = 1.15
 TARGET_IMPORT_MS, TARGET_IMPORT_MB = 300.0, 45.0
 TARGET_AUDIT_RATE = 20_000
+TARGET_DECISION_RATIO = 2.0
 FRAMEWORKS = ("openai_agents", "pydantic_ai_chat", "pydantic_ai_responses")
 
 
@@ -197,6 +198,33 @@ def audit_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def decision_cost_section(data: dict[str, Any]) -> list[str]:
+    """Time per decision as a run grows (`tools/bench/decision_cost.py`)."""
+    sizes = data["sizes"]
+    lines = [
+        "## 6. Decision cost as a run grows",
+        "",
+        "A transfer whose IBAN must come from the user, a trusted lookup or the IBAN fields of "
+        "a transaction list, and comes from none of them: every earlier output (about 1.7 KB "
+        "of JSON each) is a candidate source. Best of several batches.",
+        "",
+        "| earlier calls | `decide()` ms | with the runner's history ms |",
+        "|---:|---:|---:|",
+    ]
+    for size in sizes:
+        r = data["ms_per_decision"][str(size)]
+        lines.append(f"| {size:,} | {r['decide_ms']:.3f} | {r['with_history_ms']:.3f} |")
+    ratio = data["ratio"]
+    lines += [
+        "",
+        f"Ratio {sizes[-1]:,}/{sizes[0]:,}: {ratio:.2f} for `decide()`, "
+        f"{data['ratio_with_history']:.2f} with the history. Target (at most "
+        f"{TARGET_DECISION_RATIO:g}): {_met(ratio <= TARGET_DECISION_RATIO)}.",
+        "",
+    ]
+    return lines
+
+
 def profile_section(data: dict[str, Any]) -> list[str]:
     lines = [
         "## Profiles (pyinstrument, self time per run, ms)",
@@ -237,6 +265,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])
+    if "decision_cost" in report:
+        lines += decision_cost_section(report["decision_cost"])
     lines += findings()
     if "agentdojo" in report:
         agentdojo = Path(__file__).with_name("agentdojo") / "findings.md"

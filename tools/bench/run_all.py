@@ -16,7 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tools.bench import audit_throughput, concurrency, imports, latency, profile, sandbox
+from tools.bench import (
+    audit_throughput,
+    concurrency,
+    decision_cost,
+    imports,
+    latency,
+    profile,
+    sandbox,
+)
 from tools.bench.agentdojo.table import table
 from tools.bench.common import REPO, machine
 from tools.bench.report import write_markdown, write_plot
@@ -94,6 +102,8 @@ def run(quick: bool) -> dict[str, Any]:
     report["sandbox"] = asyncio.run(sandbox.measure_all(4 if quick else 20, 10 if quick else 50))
     print("audit", flush=True)
     report["audit"] = audit_rates(int(100_000 * scale))
+    print("decision cost", flush=True)
+    report["decision_cost"] = decision_cost.measure_all(budget_s=0.1 if quick else 0.4)
     print("profiles", flush=True)
     report["profile"] = profile.measure_all(int(300 * scale), 1000)
     print("agentdojo replay", flush=True)
