@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,15 +29,7 @@ SideEffect = Literal[
     "device_control",
     "security_settings",
 ]
-SIDE_EFFECTS: tuple[SideEffect, ...] = (
-    "read",
-    "write",
-    "destructive",
-    "external_send",
-    "financial",
-    "device_control",
-    "security_settings",
-)
+SIDE_EFFECTS: tuple[SideEffect, ...] = get_args(SideEffect)
 ALWAYS_CONFIRMED: tuple[SideEffect, ...] = ("destructive", "security_settings", "device_control")
 """Classes whose calls a person confirms whatever an authoriser says (the floor): they
 destroy data, change who can get into an account, or act in the physical world, and none

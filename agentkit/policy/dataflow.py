@@ -13,6 +13,7 @@ import re
 import socket
 import unicodedata
 from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import idna
@@ -303,7 +304,7 @@ def token_values(kind: NormaliseKind, text: str) -> frozenset[str]:
     """For a kind of `VALUE_KINDS`: the normalised values `text` holds as whole tokens (a URL
     as ``normalise`` reads it, a number without its grouping)."""
     if kind == "url":
-        found = (_normalised_or_none(kind, url) for url in _urls_in(text))
+        found = (normalised_or_none(kind, url) for url in _urls_in(text))
         return frozenset(url for url in found if url is not None)
     return _grouped_numbers(unicodedata.normalize("NFKC", text))
 
@@ -323,11 +324,27 @@ def token_pattern(kind: NormaliseKind, value: str) -> re.Pattern[str]:
     return _token_patterns(kind, value)[0]
 
 
-def _normalised_or_none(kind: NormaliseKind, text: str) -> str | None:
+def normalised_or_none(kind: NormaliseKind, text: Any) -> str | None:
+    """`text` normalised as `kind`, or None when it names no usable host."""
     try:
         return normalise(kind, text)
     except HostError:
         return None
+
+
+def scalar_texts(node: Any) -> Iterator[str]:
+    """Every text and number in a JSON value, depth first (numbers spelt as ``exact`` reads
+    them; booleans and nulls hold no value a person could name)."""
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from scalar_texts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from scalar_texts(value)
+    elif isinstance(node, str):
+        yield node
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield normalise("exact", node)
 
 
 # Where a host name or an e-mail address in prose ends: spaces, brackets, quotes and the
@@ -356,7 +373,7 @@ def host_tokens(kind: NormaliseKind, text: str) -> Iterator[str]:
 def spells(kind: NormaliseKind, value: str, token: str) -> bool:
     """True when a token of `host_tokens`, read as ``normalise`` reads it, is ``value``."""
     host = value.rpartition("@")[2]
-    return _may_spell(token.rpartition("@")[2], host) and _normalised_or_none(kind, token) == value
+    return _may_spell(token.rpartition("@")[2], host) and normalised_or_none(kind, token) == value
 
 
 def host_key(name: str) -> str:

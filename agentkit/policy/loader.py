@@ -242,19 +242,23 @@ def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path,
     bases = src.spec.extends
     for index, base in enumerate([bases] if isinstance(bases, str) else bases or []):
         where: Where = ("extends",) if isinstance(bases, str) else ("extends", index)
-        try:
-            target = resolved(src.directory / base)
-        except _Unreadable as exc:
-            raise PolicyLoadError(
-                f"extends '{shown_path(base)}': {exc}",
+
+        def problem(detail: str, base: str = base, where: Where = where) -> PolicyLoadError:
+            return PolicyLoadError(
+                f"extends '{shown_path(base)}': {detail}",
                 path=src.path,
                 line=src.line(where),
                 key="extends",
-            ) from exc
+            )
+
+        try:
+            target = resolved(src.directory / base)
+        except _Unreadable as exc:
+            raise problem(str(exc)) from exc
         if target in stack or len(stack) >= MAX_EXTENDS_DEPTH:
-            problem = "extends itself in a cycle" if target in stack else "extends too deep"
+            cause = "extends itself in a cycle" if target in stack else "extends too deep"
             raise PolicyLoadError(
-                f"{problem}: {base}", path=src.path, line=src.line(where), key="extends"
+                f"{cause}: {base}", path=src.path, line=src.line(where), key="extends"
             )
         if target in applied:
             continue
@@ -265,12 +269,7 @@ def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path,
         except PolicyLoadError as exc:
             if exc.path != shown or exc.line is not None:
                 raise
-            raise PolicyLoadError(
-                f"extends '{shown_path(base)}': {exc.detail}",
-                path=src.path,
-                line=src.line(where),
-                key="extends",
-            ) from exc
+            raise problem(exc.detail) from exc
         _expand(base_src, merged, applied, (*stack, target))
     merged.apply(src)
 

@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from agentkit.decision import History, OutputLog, PastCall, has_output
 from agentkit.output_paths import FieldTrust, leaves, parse_path, trust_at
@@ -92,7 +92,7 @@ class _Hosts:
                     continue
                 raw[key][token] = output.position
                 if key in read:
-                    norm = _normalised(self.kind, token)
+                    norm = dataflow.normalised_or_none(self.kind, token)
                     read[key].setdefault(norm, {})[token] = output.position
 
     def first(self, group: Group, value: str) -> int | None:
@@ -103,7 +103,7 @@ class _Hosts:
         if key not in read:
             read[key] = {}
             for token, at in self._raw[group].get(key, {}).items():
-                read[key].setdefault(_normalised(self.kind, token), {})[token] = at
+                read[key].setdefault(dataflow.normalised_or_none(self.kind, token), {})[token] = at
         found = read[key].get(value, {})
         return min(
             (at for token, at in found.items() if dataflow.spells(self.kind, value, token)),
@@ -172,7 +172,7 @@ class _FieldValues:
         if call.tool != self.tool or call.data is None:
             return
         for where, value in self.path.values(call.data):
-            norm = _normalised(self.kind, value)
+            norm = dataflow.normalised_or_none(self.kind, value)
             if norm:
                 self.found.setdefault((_trust(call, where), call.failed), set()).add(norm)
 
@@ -317,10 +317,3 @@ def _trusted(tool: str, marked: frozenset[str]) -> tuple[FieldTrust, ...]:
 def _untrusted(group: Group, marked: frozenset[str]) -> bool:
     tool, trust, _failed = group
     return trust is FieldTrust.UNTRUSTED or (trust is FieldTrust.LABELLED and tool in marked)
-
-
-def _normalised(kind: NormaliseKind, value: Any) -> str | None:
-    try:
-        return dataflow.normalise(kind, value)
-    except dataflow.HostError:
-        return None

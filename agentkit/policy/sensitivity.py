@@ -53,7 +53,7 @@ def labelled_values(
             continue
         for mark in marks[call.tool]:
             for raw in output_values(call.output, mark.fields):
-                norm = _normalised(mark.kind, raw)
+                norm = dataflow.normalised_or_none(mark.kind, raw)
                 if norm is not None and len(norm) >= mark.min_length:
                     found[Labelled(mark.label, mark.kind, norm, call.tool)] = None
     return tuple(found)
@@ -69,10 +69,10 @@ def output_values(output: str, fields: tuple[str, ...]) -> Iterator[str]:
         data = None
     if isinstance(data, dict | list):
         if not fields:
-            yield from _scalars(data)
+            yield from dataflow.scalar_texts(data)
         for field in fields:
             for node in _at(data, field.split(".")):
-                yield from _scalars(node)
+                yield from dataflow.scalar_texts(node)
         return
     for line in output.splitlines():
         match = _KEY_LINE.match(line)
@@ -90,26 +90,6 @@ def _at(node: Any, path: list[str]) -> Iterator[Any]:
             yield from _at(item, path)
     elif isinstance(node, dict) and path[0] in node:
         yield from _at(node[path[0]], path[1:])
-
-
-def _scalars(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _scalars(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _scalars(value)
-    elif isinstance(node, str):
-        yield node
-    elif isinstance(node, int | float) and not isinstance(node, bool):
-        yield dataflow.normalise("exact", node)
-
-
-def _normalised(kind: NormaliseKind, value: str) -> str | None:
-    try:
-        return dataflow.normalise(kind, value)
-    except dataflow.HostError:
-        return None
 
 
 def carried(

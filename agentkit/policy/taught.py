@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from agentkit.decision import History, PastCall
 from agentkit.policy import dataflow
@@ -34,7 +33,7 @@ class Taught:
         """True when an approved value, normalised as ``kind``, is the normalised ``norm``."""
         if not norm:
             return False
-        return any(_normalised(kind, value) == norm for value in self.values)
+        return any(dataflow.normalised_or_none(kind, value) == norm for value in self.values)
 
 
 def approved_values(history: History, *, except_tools: frozenset[str]) -> Taught:
@@ -98,28 +97,8 @@ class _Prefix:
 def _add(found: dict[str, None], calls: Iterable[PastCall], except_tools: frozenset[str]) -> None:
     for call in calls:
         if call.approved_by is not None and call.executed and call.tool not in except_tools:
-            for leaf in _leaves(call.arguments):
+            for leaf in dataflow.scalar_texts(call.arguments):
                 found[leaf] = None
                 for piece in _PIECES.split(leaf):
                     if piece.strip() and piece != leaf:
                         found[piece.strip()] = None
-
-
-def _leaves(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from _leaves(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _leaves(value)
-    elif isinstance(node, str):
-        yield node
-    elif isinstance(node, int | float) and not isinstance(node, bool):
-        yield dataflow.normalise("exact", node)
-
-
-def _normalised(kind: NormaliseKind, value: str) -> str | None:
-    try:
-        return dataflow.normalise(kind, value)
-    except dataflow.HostError:
-        return None
