@@ -27,7 +27,9 @@ from tools.bench.spawn import child_json
 DEFAULT_PEERS = (
     "httpx2_floor",
     "raw_asyncio_floor",
+    "aiohttp_floor",
     "agentkit",
+    "agentkit_lean",
     "openai_sdk",
     "openai_agents",
     "pydantic_ai_chat",
