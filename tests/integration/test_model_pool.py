@@ -243,3 +243,32 @@ async def test_tls_is_verified(certificate: tuple[Path, Path]) -> None:
                 await http.get(f"https://localhost:{port}/")
     finally:
         server.server.close()
+
+
+def test_one_client_serves_two_event_loops_in_turn() -> None:
+    """A client made outside a loop and used by two asyncio.run calls, as sync code does."""
+    from agentkit.model import ModelRequest, XAIClient
+    from agentkit.testing import FakeXAI, Script, Turn, serve_in_thread
+
+    fake = FakeXAI(Script([Turn.text("one")]))
+    request = ModelRequest(model="grok-4", input=[{"role": "user", "content": "hi"}])
+    with serve_in_thread(fake) as server:
+        client = XAIClient(api_key="xai-loop-test", base_url=server.base_url)
+        first = asyncio.run(client.respond(request))
+        second = asyncio.run(client.respond(request))  # the first loop's pool is gone
+        asyncio.run(client.aclose())
+    assert (first.text, second.text) == ("one", "one")
+    assert fake.count(None) == 2
+
+
+async def test_a_closed_transport_sends_nothing(
+    serve: Callable[..., asyncio.Future[Server]],
+) -> None:
+    server = await serve(fixed(b"x"))
+    transport = AiohttpTransport()
+    async with httpx2.AsyncClient(transport=transport) as http:
+        assert (await http.get(server.url)).text == "x"
+        await transport.aclose()
+        with pytest.raises(httpx2.TransportError, match="closed"):
+            await http.get(server.url)
+    assert len(server.requests) == 1
