@@ -29,6 +29,7 @@ DEFAULT_PEERS = (
     "raw_asyncio_floor",
     "httpx2_floor",
     "aiohttp_floor",
+    "transport_floor",
     "agentkit",
     "agentkit_lean",
     "openai_sdk",

@@ -124,6 +124,22 @@ async def make_httpx2_floor(base_url: str, folder: Path, connections: int) -> Pe
     return Peer(run, http.aclose)
 
 
+async def make_transport_floor(base_url: str, folder: Path, connections: int) -> Peer:
+    """Two httpx2 POSTs over agentkit's default transport: the stack XAIClient sends on,
+    without agentkit's own work (validation, policy, audit)."""
+    import httpx2
+
+    from agentkit.model.transport import AiohttpTransport
+
+    http = httpx2.AsyncClient(transport=AiohttpTransport(), timeout=60.0)
+    post = httpx2_post(http)
+
+    async def run() -> None:
+        await floor_run(post, base_url)
+
+    return Peer(run, http.aclose)
+
+
 async def make_aiohttp_floor(base_url: str, folder: Path, connections: int) -> Peer:
     """Two raw aiohttp POSTs on one session: the least any client over aiohttp can do."""
     import aiohttp
@@ -282,6 +298,7 @@ async def _post(
 PEERS: dict[str, Callable[[str, Path, int], Awaitable[Peer]]] = {
     "httpx2_floor": make_httpx2_floor,
     "aiohttp_floor": make_aiohttp_floor,
+    "transport_floor": make_transport_floor,
     "agentkit": make_agentkit,
     "agentkit_lean": make_agentkit_lean,
     "openai_sdk": make_openai_sdk,
@@ -294,6 +311,7 @@ LABELS = {
     "httpx2_floor": "floor: 2 httpx2 POSTs",
     "raw_asyncio_floor": "floor: 2 raw asyncio POSTs",
     "aiohttp_floor": "floor: 2 raw aiohttp POSTs",
+    "transport_floor": "2 httpx2 POSTs over agentkit's transport",
     "agentkit": "agentkit (validation, policy, audit)",
     "agentkit_lean": "agentkit on its old HTTP/1.1 transport",
     "openai_sdk": "openai SDK alone",
