@@ -51,7 +51,7 @@ class Exchange:
             cookie_jar=aiohttp.DummyCookieJar(),  # httpx2 keeps the cookies
             skip_auto_headers=_NOT_AUTO,
             auto_decompress=False,  # httpx2 decodes, as with its own transport
-            trust_env=False,  # proxies are chosen here, NO_PROXY as httpx2 reads it
+            trust_env=False,  # proxies are chosen here (proxies.py), and no netrc lookup
         )
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
         self._proxy_urls: dict[str, URL] = {}

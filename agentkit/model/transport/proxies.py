@@ -51,7 +51,7 @@ class ProxyRoutes:
     @classmethod
     def explicit(cls, proxy: str) -> ProxyRoutes:
         """Every request through `proxy`; the environment is not read."""
-        url = _proxy_url(proxy, "proxy=")
+        url = _proxy_url(proxy, "the proxy= argument")
         return cls(by_scheme=dict.fromkeys(_SCHEMES, url))
 
     @classmethod
