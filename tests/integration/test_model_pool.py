@@ -272,3 +272,15 @@ async def test_a_closed_transport_sends_nothing(
         with pytest.raises(httpx2.TransportError, match="closed"):
             await http.get(server.url)
     assert len(server.requests) == 1
+
+
+async def test_httpx2s_own_transport_stays_selectable() -> None:
+    from agentkit.model import ModelRequest, XAIClient
+    from agentkit.testing import FakeXAI, Script, Turn, serve_in_thread
+
+    fake = FakeXAI(Script([Turn.text("over httpcore2")]))
+    request = ModelRequest(model="grok-4", input=[{"role": "user", "content": "hi"}])
+    with serve_in_thread(fake) as server:
+        transport = httpx2.AsyncHTTPTransport()
+        async with XAIClient(api_key="xai-x", base_url=server.base_url, transport=transport) as c:
+            assert (await c.respond(request)).text == "over httpcore2"
