@@ -17,6 +17,14 @@ def _no_real_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("XAI_API_KEY", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_ambient_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback tests talk to loopback: a developer's HTTPS_PROXY & co. would reroute them."""
+    for name in list(os.environ):
+        if name.lower() in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}:
+            monkeypatch.delenv(name)
+
+
 def _services_required() -> bool:
     """True under `make test` and CI, where every integration service must be present."""
     return os.environ.get("AGENTKIT_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"

@@ -22,11 +22,11 @@ from agentkit.errors import ConfigError, MissingAPIKey, ModelError
 from agentkit.model.attempt import Attempt, send_plain, send_streamed
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.chat_wire import build_chat_body, parse_chat_body
-from agentkit.model.lean_transport import LeanTransport
 from agentkit.model.limits import check_request_limits
 from agentkit.model.pricing import PriceTable
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
+from agentkit.model.transport import AiohttpTransport
 from agentkit.model.types import Endpoint, ModelRequest, ModelResponse, Usage, UsageSink
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class XAIClient:
         self._caps = capabilities or CapabilityTable.default()
         self._sleep = sleep
         self._owns_http = http is None
-        self._http = http or httpx2.AsyncClient(transport=transport or LeanTransport())
+        self._http = http or httpx2.AsyncClient(transport=transport or AiohttpTransport())
         self._headers = {
             "Authorization": f"Bearer {key}",
             "Content-Type": "application/json",

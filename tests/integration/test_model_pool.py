@@ -1,4 +1,4 @@
-"""The lean keep-alive transport against a loopback server that answers in every HTTP/1.1 way."""
+"""The default transport (httpx2 over aiohttp) against a loopback server, every HTTP/1.1 way."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from agentkit.model.lean_transport import LeanTransport
+from agentkit.model.transport import AiohttpTransport
 
 Reply = Callable[[bytes], bytes]
 
@@ -84,7 +84,7 @@ async def test_keep_alive_reuses_one_connection(
     serve: Callable[..., asyncio.Future[Server]],
 ) -> None:
     server = await serve(fixed(b'{"ok":true}'))
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         for _ in range(5):
             response = await http.post(server.url + "/v1/responses", json={"a": 1})
             assert response.json() == {"ok": True}
@@ -97,7 +97,7 @@ async def test_concurrent_requests_open_their_own_connections(
     serve: Callable[..., asyncio.Future[Server]],
 ) -> None:
     server = await serve(fixed(b"x"))
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         answers = await asyncio.gather(*(http.get(server.url + "/") for _ in range(20)))
         assert {a.text for a in answers} == {"x"}
         await asyncio.gather(*(http.get(server.url + "/") for _ in range(20)))
@@ -116,7 +116,7 @@ async def test_chunked_and_gzip_bodies(serve: Callable[..., asyncio.Future[Serve
             + b"0\r\n\r\n"
         )
     )
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         assert (await http.get(server.url)).text == "hello chunked world"
         assert (await http.get(server.url)).text == "hello chunked world"
     assert server.connections == 1
@@ -126,7 +126,7 @@ async def test_close_delimited_body_and_connection_close(
     serve: Callable[..., asyncio.Future[Server]],
 ) -> None:
     server = await serve(lambda _: b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end")
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         assert (await http.get(server.url)).text == "until the end"
         assert (await http.get(server.url)).text == "until the end"
     assert server.connections == 2
@@ -138,7 +138,7 @@ async def test_streamed_body_arrives_in_pieces(
     events = b"".join(b'data: {"n": %d}\n\n' % n for n in range(50))
     server = await serve(fixed(events, b"Content-Type: text/event-stream"))
     async with (
-        httpx2.AsyncClient(transport=LeanTransport()) as http,
+        httpx2.AsyncClient(transport=AiohttpTransport()) as http,
         http.stream("POST", server.url, json={}) as response,
     ):
         lines = [line async for line in response.aiter_lines() if line]
@@ -149,7 +149,7 @@ async def test_a_partly_read_stream_does_not_poison_the_pool(
     serve: Callable[..., asyncio.Future[Server]],
 ) -> None:
     server = await serve(fixed(b"y" * 200_000))
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         async with http.stream("GET", server.url) as response:
             async for _ in response.aiter_bytes():
                 break
@@ -161,7 +161,7 @@ async def test_read_timeout_and_refused_connection_are_httpx2_errors(
     serve: Callable[..., asyncio.Future[Server]],
 ) -> None:
     server = await serve(fixed(b"late"), stall=True)
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         with pytest.raises(httpx2.ReadTimeout):
             await http.get(server.url, timeout=httpx2.Timeout(5.0, read=0.1))
         with pytest.raises(httpx2.ConnectError):
@@ -174,7 +174,7 @@ async def test_a_truncated_body_is_a_protocol_error(
     server = await serve(
         lambda _: b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nshort"
     )
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         with pytest.raises(httpx2.RemoteProtocolError):
             await http.get(server.url)
 
@@ -183,7 +183,7 @@ async def test_a_connection_closed_by_the_server_while_idle_is_not_reused(
     serve: Callable[..., asyncio.Future[Server]],
 ) -> None:
     server = await serve(fixed(b"ok"), hang_up=True)  # keep-alive answer, then the server hangs up
-    async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+    async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
         for _ in range(3):
             assert (await http.get(server.url)).text == "ok"
             await asyncio.sleep(0.05)  # the hang-up reaches the idle connection
@@ -236,10 +236,51 @@ async def test_tls_is_verified(certificate: tuple[Path, Path]) -> None:
     port = server.server.sockets[0].getsockname()[1]
     try:
         trusting = ssl.create_default_context(cafile=str(cert))
-        async with httpx2.AsyncClient(transport=LeanTransport(ssl_context=trusting)) as http:
+        async with httpx2.AsyncClient(transport=AiohttpTransport(verify=trusting)) as http:
             assert (await http.get(f"https://localhost:{port}/")).text == "secure"
-        async with httpx2.AsyncClient(transport=LeanTransport()) as http:
+        async with httpx2.AsyncClient(transport=AiohttpTransport()) as http:
             with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
                 await http.get(f"https://localhost:{port}/")
     finally:
         server.server.close()
+
+
+def test_one_client_serves_two_event_loops_in_turn() -> None:
+    """A client made outside a loop and used by two asyncio.run calls, as sync code does."""
+    from agentkit.model import ModelRequest, XAIClient
+    from agentkit.testing import FakeXAI, Script, Turn, serve_in_thread
+
+    fake = FakeXAI(Script([Turn.text("one")]))
+    request = ModelRequest(model="grok-4", input=[{"role": "user", "content": "hi"}])
+    with serve_in_thread(fake) as server:
+        client = XAIClient(api_key="xai-loop-test", base_url=server.base_url)
+        first = asyncio.run(client.respond(request))
+        second = asyncio.run(client.respond(request))  # the first loop's pool is gone
+        asyncio.run(client.aclose())
+    assert (first.text, second.text) == ("one", "one")
+    assert fake.count(None) == 2
+
+
+async def test_a_closed_transport_sends_nothing(
+    serve: Callable[..., asyncio.Future[Server]],
+) -> None:
+    server = await serve(fixed(b"x"))
+    transport = AiohttpTransport()
+    async with httpx2.AsyncClient(transport=transport) as http:
+        assert (await http.get(server.url)).text == "x"
+        await transport.aclose()
+        with pytest.raises(httpx2.TransportError, match="closed"):
+            await http.get(server.url)
+    assert len(server.requests) == 1
+
+
+async def test_httpx2s_own_transport_stays_selectable() -> None:
+    from agentkit.model import ModelRequest, XAIClient
+    from agentkit.testing import FakeXAI, Script, Turn, serve_in_thread
+
+    fake = FakeXAI(Script([Turn.text("over httpcore2")]))
+    request = ModelRequest(model="grok-4", input=[{"role": "user", "content": "hi"}])
+    with serve_in_thread(fake) as server:
+        transport = httpx2.AsyncHTTPTransport()
+        async with XAIClient(api_key="xai-x", base_url=server.base_url, transport=transport) as c:
+            assert (await c.respond(request)).text == "over httpcore2"

@@ -28,7 +28,10 @@ LATENCY = 0.2
 DEFAULT_PEERS = (
     "raw_asyncio_floor",
     "httpx2_floor",
+    "aiohttp_floor",
+    "transport_floor",
     "agentkit",
+    "agentkit_lean",
     "openai_sdk",
     "openai_agents",
     "pydantic_ai_chat",
@@ -144,7 +147,7 @@ def main() -> None:
                 f"{size:>5} {peer:<24} wall {r['wall_ms']:>7.0f} ms"
                 f"  p50 {r['per_run_p50_ms']:>6.0f}"
                 f"  p99 {r['per_run_p99_ms']:>6.0f}  peak {r['peak_rss_mb']:>5.0f} MB"
-                f"  x{r['ratio_to_httpx2_floor']:.2f}"
+                + (f"  x{ratio:.2f}" if (ratio := r["ratio_to_httpx2_floor"]) else "")
             )
 
 

@@ -27,7 +27,10 @@ from tools.bench.spawn import child_json
 DEFAULT_PEERS = (
     "httpx2_floor",
     "raw_asyncio_floor",
+    "aiohttp_floor",
+    "transport_floor",
     "agentkit",
+    "agentkit_lean",
     "openai_sdk",
     "openai_agents",
     "pydantic_ai_chat",
@@ -35,27 +38,35 @@ DEFAULT_PEERS = (
 )
 
 
-async def measure(peer_name: str, base_url: str, runs: int, warmup: int) -> list[float]:
-    """Milliseconds of each timed run, after `warmup` untimed ones."""
+async def measure(peer_name: str, base_url: str, runs: int, warmup: int) -> dict[str, Any]:
+    """Milliseconds of each timed run, after `warmup` untimed ones, and client CPU per run.
+
+    CPU time counts only this process's own work (not the server's, not waiting), so it
+    varies far less than wall time on a machine that other jobs share.
+    """
     samples: list[float] = []
+    cpu_started = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         peer = await PEERS[peer_name](base_url, Path(tmp), 10)
         try:
             for index in range(warmup + runs):
+                if index == warmup:
+                    cpu_started = time.process_time()
                 started = time.perf_counter()
                 await peer.run()
                 if index >= warmup:
                     samples.append((time.perf_counter() - started) * 1000)
+            cpu_ms = (time.process_time() - cpu_started) * 1000 / max(runs, 1)
         finally:
             await peer.close()
-    return samples
+    return {"samples_ms": samples, "cpu_ms_per_run": cpu_ms}
 
 
 def run_peer(peer: str, runs: int, warmup: int) -> dict[str, Any]:
     """One child process of `peer` against a fresh server; its samples and request count."""
     with counted_server() as server:
         before = server.counts()["total"]
-        samples = child_json(
+        child = child_json(
             "tools.bench.latency",
             [
                 "--peer",
@@ -72,7 +83,7 @@ def run_peer(peer: str, runs: int, warmup: int) -> dict[str, Any]:
     expected = 2 * (runs + warmup)
     if requests != expected:
         raise RuntimeError(f"{peer}: the server answered {requests} requests, not {expected}")
-    return {"samples_ms": samples, "requests": requests, "runs": runs + warmup}
+    return {**child, "requests": requests, "runs": runs + warmup}
 
 
 def measure_all(peers: list[str], runs: int, warmup: int, processes: int) -> dict[str, Any]:
@@ -95,6 +106,7 @@ def summarise(raw: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         results[peer] = {
             **pooled,
             "median_of_process_medians_ms": statistics.median(medians),
+            "cpu_ms_per_run": statistics.median(c["cpu_ms_per_run"] for c in children),
             "process_medians_ms": medians,
             "requests_per_run": sum(c["requests"] for c in children)
             / sum(c["runs"] for c in children),
@@ -126,6 +138,7 @@ def main() -> None:
         print(
             f"{peer:<24}{r['median_of_process_medians_ms']:>8.2f} ms  p90 {r['p90_ms']:>7.2f}"
             f"  +{r['overhead_over_floor_ms']:>6.2f} ms  x{r['ratio_to_floor']:.2f}"
+            f"  cpu {r['cpu_ms_per_run']:>6.2f} ms"
         )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.bench.common import CLIENT_CPU, REPO, fake_server, machine, pin_to, summary
-from tools.bench.workload import MODEL, POLICY, PROMPT, TICKET, floor_run
+from tools.bench.workload import MODEL, POLICY, PROMPT, TICKET, floor_run, httpx2_post
 
 
 def make_agent(base_url: str, audit_path: Path) -> Any:
@@ -53,6 +53,7 @@ async def measure(base_url: str, runs: int, warmup: int) -> dict[str, list[float
     with tempfile.TemporaryDirectory() as tmp:
         agent = make_agent(base_url, Path(tmp) / "audit.jsonl")
         async with httpx2.AsyncClient() as http:
+            post = httpx2_post(http)
             for index in range(warmup + runs):
                 for name in ("httpx2_floor", "agentkit"):  # interleaved: same conditions
                     started = time.perf_counter()
@@ -60,7 +61,7 @@ async def measure(base_url: str, runs: int, warmup: int) -> dict[str, list[float
                         result = await agent.run(PROMPT)
                         assert result.status == "completed", result.error
                     else:
-                        await floor_run(http, base_url)
+                        await floor_run(post, base_url)
                     if index >= warmup:
                         results[name].append((time.perf_counter() - started) * 1000)
         await agent.client.aclose()

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tools.bench.workload import MODEL, POLICY, PROMPT, TICKET, WIRE_TOOL, floor_run, lookup_ticket
+from tools.bench.workload import (
+    MODEL,
+    POLICY,
+    PROMPT,
+    TICKET,
+    WIRE_TOOL,
+    aiohttp_post,
+    floor_run,
+    httpx2_post,
+    lookup_ticket,
+)
 
 Run = Callable[[], Awaitable[None]]
 Close = Callable[[], Awaitable[None]]
@@ -51,10 +61,23 @@ def _openai(base_url: str, connections: int) -> Any:
 
 
 async def make_agentkit(base_url: str, folder: Path, connections: int) -> Peer:
-    """agentkit as shipped (its own keep-alive transport), with strict validation, a YAML
-    policy and a hash-chained JSONL audit log. No pool limit: it has none to set."""
+    """agentkit as shipped (httpx2 over aiohttp), with strict validation, a YAML policy and
+    a hash-chained JSONL audit log. No pool limit: its default transport has none."""
     del connections
-    agent = agentkit_agent(base_url, folder / "audit.jsonl", None)
+    return _agentkit_peer(agentkit_agent(base_url, folder / "audit.jsonl", None))
+
+
+async def make_agentkit_lean(base_url: str, folder: Path, connections: int) -> Peer:
+    """agentkit on the HTTP/1.1 transport it shipped before aiohttp (kept in
+    tools/bench/lean_transport.py only to compare against), otherwise as shipped."""
+    del connections
+    from tools.bench.lean_transport import LeanTransport
+
+    audit = folder / "audit.jsonl"
+    return _agentkit_peer(agentkit_agent(base_url, audit, None, transport=LeanTransport()))
+
+
+def _agentkit_peer(agent: Any) -> Peer:
 
     async def run() -> None:
         result = await agent.run(PROMPT)
@@ -67,7 +90,7 @@ async def make_agentkit(base_url: str, folder: Path, connections: int) -> Peer:
     return Peer(run, close)
 
 
-def agentkit_agent(base_url: str, audit_path: Path, http: Any) -> Any:
+def agentkit_agent(base_url: str, audit_path: Path, http: Any, transport: Any = None) -> Any:
     """The benchmark agent: one @tool, the benchmark policy, an audit log to a file."""
     from agentkit import Agent, Principal, tool
     from agentkit.audit import AuditLog, JsonlSink
@@ -83,7 +106,7 @@ def agentkit_agent(base_url: str, audit_path: Path, http: Any) -> Any:
             return {**TICKET, "id": ticket_id}
 
     return Bench(
-        client=XAIClient(api_key="bench", base_url=base_url, http=http),
+        client=XAIClient(api_key="bench", base_url=base_url, http=http, transport=transport),
         policy=Policy.from_yaml(POLICY),
         audit=AuditLog(JsonlSink(audit_path)),
         principal=Principal(user_id="bench", roles=("user",)),
@@ -93,11 +116,41 @@ def agentkit_agent(base_url: str, audit_path: Path, http: Any) -> Any:
 async def make_httpx2_floor(base_url: str, folder: Path, connections: int) -> Peer:
     """Two raw httpx2 POSTs: the least any client over httpx2 can do."""
     http = _http(connections)
+    post = httpx2_post(http)
 
     async def run() -> None:
-        await floor_run(http, base_url)
+        await floor_run(post, base_url)
 
     return Peer(run, http.aclose)
+
+
+async def make_transport_floor(base_url: str, folder: Path, connections: int) -> Peer:
+    """Two httpx2 POSTs over agentkit's default transport: the stack XAIClient sends on,
+    without agentkit's own work (validation, policy, audit)."""
+    import httpx2
+
+    from agentkit.model.transport import AiohttpTransport
+
+    http = httpx2.AsyncClient(transport=AiohttpTransport(), timeout=60.0)
+    post = httpx2_post(http)
+
+    async def run() -> None:
+        await floor_run(post, base_url)
+
+    return Peer(run, http.aclose)
+
+
+async def make_aiohttp_floor(base_url: str, folder: Path, connections: int) -> Peer:
+    """Two raw aiohttp POSTs on one session: the least any client over aiohttp can do."""
+    import aiohttp
+
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections))
+    post = aiohttp_post(session)
+
+    async def run() -> None:
+        await floor_run(post, base_url)
+
+    return Peer(run, session.close)
 
 
 async def make_openai_sdk(base_url: str, folder: Path, connections: int) -> Peer:
@@ -244,7 +297,10 @@ async def _post(
 
 PEERS: dict[str, Callable[[str, Path, int], Awaitable[Peer]]] = {
     "httpx2_floor": make_httpx2_floor,
+    "aiohttp_floor": make_aiohttp_floor,
+    "transport_floor": make_transport_floor,
     "agentkit": make_agentkit,
+    "agentkit_lean": make_agentkit_lean,
     "openai_sdk": make_openai_sdk,
     "openai_agents": make_openai_agents,
     "pydantic_ai_chat": make_pydantic_ai_chat,
@@ -254,7 +310,10 @@ PEERS: dict[str, Callable[[str, Path, int], Awaitable[Peer]]] = {
 LABELS = {
     "httpx2_floor": "floor: 2 httpx2 POSTs",
     "raw_asyncio_floor": "floor: 2 raw asyncio POSTs",
+    "aiohttp_floor": "floor: 2 raw aiohttp POSTs",
+    "transport_floor": "2 httpx2 POSTs over agentkit's transport",
     "agentkit": "agentkit (validation, policy, audit)",
+    "agentkit_lean": "agentkit on its old HTTP/1.1 transport",
     "openai_sdk": "openai SDK alone",
     "openai_agents": "OpenAI Agents SDK (Responses)",
     "pydantic_ai_chat": "Pydantic AI (chat)",

@@ -1,7 +1,7 @@
 """Where agentkit's time goes: pyinstrument over the time-per-run and concurrency benchmarks.
 
-Self time is summed per function over the whole profile, beside the same profile of the
-httpx2 floor, so what agentkit adds above the HTTP library stands out.
+Self time is summed per function over the whole profile, beside the same profiles of the
+aiohttp and httpx2 floors, so what agentkit adds above the HTTP libraries stands out.
 
     python -m tools.bench.profile [--runs 300] [--size 1000]
 """
@@ -120,11 +120,11 @@ def run_child(peer: str, runs: int, size: int) -> dict[str, Any]:
 
 
 def measure_all(runs: int, size: int) -> dict[str, Any]:
-    """agentkit and the httpx2 floor, sequential and concurrent."""
+    """agentkit and the aiohttp and httpx2 floors, sequential and concurrent."""
     return {
         f"{mode}/{peer}": run_child(peer, runs, 0 if mode == "sequential" else size)
         for mode in ("sequential", f"concurrent_{size}")
-        for peer in ("agentkit", "httpx2_floor")
+        for peer in ("agentkit", "aiohttp_floor", "httpx2_floor")
     }
 
 

@@ -11,10 +11,15 @@ from tools.bench.peers import LABELS
 TARGET_OVERHEAD_FACTOR = 5.0
 TARGET_OVERHEAD_MS = 1.5
 TARGET_CONCURRENCY_RATIO = 1.15
+TARGET_AIOHTTP_FLOOR_MS = 0.3
+"""agentkit's time per run at most this far above two raw aiohttp POSTs."""
+TARGET_VS_OLD_TRANSPORT = 1.1
+"""agentkit's wall time under concurrency at most this times that on its old transport."""
 TARGET_IMPORT_MS, TARGET_IMPORT_MB = 300.0, 45.0
 TARGET_AUDIT_RATE = 20_000
 TARGET_DECISION_RATIO = 2.0
 FRAMEWORKS = ("openai_agents", "pydantic_ai_chat", "pydantic_ai_responses")
+PEERS_TO_BEAT = ("openai_sdk", *FRAMEWORKS)
 
 
 def _met(ok: bool) -> str:
@@ -31,14 +36,16 @@ def latency_section(data: dict[str, Any]) -> list[str]:
         "server on different CPUs. The server counted the requests of every process: "
         "each run made exactly two.",
         "",
-        "| client | median ms | p90 ms | over the floor ms | x floor | requests/run |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| client | median ms | p90 ms | over the floor ms | x floor | client CPU ms | "
+        "requests/run |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in sorted(results.items(), key=lambda kv: kv[1]["median_of_process_medians_ms"]):
+        cpu = r.get("cpu_ms_per_run")
         lines.append(
             f"| {LABELS[name]} | {r['median_of_process_medians_ms']:.2f} | {r['p90_ms']:.2f} | "
             f"{r['overhead_over_floor_ms']:+.2f} | {r['ratio_to_floor']:.2f} | "
-            f"{r['requests_per_run']:.0f} |"
+            f"{'' if cpu is None else f'{cpu:.2f}'} | {r['requests_per_run']:.0f} |"
         )
     ours = results["agentkit"]["overhead_over_floor_ms"]
     lowest = min(results[f]["overhead_over_floor_ms"] for f in FRAMEWORKS)
@@ -52,7 +59,38 @@ def latency_section(data: dict[str, Any]) -> list[str]:
         f"{_met(factor >= TARGET_OVERHEAD_FACTOR and ours <= TARGET_OVERHEAD_MS)}.",
         "",
     ]
-    return lines
+    return lines + aiohttp_floor_lines(results)
+
+
+def aiohttp_floor_lines(results: dict[str, Any]) -> list[str]:
+    """agentkit against two raw aiohttp POSTs, the floor under its default transport."""
+    if "aiohttp_floor" not in results:
+        return []
+    floor = results["aiohttp_floor"]["median_of_process_medians_ms"]
+    gap = results["agentkit"]["median_of_process_medians_ms"] - floor
+    lines = [
+        f"Over two raw aiohttp POSTs ({floor:.2f} ms), agentkit adds {gap:.2f} ms per run. "
+        f"Target (at most {TARGET_AIOHTTP_FLOOR_MS} ms): {_met(gap <= TARGET_AIOHTTP_FLOOR_MS)}.",
+    ]
+    if "agentkit_lean" in results:
+        old = results["agentkit_lean"]["median_of_process_medians_ms"] - floor
+        lines[0] += f" On its old HTTP/1.1 transport agentkit adds {old:.2f} ms."
+    if "transport_floor" in results:
+        stack = results["transport_floor"]["median_of_process_medians_ms"] - floor
+        lines[0] += (
+            f" Of that, httpx2 over agentkit's transport (two POSTs, no agentkit work) adds "
+            f"{stack:.2f} ms: {_met(stack <= TARGET_AIOHTTP_FLOOR_MS)} for the transport alone."
+        )
+    if "cpu_ms_per_run" in results["agentkit"]:
+        cpu = {n: r["cpu_ms_per_run"] for n, r in results.items()}
+        lines[0] += (
+            f" In client CPU per run: agentkit {cpu['agentkit']:.2f} ms, the aiohttp floor "
+            f"{cpu['aiohttp_floor']:.2f} ms"
+        )
+        if "agentkit_lean" in cpu:
+            lines[0] += f", agentkit on its old transport {cpu['agentkit_lean']:.2f} ms"
+        lines[0] += "."
+    return [*lines, ""]
 
 
 def concurrency_section(data: dict[str, Any]) -> list[str]:
@@ -61,7 +99,8 @@ def concurrency_section(data: dict[str, Any]) -> list[str]:
         "",
         "Ideal wall time is about 400 ms (two requests per run). Every client built on httpx2's "
         "pool gets the same pool limits (as many connections as runs); agentkit runs as shipped, "
-        "on its own keep-alive transport (see docs/model-client.md). Median of "
+        "on httpx2 over aiohttp (see docs/model-client.md), and once more on the HTTP/1.1 "
+        "transport it shipped before (kept in tools/bench only to compare). Median of "
         f"{data['processes']} processes; per-run percentiles pooled; peak RSS of the client.",
         "",
     ]
@@ -83,8 +122,27 @@ def concurrency_section(data: dict[str, Any]) -> list[str]:
             "",
             f"Target (agentkit within {TARGET_CONCURRENCY_RATIO} x the httpx2 floor): "
             f"{ratio:.2f} x, {_met(ratio <= TARGET_CONCURRENCY_RATIO)}.",
+            *transport_target_lines(results),
             "",
         ]
+    return lines
+
+
+def transport_target_lines(results: dict[str, Any]) -> list[str]:
+    """The default transport's targets: near the old transport, ahead of every peer."""
+    ours = results["agentkit"]["wall_ms"]
+    lines = []
+    if "agentkit_lean" in results:
+        ratio = ours / results["agentkit_lean"]["wall_ms"]
+        lines.append(
+            f"Target (within {TARGET_VS_OLD_TRANSPORT} x agentkit on its old HTTP/1.1 "
+            f"transport): {ratio:.2f} x, {_met(ratio <= TARGET_VS_OLD_TRANSPORT)}."
+        )
+    rivals = [name for name in PEERS_TO_BEAT if name in results]
+    if rivals:
+        behind = [LABELS[n] for n in rivals if results[n]["wall_ms"] <= ours]
+        verdict = "met" if not behind else "**missed** (behind " + ", ".join(behind) + ")"
+        lines.append(f"Target (ahead of every peer: the openai SDK and each framework): {verdict}.")
     return lines
 
 

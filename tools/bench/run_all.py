@@ -36,7 +36,15 @@ def peer_versions() -> dict[str, str]:
     """Installed versions of the packages compared."""
     from importlib.metadata import PackageNotFoundError, version
 
-    names = ("agentkit", "openai", "openai-agents", "pydantic-ai-slim", "autogen-ext", "httpx2")
+    names = (
+        "agentkit",
+        "openai",
+        "openai-agents",
+        "pydantic-ai-slim",
+        "autogen-ext",
+        "httpx2",
+        "aiohttp",
+    )
     found = {}
     for name in names:
         try:

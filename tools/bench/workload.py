@@ -7,6 +7,7 @@ and every floor sends this same tool entry and prompt, so their numbers compare.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 MODEL = "grok-4-1-fast-non-reasoning"
@@ -46,7 +47,30 @@ def lookup_ticket(ticket_id: int) -> dict[str, Any]:
     return {**TICKET, "id": ticket_id}
 
 
-async def floor_run(http: Any, base_url: str) -> None:
+Post = Callable[[str, dict[str, Any]], Awaitable[Any]]
+"""POST a JSON body to a URL; return the decoded JSON answer."""
+
+
+def httpx2_post(http: Any) -> Post:
+    """`Post` over an httpx2.AsyncClient."""
+
+    async def post(url: str, body: dict[str, Any]) -> Any:
+        return (await http.post(url, json=body)).json()
+
+    return post
+
+
+def aiohttp_post(session: Any) -> Post:
+    """`Post` over an aiohttp.ClientSession."""
+
+    async def post(url: str, body: dict[str, Any]) -> Any:
+        async with session.post(url, json=body) as response:
+            return await response.json()
+
+    return post
+
+
+async def floor_run(post: Post, base_url: str) -> None:
     """Two POSTs, the second carrying the call and its output, as any client would."""
     conversation: list[dict[str, Any]] = [{"role": "user", "content": PROMPT}]
     body = {
@@ -55,7 +79,7 @@ async def floor_run(http: Any, base_url: str) -> None:
         "tools": [WIRE_TOOL],
         "parallel_tool_calls": True,
     }
-    first = (await http.post(f"{base_url}/responses", json=body)).json()
+    first = await post(f"{base_url}/responses", body)
     call = next(i for i in first["output"] if i["type"] == "function_call")
     output = json.dumps(TICKET)  # the floor does no tool work: only what any client must send
     conversation = [
@@ -63,4 +87,4 @@ async def floor_run(http: Any, base_url: str) -> None:
         call,
         {"type": "function_call_output", "call_id": call["call_id"], "output": output},
     ]
-    (await http.post(f"{base_url}/responses", json={**body, "input": conversation})).json()
+    await post(f"{base_url}/responses", {**body, "input": conversation})
