@@ -18,7 +18,7 @@ import pytest
 from agentkit.errors import ModelConnectionError, ModelTimeout
 from agentkit.model import ModelRequest, RetryPolicy, Timeouts, XAIClient
 from agentkit.model.transport import AiohttpTransport
-from tests.integration.raw_http import (
+from agentkit.testing.raw_http import (
     Connection,
     Handler,
     outcome,

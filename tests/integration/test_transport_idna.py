@@ -16,7 +16,7 @@ import pytest
 import trustme
 
 from agentkit.model.transport import AiohttpTransport
-from tests.integration.raw_http import Connection, reply, serving
+from agentkit.testing.raw_http import Connection, reply, serving
 
 ENCODED = "xn--fa-hia.de"
 

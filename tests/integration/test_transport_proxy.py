@@ -14,9 +14,10 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import httpx2
 import pytest
@@ -25,8 +26,7 @@ import trustme
 from agentkit.errors import ModelConnectionError
 from agentkit.model import ModelRequest, RetryPolicy, XAIClient
 from agentkit.model.transport import AiohttpTransport
-from tests.conftest import MissingService
-from tests.integration.raw_http import Connection, RawServer, reply, responses_body, serving
+from agentkit.testing.raw_http import Connection, RawServer, reply, responses_body, serving
 
 REQUEST = ModelRequest(model="grok-4", input=[{"role": "user", "content": "hello"}])
 
@@ -80,7 +80,7 @@ def forward_proxy(folder: Path, *options: str) -> Iterator[Proxy]:
 
 @pytest.fixture(scope="module")
 def proxy(
-    tmp_path_factory: pytest.TempPathFactory, missing_service: MissingService
+    tmp_path_factory: pytest.TempPathFactory, missing_service: Callable[[str], NoReturn]
 ) -> Iterator[Proxy]:
     if importlib.util.find_spec("proxy") is None:
         missing_service("proxy.py is not installed (pip install -e '.[dev]')")

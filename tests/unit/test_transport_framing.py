@@ -9,7 +9,7 @@ import aiohttp
 import httpx2
 import pytest
 
-from agentkit.model.transport.errors import as_httpx2
+from agentkit.model.transport.aiohttp_errors import as_httpx2
 from agentkit.model.transport.framing import check_request_head, check_response_head
 from agentkit.model.transport.strict import StrictRequest, UnsolicitedBytes
 

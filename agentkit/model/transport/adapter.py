@@ -20,7 +20,7 @@ from agentkit.model.transport.proxies import ProxyRoutes
 from agentkit.model.transport.tls import Cert, TLSConfig, Verify
 
 if TYPE_CHECKING:
-    from agentkit.model.transport.exchange import Exchange
+    from agentkit.model.transport.request_mapping import Exchange
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         if self._closed:
             raise httpx2.TransportError("the transport is closed")
         # imported here: aiohttp costs ~100 ms to import, paid only by code that sends
-        from agentkit.model.transport.exchange import Exchange
+        from agentkit.model.transport.request_mapping import Exchange
 
         if self._exchange is not None:
             # its connections belong to an event loop that has ended

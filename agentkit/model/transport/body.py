@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import httpx2
 
-from agentkit.model.transport.errors import as_httpx2
+from agentkit.model.transport.aiohttp_errors import as_httpx2
 
 
 class ResponseBody(httpx2.AsyncByteStream):

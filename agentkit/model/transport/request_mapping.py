@@ -9,8 +9,8 @@ import aiohttp
 import httpx2
 from yarl import URL
 
+from agentkit.model.transport.aiohttp_errors import as_httpx2
 from agentkit.model.transport.body import ResponseBody
-from agentkit.model.transport.errors import as_httpx2
 from agentkit.model.transport.framing import check_request_head, check_response_head
 from agentkit.model.transport.proxies import ProxyRoutes
 from agentkit.model.transport.strict import StrictRequest, StrictResponse, UnsolicitedBytes
