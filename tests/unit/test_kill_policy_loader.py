@@ -6,11 +6,13 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any, ForwardRef
 
 import pytest
 
 from agentkit.errors import PolicyInvalid, PolicyLoadError
 from agentkit.policy import Policy, load_policy, loader
+from agentkit.policy.spec import ListSpec
 
 
 class ShortReads:
@@ -218,6 +220,41 @@ def test_extends_naming_no_file_can_have_is_refused_at_its_line(extends: str, li
 
 def test_a_merge_of_no_files_has_no_lists() -> None:
     assert loader.resolve_lists(loader.Merged()) == {}
+
+
+# --- the steps of that walk, on each kind of annotation it meets ------------------------------
+# An annotation pydantic has not resolved yet stays a ForwardRef: ToolRule's `sensitive` and
+# `side_effect_by` name models defined after it, and stay so until ToolRule is validated on
+# its own, so the walk must step over one without failing.
+
+
+def test_a_step_into_a_model_by_a_part_that_names_no_field_leads_nowhere() -> None:
+    assert loader._step(ListSpec, 0) is None
+    assert loader._step(ListSpec, "bogus") is None
+
+
+def test_a_step_through_an_annotation_that_is_not_a_model_leads_nowhere() -> None:
+    assert loader._step(ForwardRef("Sensitivity"), 0) is None
+    assert loader._step(str, "x") is None
+
+
+@pytest.mark.parametrize(
+    ("annotation", "unwrapped"),
+    [
+        (bool | ListSpec, ListSpec),  # the model, not the first class of the union
+        (ListSpec | None, ListSpec),
+        (list[ListSpec] | None, list[ListSpec]),
+        (bool | list[str], list[str]),
+        (str, str),
+    ],
+)
+def test_an_annotation_unwraps_to_its_model_or_container(annotation: Any, unwrapped: Any) -> None:
+    assert loader._unwrap(annotation) == unwrapped
+
+
+def test_an_unresolved_annotation_unwraps_to_itself() -> None:
+    ref = ForwardRef("bool | Sensitivity | list[Sensitivity]")
+    assert loader._unwrap(ref) is ref
 
 
 # --- the walk that finds the known keys for a hint, at every kind of nesting -------------------
