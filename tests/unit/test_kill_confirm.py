@@ -1,4 +1,5 @@
-"""Stage confirm at its edges: typed decisions, the sealed paused state, and which ledgers."""
+"""Stage confirm at its edges: typed decisions, the sealed paused state, which ledgers, and a
+state older than the audit chain's record of its run."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 import pytest
 
 from agentkit.decision import Principal
-from agentkit.errors import ConfigError, RunStateTampered
+from agentkit.errors import ConfigError, RunStateTampered, StaleRunState
 from agentkit.pipeline.confirm import (
     ApprovalDecision,
     MemoryLedger,
+    check_fresh,
     check_state,
     ledgers_for,
     normalise_decisions,
@@ -153,3 +155,47 @@ def test_a_run_paused_elsewhere_without_a_durable_ledger_is_refused_with_the_who
         "approvals were already used: resume it with a ledger every process shares, "
         "Agent(approvals=ApprovalStore(path)), or with decisions from ApprovalStore.decisions()"
     )
+
+
+# --- a state older than the witness's record of its run --------------------------------------
+
+
+class Witness:
+    """An audit chain that saw `spent` used in the run: approval id -> seq of the record."""
+
+    def __init__(self, spent: dict[str, int]) -> None:
+        self.spent = spent
+
+    def spent_approvals(self, run_id: str) -> dict[str, int]:
+        return self.spent
+
+
+def test_a_state_waiting_on_an_approval_the_witness_saw_used_is_refused_naming_its_record() -> None:
+    run = paused_run()
+    (pending,) = run.pending
+    with pytest.raises(StaleRunState) as caught:
+        check_fresh(run, Witness({pending.approval_id: 4}))
+    assert str(caught.value) == (
+        f"run run-1 waits on approval {pending.approval_id}, which the audit log records as "
+        "used (record 4): this state is older than the run (a rolled-back store or an old "
+        "copy) and is not resumed"
+    )
+
+
+def test_a_state_lacking_approvals_the_witness_saw_used_is_refused_naming_the_first() -> None:
+    run = paused_run()
+    run.consumed_approvals.append("apr_a")
+    with pytest.raises(StaleRunState) as caught:
+        check_fresh(run, Witness({"apr_a": 2, "apr_c": 5, "apr_b": 3}))
+    assert str(caught.value) == (
+        "run run-1 does not know approval apr_b, which the audit log records as used in it "
+        "(record 3): this state is older than the run (a rolled-back store or an old copy) "
+        "and is not resumed"
+    )
+
+
+def test_a_state_that_knows_every_approval_the_witness_saw_used_is_fresh() -> None:
+    run = paused_run()
+    run.consumed_approvals.extend(["apr_a", "apr_b"])
+    check_fresh(run, Witness({"apr_a": 2, "apr_b": 3}))
+    check_fresh(run, object())  # no witness: nothing to compare with

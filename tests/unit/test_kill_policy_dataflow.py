@@ -1,4 +1,5 @@
-"""Address ranges: how hosts, address classes and networks compare, at their edges."""
+"""Address ranges: how hosts, address classes and networks compare, at their edges; and where
+a host or an address starts and ends in a text."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from agentkit.policy import dataflow
 from agentkit.policy.dataflow import HostError, compile_range, in_ranges, ip_of
+from agentkit.policy.spec import NormaliseKind
 
 
 def test_a_network_with_host_bits_compiles_to_its_whole_network() -> None:
@@ -74,3 +76,22 @@ def test_the_unspecified_address_is_loopback() -> None:
     assert in_ranges("0.0.0.0", ["loopback"])
     assert in_ranges("::", ["loopback"])
     assert not in_ranges("0.0.0.0", ["multicast", "link_local"])
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "text"),
+    [
+        ("domain", "example.fr", "écrivez à l'example.fr"),  # an apostrophe ends a domain
+        ("domain", "xerox.com", "see Xerox.com today"),  # a name that starts with X
+        ("email", "xavier@example.com", "write to Xavier@example.com"),
+        ("email", "o'brien@example.com", "write to 'o'brien@example.com'"),
+    ],
+)
+def test_a_host_or_address_appears_as_a_whole_token(
+    kind: NormaliseKind, value: str, text: str
+) -> None:
+    assert dataflow.appears_in(kind, value, text)
+
+
+def test_an_apostrophe_does_not_end_an_address() -> None:
+    assert not dataflow.appears_in("email", "brien@example.com", "write to o'brien@example.com")

@@ -1,15 +1,18 @@
-"""Reading policy and list files: at most the size cap, whatever the reads return."""
+"""Reading policy and list files: at most the size cap, whatever the reads return; names no
+file can have; and where a bad key deep in a policy is, with a hint when one is close."""
 
 from __future__ import annotations
 
 import errno
 import os
 from pathlib import Path
+from typing import Any, ForwardRef
 
 import pytest
 
-from agentkit.errors import PolicyLoadError
-from agentkit.policy import load_policy, loader
+from agentkit.errors import PolicyInvalid, PolicyLoadError
+from agentkit.policy import Policy, load_policy, loader
+from agentkit.policy.spec import ListSpec
 
 
 class ShortReads:
@@ -132,3 +135,173 @@ def test_a_fifo_as_a_list_file_is_refused_at_the_list_line(tmp_path: Path) -> No
         4,
         "list 'l': cannot read vals.txt: is not a regular file",
     )
+
+
+# --- names no file can have, and names that fail to resolve: the exact message -----------------
+
+
+def load_error(path: str | Path) -> tuple[str, int | None, str]:
+    with pytest.raises(PolicyLoadError) as info:
+        loader.load_files([path])
+    err = info.value
+    return (err.path, err.line, err.detail)
+
+
+def test_a_policy_name_holding_a_nul_is_refused_with_the_nul_escaped() -> None:
+    assert load_error("p\0.yaml") == (
+        "p\\x00.yaml",
+        None,
+        "cannot read the file: its name contains a NUL character",
+    )
+
+
+def test_a_policy_name_holding_a_lone_surrogate_is_refused_with_it_escaped() -> None:
+    assert load_error("p\udcff.yaml") == (
+        "p\\udcff.yaml",
+        None,
+        "cannot read the file: its name is not valid Unicode",
+    )
+
+
+def test_a_policy_name_holding_a_newline_is_shown_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "p\n.yaml"
+    assert load_error(path) == (
+        f"{tmp_path}/p\\x0a.yaml",
+        None,
+        "cannot read the file: No such file or directory",
+    )
+
+
+def test_a_policy_name_in_a_symlink_loop_is_refused_naming_the_loop(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    shown, line, detail = load_error(tmp_path / "a.yaml")
+    assert (shown, line) == (str(tmp_path / "a.yaml"), None)
+    assert detail.startswith("cannot read the file: ")
+    assert "a.yaml" in detail  # the loop, as the OS reports it
+
+
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
+        (OSError("the name cannot be resolved"), "the name cannot be resolved"),
+    ],
+)
+def test_a_policy_name_that_cannot_be_resolved_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, detail: str
+) -> None:
+    def refuse(self: Path, strict: bool = False) -> Path:
+        raise error
+
+    monkeypatch.setattr(Path, "resolve", refuse)
+    path = tmp_path / "p.yaml"
+    assert load_error(path) == (str(path), None, f"cannot read the file: {detail}")
+
+
+@pytest.mark.parametrize(
+    ("extends", "line"),
+    [
+        ('extends: "base\\0.yaml"', 2),
+        ('extends:\n  - "base\\0.yaml"', 3),  # the line of the entry
+    ],
+)
+def test_extends_naming_no_file_can_have_is_refused_at_its_line(extends: str, line: int) -> None:
+    with pytest.raises(PolicyLoadError) as info:
+        loader.load_text(f"version: 1\n{extends}\n", "p.yaml")
+    err = info.value
+    assert (err.path, err.line, err.key, err.detail) == (
+        "p.yaml",
+        line,
+        "extends",
+        "extends 'base\\x00.yaml': cannot read the file: its name contains a NUL character",
+    )
+
+
+def test_a_merge_of_no_files_has_no_lists() -> None:
+    assert loader.resolve_lists(loader.Merged()) == {}
+
+
+# --- the steps of that walk, on each kind of annotation it meets ------------------------------
+# An annotation pydantic has not resolved yet stays a ForwardRef: ToolRule's `sensitive` and
+# `side_effect_by` name models defined after it, and stay so until ToolRule is validated on
+# its own, so the walk must step over one without failing.
+
+
+def test_a_step_into_a_model_by_a_part_that_names_no_field_leads_nowhere() -> None:
+    assert loader._step(ListSpec, 0) is None
+    assert loader._step(ListSpec, "bogus") is None
+
+
+def test_a_step_through_an_annotation_that_is_not_a_model_leads_nowhere() -> None:
+    assert loader._step(ForwardRef("Sensitivity"), 0) is None
+    assert loader._step(str, "x") is None
+
+
+@pytest.mark.parametrize(
+    ("annotation", "unwrapped"),
+    [
+        (bool | ListSpec, ListSpec),  # the model, not the first class of the union
+        (ListSpec | None, ListSpec),
+        (list[ListSpec] | None, list[ListSpec]),
+        (bool | list[str], list[str]),
+        (str, str),
+    ],
+)
+def test_an_annotation_unwraps_to_its_model_or_container(annotation: Any, unwrapped: Any) -> None:
+    assert loader._unwrap(annotation) == unwrapped
+
+
+def test_an_unresolved_annotation_unwraps_to_itself() -> None:
+    ref = ForwardRef("bool | Sensitivity | list[Sensitivity]")
+    assert loader._unwrap(ref) is ref
+
+
+# --- the walk that finds the known keys for a hint, at every kind of nesting -------------------
+
+
+def problems_of(body: str) -> dict[str | None, str]:
+    with pytest.raises(PolicyInvalid) as info:
+        Policy.from_yaml(f"version: 1\n{body}\n")
+    return {p.key: p.detail for p in info.value.problems}
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "detail"),
+    [
+        (
+            "rules: [{id: r, when: {any_of: [{a: {maximun: 1}}]}}]",
+            "rules.0.when.any_of.0.a.maximun",
+            "unknown key 'maximun' in rules.0.when.any_of.0.a (did you mean 'maximum'?)",
+        ),
+        (
+            "rules: [{id: r, unless: {all_of: [{b: {trust: {nowher: deny}}}]}}]",
+            "rules.0.unless.all_of.0.b.trust.nowher",
+            "unknown key 'nowher' in rules.0.unless.all_of.0.b.trust (did you mean 'nowhere'?)",
+        ),
+        (
+            "rules: [{id: r, when: {any_of: [3]}}]",
+            "rules.0.when.any_of.0",
+            "rules.0.when.any_of.0: Input should be a valid dictionary or instance of Condition",
+        ),
+        (
+            "tools: {t: {sensitive: [{bogus: x}]}}",
+            "tools.t.sensitive.0.bogus",
+            "unknown key 'bogus' in tools.t.sensitive.0",
+        ),
+        (
+            "tools: {t: {sensitive: [3]}}",
+            "tools.t.sensitive.0",
+            "tools.t.sensitive.0: Input should be a valid dictionary or instance of Sensitivity",
+        ),
+        (
+            "tools: {t: {side_effect_by: {bogus: x, arg: a, values: {a: read}}}}",
+            "tools.t.side_effect_by.bogus",
+            "unknown key 'bogus' in tools.t.side_effect_by",
+        ),
+    ],
+)
+def test_a_bad_key_deep_in_a_policy_is_named_with_its_path(
+    body: str, key: str, detail: str
+) -> None:
+    assert problems_of(body)[key] == detail

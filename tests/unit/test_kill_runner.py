@@ -1,4 +1,5 @@
-"""The runner's resume at its edges: the deployment's sealer, calls decided again, stale state."""
+"""The runner's resume at its edges: the deployment's sealer, calls decided again, stale state;
+and the policy's overrides on server tools, refused when the runner is built."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 import pytest
 
 from agentkit.decision import AllowAll, Decision, History, Principal, ProposedCall
-from agentkit.errors import RunStateError
+from agentkit.errors import ConfigError, RunStateError
 from agentkit.pipeline.authorise import RecentCalls
 from agentkit.pipeline.confirm import seal_state
 from agentkit.pipeline.runner import Runner
+from agentkit.policy import Policy
 from agentkit.sealing import Sealer
 from agentkit.state import RunResult, Step
 from agentkit.testing import FakeXAI, Script, Turn
@@ -191,3 +193,24 @@ async def test_an_approved_call_without_arguments_is_refused_naming_it() -> None
     with pytest.raises(RunStateError) as caught:
         await runner.resume(run, {pending.approval_id: True})
     assert str(caught.value) == "the approved call c9 has no arguments"
+
+
+def test_a_runner_refuses_untrusted_columns_on_a_server_tool_naming_it() -> None:
+    """The runner applies the policy's overrides itself (not only an `Agent`): a server
+    tool's output has no columns to mark, so the policy is refused when the runner is built."""
+    policy = Policy.from_yaml(
+        "version: 1\ntools:\n  web_search: {action: allow, untrusted_columns: [body]}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        Runner(
+            client=scripted_client(),
+            model=MODEL,
+            tools=[],
+            authoriser=policy,
+            server_tools=[{"type": "web_search"}],
+        )
+    assert str(caught.value) == (
+        "server tool 'web_search': the policy sets tools.web_search.untrusted_columns, but a "
+        "server tool returns no database rows; its output is untrusted already"
+    )
+    Runner(client=scripted_client(), model=MODEL, tools=[], authoriser=policy)  # no server tool

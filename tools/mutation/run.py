@@ -1,9 +1,9 @@
 """Run mutmut over the safety-critical modules and print the score and survivors per module.
 
-    python -m tools.mutation.run                 # a fresh run (removes mutants/ first)
-    python -m tools.mutation.run --survivors     # retest only the last run's survivors
-    python -m tools.mutation.run --report --diff # print the last results with each diff
-    python -m tools.mutation.run 'agentkit.pipeline.*'   # only the mutants these names match
+python -m tools.mutation.run                 # a fresh run (removes mutants/ first)
+python -m tools.mutation.run --survivors     # retest only the last run's survivors
+python -m tools.mutation.run --report --diff # print the last results with each diff
+python -m tools.mutation.run 'agentkit.pipeline.*'   # only the mutants these names match
 """
 
 from __future__ import annotations
@@ -70,9 +70,12 @@ def report(results: dict[str, str], *, diff: bool) -> int:
     total = sum(totals.values())
     not_killed = total - totals["killed"]
     print(f"\nkilled {totals['killed']} of {total}; not killed {not_killed} ", end="")
-    print(f"({100 * not_killed / max(total, 1):.1f}%): " + ", ".join(
-        f"{status} {count}" for status, count in sorted(totals.items()) if status != "killed"
-    ))
+    print(
+        f"({100 * not_killed / max(total, 1):.1f}%): "
+        + ", ".join(
+            f"{status} {count}" for status, count in sorted(totals.items()) if status != "killed"
+        )
+    )
     for module in sorted(survivors):
         print(f"\n{module}:")
         for mutant in sorted(survivors[module], key=_natural):
