@@ -172,7 +172,6 @@ class Constraint:
     field: str
     path: tuple[str, ...]
     required: bool
-    kind: NormaliseKind
     null_passes: bool = True
     null_matches: bool = False
     """In a condition: a null satisfies it (``if_null: pass`` said so explicitly)."""
@@ -181,7 +180,6 @@ class Constraint:
     not_in_list: TrustedList | None = None
     domains: _Domains | None = None
     provenance: _Provenance | None = None
-    needs_history: bool = False
     trust: TrustTiers | None = None
     """Judged by `judge_trust`, not `check`: a tier may confirm rather than deny."""
     split: str | None = None
@@ -383,7 +381,6 @@ def compile_constraint(
         field=name,
         path=tuple(name.split(".")),
         required=spec.required,
-        kind=spec.normalise,
         null_passes=spec.if_null != "deny",
         null_matches=spec.if_null == "pass",
         validator=validator,
@@ -391,7 +388,6 @@ def compile_constraint(
         not_in_list=_lookup(lists, spec.not_in_list, "not_in_list"),
         domains=_compile_domains(spec.domains, lists) if spec.domains else None,
         provenance=_compile_provenance(prov, spec.normalise, lists) if prov else None,
-        needs_history=prov is not None or trust is not None,
         trust=_compile_trust(spec, lists) if trust else None,
         split=spec.split,
     )
