@@ -10,7 +10,7 @@ They are plain frozen data so that a decision is reproducible from the run state
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -186,9 +186,11 @@ class History(BaseModel):
     """Estimated model cost of the run so far."""
     now: float = 0.0
     """Unix time of this decision (injected so decide() stays pure)."""
-    principal_recent_calls: dict[str, tuple[float, ...]] = Field(default_factory=dict)
+    principal_recent_calls: Mapping[str, tuple[float, ...]] = Field(default_factory=dict)
     """Unix times of this principal's calls in the last minute, across runs and agents: per
-    tool name, and per side-effect class under ``class_key(side_effect)``."""
+    tool name, and per side-effect class under ``class_key(side_effect)``. The runner
+    passes a view that reads a key's times when they are asked for: look up the keys
+    you need rather than walking every item."""
     outputs: OutputLog | None = Field(default=None, exclude=True, repr=False)
     """The run's log of outputs, which the runner sets: the outputs of `calls`, recorded once
     each, for authorisers that index them. None in a History built by hand; then `calls`

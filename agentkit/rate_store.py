@@ -11,13 +11,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from agentkit.pipeline.authorise import RATE_WINDOW_SECONDS
+from agentkit.pipeline.rate_window import RATE_WINDOW_SECONDS, WindowView
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (user_id TEXT NOT NULL, tool TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS calls_by_user ON calls (user_id, at);
+CREATE INDEX IF NOT EXISTS calls_by_key ON calls (user_id, tool, at);
 """
 
 
@@ -46,17 +49,35 @@ class SqliteRateWindow:
             finally:
                 db.close()
 
-    def snapshot(self, user_id: str, now: float) -> dict[str, tuple[float, ...]]:
+    def snapshot(self, user_id: str, now: float) -> WindowView:
+        """The window as of now; the last row written is noted here, so calls noted later
+        (by any process) stay out of it even at the same instant."""
+        horizon = now - self._window
+        ((mark,),) = self._query("SELECT coalesce(max(rowid), 0) FROM calls", ())
+
+        def keys() -> Iterator[str]:
+            rows = self._query(
+                "SELECT DISTINCT tool FROM calls"
+                " WHERE user_id = ? AND at >= ? AND at <= ? AND rowid <= ?",
+                (user_id, horizon, now, mark),
+            )
+            return iter([str(tool) for (tool,) in rows])
+
+        def read(key: str) -> tuple[float, ...]:
+            rows = self._query(
+                "SELECT at FROM calls"
+                " WHERE user_id = ? AND tool = ? AND at >= ? AND at <= ? AND rowid <= ?"
+                " ORDER BY at",
+                (user_id, key, horizon, now, mark),
+            )
+            return tuple(float(at) for (at,) in rows)
+
+        return WindowView(keys, read)
+
+    def _query(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             db = self._connect()
             try:
-                rows = db.execute(
-                    "SELECT tool, at FROM calls WHERE user_id = ? AND at >= ? ORDER BY at",
-                    (user_id, now - self._window),
-                ).fetchall()
+                return db.execute(sql, parameters).fetchall()
             finally:
                 db.close()
-        found: dict[str, list[float]] = {}
-        for tool, at in rows:
-            found.setdefault(str(tool), []).append(float(at))
-        return {tool: tuple(times) for tool, times in found.items()}

@@ -5,10 +5,7 @@ What a decision may know about the past is derived from the run state, never sto
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Mapping
-from typing import Protocol
 
 from agentkit.decision import (
     Authoriser,
@@ -19,10 +16,27 @@ from agentkit.decision import (
     class_key,
     confirmation_floor,
 )
+from agentkit.pipeline.rate_window import (
+    PROCESS_RATE_WINDOW,
+    RATE_WINDOW_SECONDS,
+    RateWindow,
+    RecentCalls,
+)
 from agentkit.pipeline.validate import ValidCall
 from agentkit.run_limits import RunLimits
 from agentkit.state import RunResult, Step
 from agentkit.tool import Tool
+
+__all__ = [
+    "PROCESS_RATE_WINDOW",
+    "RATE_WINDOW_SECONDS",
+    "RateWindow",
+    "RecentCalls",
+    "authorise",
+    "count_call",
+    "history_for",
+    "past_call",
+]
 
 _RAN = frozenset({"ok", "failed", "timed_out", "server"})
 # a step in one of these states is done: no stage changes it again
@@ -30,51 +44,6 @@ _SETTLED = _RAN | {"denied", "declined", "invalid", "unknown_tool"}
 # a call waiting for a person, or approved and waiting for the others, may still run: it
 # counts against quotas, rate limits and per-run caps like one that ran
 _NOT_RUN = frozenset({"denied", "declined", "invalid", "unknown_tool"})
-RATE_WINDOW_SECONDS = 60.0
-
-
-class RateWindow(Protocol):
-    """Per principal and tool, the times of calls in the last minute, across runs and agents:
-    what per-minute rate limits count. `RecentCalls` keeps it in this process;
-    `agentkit.rate_store.SqliteRateWindow` shares it between processes."""
-
-    def add(self, user_id: str, tool: str, at: float) -> None: ...
-
-    def snapshot(self, user_id: str, now: float) -> dict[str, tuple[float, ...]]: ...
-
-
-class RecentCalls:
-    """The rate window of one process (thread-safe), indexed by principal."""
-
-    def __init__(self, window: float = RATE_WINDOW_SECONDS) -> None:
-        self._window = window
-        self._calls: dict[str, dict[str, deque[float]]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, user_id: str, tool: str, at: float) -> None:
-        with self._lock:
-            self._calls.setdefault(user_id, {}).setdefault(tool, deque()).append(at)
-
-    def clear(self) -> None:
-        """Forget every call (for tests that need a fresh minute)."""
-        with self._lock:
-            self._calls.clear()
-
-    def snapshot(self, user_id: str, now: float) -> dict[str, tuple[float, ...]]:
-        horizon = now - self._window
-        result: dict[str, tuple[float, ...]] = {}
-        with self._lock:
-            for tool, times in self._calls.get(user_id, {}).items():
-                while times and times[0] < horizon:
-                    times.popleft()
-                if times:
-                    result[tool] = tuple(times)
-        return result
-
-
-PROCESS_RATE_WINDOW = RecentCalls()
-"""The window of every runner in this process that was given none: a new Agent object (or
-each run_sync) does not start a fresh minute."""
 
 
 def past_call(step: Step, tools: Mapping[str, Tool], at: float) -> PastCall | None:

@@ -36,12 +36,9 @@ def check_rate(
             return _deny(f"{rule}.per_run", f"rate limit: at most {limit.per_run} calls per run")
     if limit.per_minute is not None:
         since = history.now - WINDOW_SECONDS
+        window = history.principal_recent_calls
         recent = sum(
-            1
-            for tool, times in history.principal_recent_calls.items()
-            if tool in tool_names
-            for t in times
-            if since < t <= history.now
+            1 for key in tool_names for t in window.get(key, ()) if since < t <= history.now
         )
         if recent >= limit.per_minute:
             return _deny(
