@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time
 from enum import Enum
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -229,7 +229,10 @@ class Redactor:
         keys = DEFAULT_SENSITIVE_KEYS + (f"|{sensitive_keys}" if sensitive_keys else "")
         self._sensitive = re.compile(keys, re.IGNORECASE)
         self._prompt_keys = frozenset(prompt_keys)
-        self._key_cache: dict[str, tuple[int, str]] = {}
+        self._key_cache: dict[str, _KeyInfo] = {}
+        # the same short strings (run, call and request ids, tool names, statuses) come
+        # back in every record of a run: scrub each once
+        self._scrubbed: dict[str, str] = {}
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
         """structlog processor signature: returns the redacted event dict."""
@@ -247,6 +250,16 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """Replace every secret found in `text` (JSON text is redacted as data)."""
+        if len(text) > _SCRUB_CACHE_LENGTH:
+            return self._scrub(text)
+        known = self._scrubbed.get(text)
+        if known is None:
+            if len(self._scrubbed) >= _SCRUB_CACHE_SIZE:
+                self._scrubbed.clear()
+            known = self._scrubbed[text] = self._scrub(text)
+        return known
+
+    def _scrub(self, text: str) -> str:
         lowered = text.lower()
         labelled = _LABEL_TRIGGER.search(lowered) is not None
         tokens = self._token_trigger.search(lowered) is not None
@@ -276,8 +289,9 @@ class Redactor:
         """True when a field called `key` holds a secret by its name alone."""
         return self._sensitive.search(key) is not None
 
-    def _key(self, key: str) -> tuple[int, str]:
-        """The kind of field `key` names, and the key with any secret in it replaced."""
+    def _key(self, key: str) -> _KeyInfo:
+        """The kind of field `key` names, the key with any secret in it replaced, and
+        whether it is a naming key (``name``) or the value key beside one (``value``)."""
         known = self._key_cache.get(key)
         if known is None:
             kind = (
@@ -285,7 +299,10 @@ class Redactor:
                 if self.is_sensitive_key(key)
                 else (_PROMPT if key in self._prompt_keys else _PLAIN)
             )
-            known = (kind, self.scrub(key))
+            scrubbed = self.scrub(key)
+            known = _KeyInfo(
+                kind, scrubbed, _squash(key) in _NAMING_KEYS, _squash(scrubbed) in _VALUE_KEYS
+            )
             if len(self._key_cache) < 4096:  # argument names are unbounded
                 self._key_cache[key] = known
         return known
@@ -295,7 +312,7 @@ class Redactor:
         return any(
             type(item) is str
             and type(key) is str
-            and _squash(key) in _NAMING_KEYS
+            and self._key(key).naming
             and self.is_sensitive_key(item)
             for key, item in value.items()
         )
@@ -304,8 +321,9 @@ class Redactor:
         out: dict[str, Any] = {}
         named_secret = len(value) < 16 and self._names_a_secret(value)
         for raw_key, item in value.items():
-            kind, key = self._key(raw_key if type(raw_key) is str else str(raw_key))
-            if named_secret and _squash(key) in _VALUE_KEYS:
+            info = self._key(raw_key if type(raw_key) is str else str(raw_key))
+            kind, key = info.kind, info.scrubbed
+            if named_secret and info.value_key:
                 kind = _SECRET
             if key in out:  # two keys that were secrets: keep both values
                 key = f"{key}#{len(out)}"
@@ -377,6 +395,17 @@ class Redactor:
 
 
 _PLAIN, _SECRET, _PROMPT = 0, 1, 2
+_SCRUB_CACHE_LENGTH = 160
+_SCRUB_CACHE_SIZE = 8192
+
+
+class _KeyInfo(NamedTuple):
+    kind: int
+    scrubbed: str
+    naming: bool
+    """`_NAMING_KEYS`: the key names another field (``{"name": "api_key", "value": ...}``)."""
+    value_key: bool
+    """`_VALUE_KEYS`, after scrubbing: the key holds the value such a name labels."""
 
 
 def _squash(key: str) -> str:

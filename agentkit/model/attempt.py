@@ -22,6 +22,7 @@ from agentkit.model.http_errors import (
     name_server_request,
     scrub_error,
 )
+from agentkit.model.sender import Sender
 from agentkit.model.sse_reader import decode_event, iter_sse_events, split_lines
 from agentkit.model.streaming import ChatAssembler, ResponsesAssembler, StreamErrorEvent
 from agentkit.model.types import ModelResponse
@@ -31,7 +32,7 @@ from agentkit.model.types import ModelResponse
 class Attempt:
     """Everything one logical request sends, identical on every retry."""
 
-    http: httpx2.AsyncClient
+    sender: Sender
     url: str
     content: bytes
     headers: dict[str, str]
@@ -107,9 +108,10 @@ async def _scrubbed(
 
 async def _send_plain(attempt: Attempt) -> ModelResponse:
     try:
-        response = await attempt.http.post(
-            attempt.url, content=attempt.content, headers=attempt.headers, timeout=attempt.timeout
-        )
+        async with attempt.sender.post(
+            attempt.content, attempt.headers, attempt.timeout, stream=False
+        ) as answer:
+            response = answer
     except httpx2.HTTPError as exc:
         raise _transport_error(exc, attempt) from exc
     attempt.server_request_id = response.headers.get("x-request-id")
@@ -140,12 +142,8 @@ async def _send_streamed(attempt: Attempt) -> ModelResponse:
         ChatAssembler() if attempt.chat else ResponsesAssembler()
     )
     try:
-        async with attempt.http.stream(
-            "POST",
-            attempt.url,
-            content=attempt.content,
-            headers=attempt.headers,
-            timeout=attempt.timeout,
+        async with attempt.sender.post(
+            attempt.content, attempt.headers, attempt.timeout, stream=True
         ) as response:
             attempt.server_request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:

@@ -26,6 +26,7 @@ from agentkit.model.limits import check_request_limits
 from agentkit.model.pricing import PriceTable
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
+from agentkit.model.sender import ClientSender, Sender, TransportSender
 from agentkit.model.transport import AiohttpTransport
 from agentkit.model.types import Endpoint, ModelRequest, ModelResponse, Usage, UsageSink
 
@@ -82,12 +83,16 @@ class XAIClient:
         self._prices = prices or PriceTable.default()
         self._caps = capabilities or CapabilityTable.default()
         self._sleep = sleep
-        self._owns_http = http is None
-        self._http = http or httpx2.AsyncClient(transport=transport or AiohttpTransport())
+        self._sender: Sender = (
+            ClientSender(http, self._url, owned=False)
+            if http is not None
+            else TransportSender(transport or AiohttpTransport(), self._url)
+        )
         self._headers = {
             "Authorization": f"Bearer {key}",
             "Content-Type": "application/json",
             "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
             "User-Agent": "agentkit/0.1",
         }
         self._stream_headers = {**self._headers, "Accept": "text/event-stream"}
@@ -113,9 +118,8 @@ class XAIClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client if this client created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the connections this client opened (a client passed as `http=` stays open)."""
+        await self._sender.aclose()
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
         """Send one logical request, retrying transient failures; parse the answer.
@@ -136,7 +140,7 @@ class XAIClient:
         else:
             body = build_chat_body(request)
         attempt = Attempt(
-            http=self._http,
+            sender=self._sender,
             url=self._url,
             content=json.dumps(body, separators=(",", ":")).encode(),
             headers={
