@@ -59,15 +59,17 @@ async def measure(peer_name: str, base_url: str, size: int) -> dict[str, Any]:
                 await peer.run()
                 return (time.perf_counter() - started) * 1000
 
-            began = time.perf_counter()
+            began, cpu_began = time.perf_counter(), time.process_time()
             per_run = await asyncio.gather(*(timed() for _ in range(size)))
             wall = (time.perf_counter() - began) * 1000
+            cpu = (time.process_time() - cpu_began) * 1000
             after = rss_mb()
         finally:
             await peer.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1000
     return {
         "wall_ms": wall,
+        "cpu_ms_per_run": cpu / size,
         "per_run_ms": list(per_run),
         "rss_before_mb": before,
         "rss_after_mb": after,
@@ -116,6 +118,11 @@ def summarise(raw: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             "peak_rss_mb": statistics.median(c["peak_rss_mb"] for c in children),
             "rss_growth_mb": statistics.median(
                 c["rss_after_mb"] - c["rss_before_mb"] for c in children
+            ),
+            "cpu_ms_per_run": statistics.median(c.get("cpu_ms_per_run", 0.0) for c in children),
+            "kb_per_run_in_flight": statistics.median(
+                (c["peak_rss_mb"] - c["rss_before_mb"]) * 1000 / len(c["per_run_ms"])
+                for c in children
             ),
         }
     floor = results["httpx2_floor"]["wall_ms"] if "httpx2_floor" in results else None

@@ -7,6 +7,7 @@ from typing import Any
 
 from tools.bench.agentdojo.table import section as agentdojo_section
 from tools.bench.peers import LABELS
+from tools.bench.scale import section as scale_section
 
 TARGET_OVERHEAD_FACTOR = 5.0
 TARGET_OVERHEAD_MS = 1.5
@@ -112,19 +113,22 @@ def concurrency_section(data: dict[str, Any]) -> list[str]:
             "|---|---:|---:|---:|---:|---:|",
         ]
         for name, r in sorted(results.items(), key=lambda kv: kv[1]["wall_ms"]):
+            ratio_text = (
+                "" if r["ratio_to_httpx2_floor"] is None else f"{r['ratio_to_httpx2_floor']:.2f}"
+            )
             lines.append(
-                f"| {LABELS[name]} | {r['wall_ms']:.0f} | {r['ratio_to_httpx2_floor']:.2f} | "
+                f"| {LABELS[name]} | {r['wall_ms']:.0f} | {ratio_text} | "
                 f"{r['per_run_p50_ms']:.0f} | {r['per_run_p99_ms']:.0f} | "
                 f"{r['peak_rss_mb']:.0f} |"
             )
         ratio = results["agentkit"]["ratio_to_httpx2_floor"]
-        lines += [
-            "",
-            f"Target (agentkit within {TARGET_CONCURRENCY_RATIO} x the httpx2 floor): "
-            f"{ratio:.2f} x, {_met(ratio <= TARGET_CONCURRENCY_RATIO)}.",
-            *transport_target_lines(results),
-            "",
-        ]
+        lines.append("")
+        if ratio is not None:
+            lines.append(
+                f"Target (agentkit within {TARGET_CONCURRENCY_RATIO} x the httpx2 floor): "
+                f"{ratio:.2f} x, {_met(ratio <= TARGET_CONCURRENCY_RATIO)}."
+            )
+        lines += [*transport_target_lines(results), ""]
     return lines
 
 
@@ -320,6 +324,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     ]
     lines += latency_section(report["latency"])
     lines += concurrency_section(report["concurrency"])
+    if "scale" in report:
+        lines += scale_section(report["scale"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

@@ -104,6 +104,8 @@ def run(quick: bool) -> dict[str, Any]:
     report["concurrency"]["processes"] = (
         f"{1 if quick else 3} (100 runs), {large['processes']} (1,000)"
     )
+    print("scale", flush=True)
+    report["scale"] = scale.measure_all([500, 1000] if quick else list(scale.SIZES), 1)
     print("imports", flush=True)
     report["imports"] = imports.measure_all(3 if quick else 9)
     print("sandbox", flush=True)
