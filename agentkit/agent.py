@@ -18,6 +18,7 @@ result = OpsCopilot().run_sync("What is ticket 42 about?")
 from __future__ import annotations
 
 import asyncio
+import enum
 import warnings
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -65,6 +66,15 @@ class DefaultPolicyWarning(UserWarning):
     """An agent was built without a policy and runs under `agentkit:default`."""
 
 
+class DefaultAudit(enum.Enum):
+    """The `audit` of an agent given none: the process's log in ``.agentkit/audit/``."""
+
+    LOG = "default"
+
+
+DEFAULT_AUDIT = DefaultAudit.LOG
+
+
 class Agent:
     """Base class of user agents. Class attributes are defaults; constructor arguments win."""
 
@@ -96,7 +106,7 @@ class Agent:
         tools: Iterable[Tool | Callable[..., Any]] = (),
         policy: Authoriser | str | Path | Sequence[str | Path] | None = None,
         approver: Approver | None = None,
-        audit: AuditRecorder | None = None,
+        audit: AuditRecorder | DefaultAudit | None = DEFAULT_AUDIT,
         config: RunConfig | None = None,
         principal: Principal | None = None,
         approvals: ApprovalLedger | None = None,
@@ -203,6 +213,10 @@ class Agent:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
+            if self._runner_args["audit"] is DEFAULT_AUDIT:
+                from agentkit.audit.default_log import default_audit_log
+
+                self._runner_args["audit"] = default_audit_log()
             self._runner = Runner(
                 client=self.client,
                 model=self.model_name,
