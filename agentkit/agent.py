@@ -4,7 +4,7 @@
 class OpsCopilot(Agent):
     model = "grok-4-1-fast-non-reasoning"
     instructions = "You help the on-call engineer."
-    policy = "policies/ops_copilot.yaml"
+    policy = "agentkit:ops_copilot"
 
     @tool
     async def lookup_ticket(self, ticket_id: int) -> dict[str, str]:
@@ -18,6 +18,8 @@ result = OpsCopilot().run_sync("What is ticket 42 about?")
 from __future__ import annotations
 
 import asyncio
+import enum
+import warnings
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +27,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder
-from agentkit.decision import AllowAll, Authoriser, Principal, ToolInfo
+from agentkit.decision import Authoriser, Principal, ToolInfo
 from agentkit.errors import ConfigError
 from agentkit.model.types import ModelClient
 from agentkit.pipeline.authorise import RateWindow
@@ -39,6 +41,38 @@ from agentkit.state import RunResult
 from agentkit.tool import Tool, as_tool, tool_spec
 
 DEFAULT_MODEL = "grok-4-1-fast-non-reasoning"
+DEFAULT_POLICY = "agentkit:default"
+"""The policy of an agent given none: reads run, every other call waits for a person."""
+
+_warned_default_policy = False
+
+
+def _warn_default_policy(agent: str) -> None:
+    """Say once per process that an agent runs under the default policy, and what it does."""
+    global _warned_default_policy
+    if _warned_default_policy:
+        return
+    _warned_default_policy = True
+    warnings.warn(
+        f"{agent} has no policy: it runs under {DEFAULT_POLICY} (read tools run; every "
+        "other call waits for a person's confirmation). Give it a policy, or "
+        "policy=AllowAll() to allow everything but destructive calls.",
+        DefaultPolicyWarning,
+        stacklevel=4,
+    )
+
+
+class DefaultPolicyWarning(UserWarning):
+    """An agent was built without a policy and runs under `agentkit:default`."""
+
+
+class DefaultAudit(enum.Enum):
+    """The `audit` of an agent given none: the process's log in ``.agentkit/audit/``."""
+
+    LOG = "default"
+
+
+DEFAULT_AUDIT = DefaultAudit.LOG
 
 
 class Agent:
@@ -72,7 +106,7 @@ class Agent:
         tools: Iterable[Tool | Callable[..., Any]] = (),
         policy: Authoriser | str | Path | Sequence[str | Path] | None = None,
         approver: Approver | None = None,
-        audit: AuditRecorder | None = None,
+        audit: AuditRecorder | DefaultAudit | None = DEFAULT_AUDIT,
         config: RunConfig | None = None,
         principal: Principal | None = None,
         approvals: ApprovalLedger | None = None,
@@ -179,6 +213,10 @@ class Agent:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
+            if self._runner_args["audit"] is DEFAULT_AUDIT:
+                from agentkit.audit.default_log import default_audit_log
+
+                self._runner_args["audit"] = default_audit_log()
             self._runner = Runner(
                 client=self.client,
                 model=self.model_name,
@@ -209,7 +247,8 @@ class Agent:
         self, policy: Authoriser | str | Path | Sequence[str | Path] | None
     ) -> Authoriser:
         if policy is None:
-            return AllowAll()
+            _warn_default_policy(type(self).__name__)
+            policy = DEFAULT_POLICY
         if hasattr(policy, "decide"):
             authoriser: Authoriser = policy
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -65,6 +66,8 @@ def docker_client(missing_service: MissingService) -> Iterator[Any]:
 # one seal key for the whole suite and every process it starts (workers, CLI), so no test
 # writes .agentkit/seal.key into the checkout; tests of the key file unset it themselves
 os.environ.setdefault("AGENTKIT_SEAL_KEY", "5e" * 32)
+# likewise the default audit log of agents given none goes to a folder of the suite's own
+os.environ.setdefault("AGENTKIT_AUDIT_DIR", tempfile.mkdtemp(prefix="agentkit-test-audit-"))
 
 
 @pytest.fixture(autouse=True)

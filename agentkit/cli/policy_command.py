@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``policy check``, ``policy explain`` and ``policy schema``."""
+    """Add ``policy check``, ``policy explain``, ``policy schema`` and ``policy show``."""
     parser = subparsers.add_parser("policy", help="check and explain YAML policies")
     commands = parser.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
 
@@ -82,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     schema = commands.add_parser("schema", help="print the JSON Schema of policy files")
     schema.set_defaults(handler=_schema)
+
+    show = commands.add_parser(
+        "show", help="print a shipped policy (extend it as agentkit:NAME); no NAME lists them"
+    )
+    show.add_argument("name", nargs="?", metavar="NAME", help="baseline, default, ...")
+    show.set_defaults(handler=_show)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -182,4 +188,20 @@ def _schema(args: argparse.Namespace) -> int:
     from agentkit.policy import policy_json_schema_text
 
     sys.stdout.write(policy_json_schema_text())
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from agentkit.policy.builtin import builtin_path, names
+
+    if args.name is None:
+        for name in names():
+            print(f"agentkit:{name}")
+        return 0
+    try:
+        path = builtin_path(args.name)
+    except LookupError as exc:
+        print(f"agentkit policy show: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(path.read_text(encoding="utf-8"))
     return 0

@@ -46,6 +46,9 @@ class RunStarted(AuditEvent):
     agent: str
     model: str
     tool_facts: dict[str, dict[str, Any]] | None = None
+    policy: str | None = None
+    """What decides the run's calls: the policy's files (``agentkit:default`` for an
+    agent given none), or the authoriser's class."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,7 +150,11 @@ class Runner:
         recorder = RunRecorder(self.audit, run)
         facts = {name: tool.facts for name, tool in self.tools.items() if tool.facts}
         try:
-            recorder.emit(ev.RunStarted(self.agent_name, self.model, facts or None))
+            recorder.emit(
+                ev.RunStarted(
+                    self.agent_name, self.model, facts or None, authoriser_name(self.authoriser)
+                )
+            )
         except AuditError as exc:
             self._fail(recorder, run, exc)
             raise
@@ -515,3 +519,11 @@ def _ran_event(result: ToolOutcome, step: Step, output: str) -> ev.CallExecuted:
         metadata=step.metadata or None,
         error_type=result.error_type,
     )
+
+
+def authoriser_name(authoriser: Authoriser) -> str:
+    """How the audit names what decides: a policy's files, bases first, or the class."""
+    sources = getattr(authoriser, "sources", None)
+    if isinstance(sources, tuple) and sources and all(isinstance(s, str) for s in sources):
+        return ", ".join(sources)
+    return type(authoriser).__name__

@@ -2,7 +2,7 @@
 
 Example:
     >>> from agentkit.policy import load_policy
-    >>> policy = load_policy("policies/ops_copilot.yaml")  # doctest: +SKIP
+    >>> policy = load_policy("agentkit:ops_copilot")  # doctest: +SKIP
     >>> policy.decide(principal, call, history)  # doctest: +SKIP
     Decision(action='confirm', reason='...', rule='tools.close_ticket')
 """

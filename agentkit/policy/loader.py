@@ -29,6 +29,7 @@ from agentkit.errors import PolicyLoadError
 from agentkit.policy import dataflow
 from agentkit.policy._names import did_you_mean
 from agentkit.policy._yaml import MAX_BYTES, YAMLProblem, load_yaml
+from agentkit.policy.builtin import builtin_path, is_builtin
 from agentkit.policy.compiled import Where
 from agentkit.policy.constraints import TrustedList
 from agentkit.policy.spec import (
@@ -125,13 +126,14 @@ def load_files(paths: Iterable[str | Path]) -> Merged:
     merged = Merged()
     applied: set[Path] = set()
     for path in paths:
+        shown = str(path) if is_builtin(path) else shown_path(Path(path))
         try:
-            target = resolved(Path(path))
+            target = _locate(path, Path.cwd())
         except _Unreadable as exc:
-            raise PolicyLoadError(str(exc), path=shown_path(Path(path))) from exc
+            raise PolicyLoadError(str(exc), path=shown) from exc
         if target not in applied:
             applied.add(target)
-            _expand(_read(target, shown_path(Path(path))), merged, applied, (target,))
+            _expand(_read(target, shown), merged, applied, (target,))
     if not merged.sources:
         raise PolicyLoadError("no policy file given", path="<none>")
     return merged
@@ -171,6 +173,17 @@ def _check_name(path: Path) -> None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         raise _Unreadable("cannot read the file: its name is not valid Unicode") from None
+
+
+def _locate(reference: str | Path, directory: Path) -> Path:
+    """The resolved file a policy reference names: ``agentkit:NAME`` (a shipped policy) or
+    a path, relative to `directory`."""
+    if is_builtin(reference):
+        try:
+            return resolved(builtin_path(str(reference)))
+        except LookupError as exc:
+            raise _Unreadable(str(exc)) from None
+    return resolved(directory / reference)
 
 
 def resolved(path: Path) -> Path:
@@ -252,7 +265,7 @@ def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path,
             )
 
         try:
-            target = resolved(src.directory / base)
+            target = _locate(base, src.directory)
         except _Unreadable as exc:
             raise problem(str(exc)) from exc
         if target in stack or len(stack) >= MAX_EXTENDS_DEPTH:
@@ -264,7 +277,7 @@ def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path,
             continue
         applied.add(target)
         try:
-            shown = shown_path(Path(src.path).parent / base)
+            shown = base if is_builtin(base) else shown_path(Path(src.path).parent / base)
             base_src = _read(target, shown)
         except PolicyLoadError as exc:
             if exc.path != shown or exc.line is not None:

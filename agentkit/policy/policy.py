@@ -244,7 +244,7 @@ def load_policy(*paths: str | Path, tools: Iterable[ToolInfo] | None = None) -> 
     """Load policy files in order; later files extend and override earlier ones.
 
     Example:
-        >>> policy = load_policy("policies/ops_copilot.yaml")  # doctest: +SKIP
+        >>> policy = load_policy("agentkit:ops_copilot")  # doctest: +SKIP
 
     Raises:
         PolicyLoadError: a file is unreadable or malformed (``file:line: message``), or

@@ -1,7 +1,7 @@
 """The policy file, as pydantic models: what a YAML policy may say.
 
 Every model forbids unknown keys so a typo is an error, never a silently ignored rule.
-The JSON Schema in ``policies/policy.schema.json`` is generated from these models.
+The JSON Schema in ``agentkit/policies/policy.schema.json`` is generated from these models.
 """
 
 from __future__ import annotations
@@ -486,7 +486,8 @@ class PolicyFile(_Strict):
     version: Literal[1]
     """Format version; always 1 for now."""
     extends: str | list[str] | None = None
-    """Base policies, relative to this file; they load first and this file overrides them."""
+    """Base policies: paths relative to this file, or shipped ones by name
+    (``agentkit:baseline``); they load first and this file overrides them."""
     description: str | None = None
     default: Escalation | None = None
     """The action for tools the policy names nowhere (``deny`` unless set)."""
@@ -514,5 +515,5 @@ def policy_json_schema() -> dict[str, Any]:
 
 
 def policy_json_schema_text() -> str:
-    """The JSON Schema as the text of ``policies/policy.schema.json``."""
+    """The JSON Schema as the text of ``agentkit/policies/policy.schema.json``."""
     return json.dumps(policy_json_schema(), indent=2, sort_keys=True) + "\n"

@@ -15,7 +15,7 @@ from examples.ops_copilot.tickets import create_database
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
-POLICY = REPO / "policies" / "ops_copilot.yaml"
+POLICY = REPO / "agentkit" / "policies" / "ops_copilot.yaml"
 DEFAULT_DB = REPO / ".agentkit" / "demo" / "tickets.db"
 
 

@@ -213,7 +213,7 @@ class RowsStub(Tool):
 def copilot(searxng: SearchServer, turns: list[Turn]) -> tuple[Copilot, FakeXAI]:
     fake = FakeXAI(Script(turns))
     policy = load_policy(
-        REPO / "policies" / "ops_copilot.yaml", FIXTURES / "ops_copilot_search.yaml"
+        REPO / "agentkit" / "policies" / "ops_copilot.yaml", FIXTURES / "ops_copilot_search.yaml"
     )
     Copilot.ran = []
     agent = Copilot(

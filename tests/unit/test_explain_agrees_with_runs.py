@@ -26,6 +26,7 @@ from agentkit.approvers import CallbackApprover
 from agentkit.cli import main
 from agentkit.decision import PastCall
 from agentkit.policy import Policy, load_policy
+from agentkit.policy.builtin import builtin_path, is_builtin
 from agentkit.testing import FakeXAI, Script, Turn
 from agentkit.testing.script import Search, ToolCall
 
@@ -34,7 +35,7 @@ CORPUS = yaml.safe_load((REPO / "tests" / "fixtures" / "policy_corpus.yaml").rea
 
 
 def policy_path(name: str) -> Path:
-    return REPO / CORPUS[name].get("policy", f"policies/{name}.yaml")
+    return REPO / CORPUS[name].get("policy", f"agentkit/policies/{name}.yaml")
 
 
 def cases() -> list[Any]:
@@ -81,7 +82,8 @@ def cached_policy(path: Path) -> Policy:
 def roles_of(policy: Policy) -> list[str]:
     names: set[str] = set()
     for source in policy.sources:
-        names |= set((yaml.safe_load(Path(source).read_text()) or {}).get("roles") or {})
+        path = builtin_path(source) if is_builtin(source) else Path(source)
+        names |= set((yaml.safe_load(path.read_text()) or {}).get("roles") or {})
     return sorted(names)
 
 

@@ -9,13 +9,56 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import httpx2
 import pytest
 
 from agentkit.errors import ModelConnectionError, ServerError
 from agentkit.model import ModelRequest, RetryPolicy, Timeouts, XAIClient
-from tests.unit.test_model_client import KEY, REQUEST, Scripted, Sleeps, answer
+
+KEY = "xai-test-secret-0123456789abcdef"
+REQUEST = ModelRequest(
+    model="grok-4-1-fast-non-reasoning", input=[{"role": "user", "content": "hi"}]
+)
+
+
+def answer(text: str) -> dict[str, Any]:
+    """A minimal completed Responses body."""
+    message = {"type": "output_text", "text": text, "annotations": []}
+    return {
+        "id": "resp-1",
+        "object": "response",
+        "model": REQUEST.model,
+        "status": "completed",
+        "output": [{"type": "message", "id": "m1", "role": "assistant", "content": [message]}],
+        "usage": {"input_tokens": 10, "output_tokens": 2, "total_tokens": 12},
+    }
+
+
+class Scripted:
+    """A MockTransport handler replaying replies in order (the last one forever)."""
+
+    def __init__(self, *replies: httpx2.Response | Exception) -> None:
+        self.replies = list(replies)
+        self.requests: list[httpx2.Request] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+class Sleeps:
+    """An injected sleep that records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
 
 
 def _request(stream: bool = False) -> ModelRequest:

@@ -12,7 +12,7 @@ from agentkit.testing.decisions import decide
 from agentkit.testing.decisions import past_call as past
 from agentkit.testing.decisions import proposed_call as call
 
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
+POLICIES = Path(__file__).resolve().parents[2] / "agentkit" / "policies"
 
 
 def shipped(name: str) -> Policy:

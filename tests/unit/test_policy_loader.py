@@ -250,12 +250,12 @@ def test_check_tools_covers_rules_and_provenance_sources() -> None:
 
 
 def test_shipped_policies_load() -> None:
-    for path in sorted((REPO / "policies").glob("*.yaml")):
+    for path in sorted((REPO / "agentkit" / "policies").glob("*.yaml")):
         load_policy(path)
 
 
 def test_schema_file_is_up_to_date() -> None:
-    shipped = (REPO / "policies" / "policy.schema.json").read_text(encoding="utf-8")
+    shipped = (REPO / "agentkit" / "policies" / "policy.schema.json").read_text(encoding="utf-8")
     assert shipped == policy_json_schema_text(), "regenerate: agentkit policy schema > ..."
 
 
@@ -272,7 +272,7 @@ def test_cli_check_reports_file_and_line(
 
 
 def test_cli_explain_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    ops = str(REPO / "policies" / "ops_copilot.yaml")
+    ops = str(REPO / "agentkit" / "policies" / "ops_copilot.yaml")
     args = ["policy", "explain", ops, "--tool", "close_ticket", "--args", '{"ticket_id": 7}']
     assert main([*args, "--role", "operator"]) == 0
     assert capsys.readouterr().out.startswith("confirm  rule=tools.close_ticket")

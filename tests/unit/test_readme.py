@@ -24,7 +24,7 @@ def test_the_first_example_runs_under_its_policy(
     from agentkit import Agent
     from agentkit.testing import FakeXAI, Script, Turn, scripted_client
 
-    shutil.copy(REPO / "policies" / "baseline.yaml", tmp_path)
+    shutil.copy(REPO / "agentkit" / "policies" / "baseline.yaml", tmp_path)
     (tmp_path / "copilot.yaml").write_text(blocks("yaml")[0])
     monkeypatch.chdir(tmp_path)
     fake = FakeXAI(

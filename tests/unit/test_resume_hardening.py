@@ -277,8 +277,13 @@ async def test_resume_decides_each_approved_call_again_before_it_runs() -> None:
 # --- single use without a wired ledger -----------------------------------------------------
 
 
-def plain_bank(turns: list[Turn]) -> Bank:
-    return Bank(client=scripted_client(turns), policy=Policy.from_yaml(POLICY), principal=HOLDER)
+def plain_bank(turns: list[Turn], **options: Any) -> Bank:
+    """A bank given no ledger and (unless `options` say otherwise) no audit log: what is
+    left to catch a replay is the ledger every agent of the process shares."""
+    options.setdefault("audit", None)
+    return Bank(
+        client=scripted_client(turns), policy=Policy.from_yaml(POLICY), principal=HOLDER, **options
+    )
 
 
 async def test_fresh_agents_of_one_process_share_the_record_of_used_approvals() -> None:
@@ -295,6 +300,21 @@ async def test_fresh_agents_of_one_process_share_the_record_of_used_approvals() 
         with pytest.raises(ApprovalRefused, match="already used"):
             await agent.resume(RunResult.from_json(stored), decision)
     assert [a.ran for a in agents] == [[("transfer", 100)], [], []]
+
+
+async def test_agents_given_no_audit_share_the_default_log_which_witnesses_used_approvals() -> None:
+    from agentkit.agent import DEFAULT_AUDIT
+    from agentkit.errors import ApprovalRefused
+
+    script = [Turn.call("transfer", {"to": "bob", "amount": 100}), Turn.text("sent")]
+    paused = await plain_bank(script, audit=DEFAULT_AUDIT).run("pay bob")
+    stored = paused.to_json()
+    decision = {paused.pending[0].approval_id: True}
+    first, second = (plain_bank(script, audit=DEFAULT_AUDIT) for _ in range(2))
+    assert (await first.resume(RunResult.from_json(stored), decision)).status == "completed"
+    with pytest.raises(ApprovalRefused, match="audit log records as used"):
+        await second.resume(RunResult.from_json(stored), decision)
+    assert (first.ran, second.ran) == ([("transfer", 100)], [])
 
 
 async def test_a_run_paused_elsewhere_needs_a_ledger_every_process_shares() -> None:

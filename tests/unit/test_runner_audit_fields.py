@@ -138,7 +138,7 @@ async def test_a_run_without_calls_records_its_start_model_turn_and_end_exactly(
     result = await start(runner)
     usage = result.usage[0]
     assert audit.records == [
-        ("run.started", context(result, 0, agent="agent", model=MODEL)),
+        ("run.started", context(result, 0, agent="agent", model=MODEL, policy="AllowAll")),
         ("model.request", context(result, 0, model=MODEL, items=1)),
         (
             "model.response",

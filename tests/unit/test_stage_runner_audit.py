@@ -7,7 +7,7 @@ from typing import Any
 
 from agentkit import Agent, tool
 from agentkit.approvers import CallbackApprover
-from agentkit.decision import Principal
+from agentkit.decision import AllowAll, Principal
 from agentkit.model import XAIClient
 from agentkit.state import RunResult
 from agentkit.testing import FakeXAI, Script, Turn
@@ -49,6 +49,7 @@ async def run_audited() -> tuple[RunResult, list[tuple[str, dict[str, Any]]]]:
         client=XAIClient(api_key="test-key-123456", transport=fake.transport()),
         audit=audit,
         approver=CallbackApprover(lambda request: True, name="ana-bot"),
+        policy=AllowAll(),
     )
     result = await agent.run("go", principal=Principal(user_id="ana"))
     return result, audit.records
@@ -69,7 +70,7 @@ async def test_every_transition_of_a_run_is_recorded_in_order_with_its_fields() 
     destructive = "close is destructive: a person must confirm it"
     ran = {"truncated": False, "untrusted": False, "turn": 1}
     assert shape(records) == [
-        ("run.started", {"agent": "Desk", "model": result.model, "turn": 0}),
+        ("run.started", {"agent": "Desk", "model": result.model, "policy": "AllowAll", "turn": 0}),
         ("model.request", {"items": 1, "model": result.model, "turn": 0}),
         ("model.response", {"calls": 4, "status": "completed", "turn": 1}),
         ("call.requested", dict([lookup], turn=1)),

@@ -25,6 +25,7 @@ from tools.bench import (
     profile,
     sandbox,
 )
+from tools.bench import scale as scale_bench
 from tools.bench.agentdojo.table import table
 from tools.bench.common import REPO, machine
 from tools.bench.report import write_markdown, write_plot
@@ -105,7 +106,7 @@ def run(quick: bool) -> dict[str, Any]:
         f"{1 if quick else 3} (100 runs), {large['processes']} (1,000)"
     )
     print("scale", flush=True)
-    report["scale"] = scale.measure_all([500, 1000] if quick else list(scale.SIZES), 1)
+    report["scale"] = scale_bench.measure_all([500, 1000] if quick else list(scale_bench.SIZES), 1)
     print("imports", flush=True)
     report["imports"] = imports.measure_all(3 if quick else 9)
     print("sandbox", flush=True)
