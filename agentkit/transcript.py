@@ -69,6 +69,13 @@ class Transcript:
             lines.append(f"{self.paint('user', 'cyan')}  {printable(prompt)}")
         for step in run.steps:
             lines.extend(self._step(step))
+        lines.extend(self.ending(run))
+        return "\n".join(lines)
+
+    def ending(self, run: RunResult) -> list[str]:
+        """What follows the steps: pending approvals, sources, the answer or the error, and
+        the usage line (all a live run has not printed as it went)."""
+        lines: list[str] = []
         for pending in run.pending:
             lines.append(
                 self.paint("  awaiting approval ", "magenta")
@@ -83,7 +90,7 @@ class Transcript:
             error = f"error  {printable(run.error.type)}: {printable(run.error.message)}"
             lines.append(self.paint(error, "red"))
         lines.append(self._usage(run))
-        return "\n".join(lines)
+        return lines
 
     def _step(self, step: Step) -> list[str]:
         arguments = (
