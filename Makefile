@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV    := $(VENV)/.installed-dev
 BENCH  := .venv-bench/.installed
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
-.PHONY: demo test bench lint typecheck unit mutation services sandbox-image postgres clean
+.PHONY: demo test docs bench lint typecheck unit mutation services sandbox-image postgres clean
 
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +25,17 @@ $(BENCH): $(DEV) pyproject.toml
 demo: $(DEV) sandbox-image
 	$(BIN)/python -m examples.ops_copilot
 
-## the whole suite: lint, types, the import contract, unit and integration tests with real services
+## the whole suite: lint, types, the import contract, the docs site, unit and integration tests
 test: $(DEV) services
 	$(BIN)/ruff check agentkit tests tools examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(MKDOCS) build --strict --quiet --site-dir build/docs-site
 	AGENTKIT_REQUIRE_SERVICES=1 $(BIN)/pytest -q
+
+## the documentation site (MkDocs), into site/; strict: a broken link or docstring fails it
+docs: $(DEV)
+	$(MKDOCS) build --strict --site-dir site
 
 lint: $(DEV)
 	$(BIN)/ruff check agentkit tests tools examples
@@ -59,4 +65,4 @@ bench: $(BENCH) sandbox-image
 	.venv-bench/bin/python -m tools.bench.run_all
 
 clean:
-	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache .agentkit mutants
+	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache .agentkit mutants site

@@ -1,0 +1,245 @@
+"""The programs the README and the docs mark as complete run as printed, from the wheel.
+
+A fenced block preceded by an HTML comment ``<!-- docs-test: KIND ... -->`` on the line
+right before it is tested (docs/contributing-docs.md describes the convention):
+
+- ``program [stdin=TEXT]``: a ```` ```python ```` block that is a whole program. It runs
+  with the wheel installed in a fresh virtualenv outside the repository, with no
+  ``XAI_API_KEY`` (programs answer from the offline model), in a folder of its page's own;
+  ``stdin`` is a line given on its standard input.
+- ``output``: the block is what the program before it prints, exactly.
+- ``file NAME``: the block is written to ``NAME`` in the page's folder before the page's
+  programs run (a policy a program loads, say).
+
+One wheel and one virtualenv serve the whole session; each page gets a new folder and its
+programs run in the order of the page, sharing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+KINDS = ("program", "output", "file")
+MARKER = re.compile(r"^<!--\s*docs-test:", re.M)
+MARKED_BLOCK = re.compile(
+    r"^<!--\s*docs-test:(?P<spec>[^\n]*?)-->\n"
+    r"(?P<fence>`{3,})(?P<info>[^\n`]*)\n(?P<body>.*?\n)?(?P=fence)[ \t]*$",
+    re.M | re.S,
+)
+PROGRAM_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int
+    kind: str
+    info: str
+    text: str
+    options: dict[str, str] = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.page.relative_to(REPO)}:{self.line}"
+
+
+def pages() -> list[Path]:
+    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+
+
+def marked_blocks(page: Path) -> list[Block]:
+    """The page's marked blocks, in order; ValueError for a marker that marks nothing."""
+    text = page.read_text(encoding="utf-8")
+    found: list[Block] = []
+    for match in MARKED_BLOCK.finditer(text):
+        words = shlex.split(match["spec"])
+        line = text.count("\n", 0, match.start()) + 1
+        if not words or words[0] not in KINDS:
+            raise ValueError(f"{page.name}:{line}: unknown docs-test marker {match['spec']!r}")
+        options = dict(word.split("=", 1) for word in words[1:] if "=" in word)
+        names = [word for word in words[1:] if "=" not in word]
+        found.append(
+            Block(
+                page=page,
+                line=line,
+                kind=words[0],
+                info=match["info"].strip(),
+                text=match["body"] or "",
+                options=options,
+                name=names[0] if names else "",
+            )
+        )
+    markers = len(MARKER.findall(text))
+    if markers != len(found):
+        raise ValueError(
+            f"{page.name}: {markers - len(found)} docs-test marker(s) not on the line right "
+            "before a fenced block"
+        )
+    return found
+
+
+def check_page(blocks: list[Block]) -> list[str]:
+    """What is wrong with a page's marked blocks (nothing, for a page that can run)."""
+    problems = []
+    previous: Block | None = None
+    for block in blocks:
+        if block.kind == "program" and block.info != "python":
+            problems.append(f"{block.where}: a program is a ```python block")
+        if block.kind == "program" and set(block.options) - {"stdin"}:
+            problems.append(f"{block.where}: a program takes only stdin=TEXT")
+        if block.kind == "output" and (previous is None or previous.kind != "program"):
+            problems.append(f"{block.where}: an output block follows a program block")
+        if block.kind == "file" and not block.name:
+            problems.append(f"{block.where}: a file block names its file (file NAME)")
+        previous = block
+    return problems
+
+
+def _has_programs(page: Path) -> bool:
+    try:
+        return any(block.kind == "program" for block in marked_blocks(page))
+    except ValueError:
+        return False  # test_markers_are_well_formed names it
+
+
+PAGES_WITH_PROGRAMS = [page for page in pages() if _has_programs(page)]
+
+
+def test_markers_are_well_formed() -> None:
+    problems = []
+    for page in pages():
+        try:
+            problems += check_page(marked_blocks(page))
+        except ValueError as exc:
+            problems.append(str(exc))
+    assert problems == []
+
+
+def test_the_front_door_pages_mark_programs() -> None:
+    """The README's first example, and a policy and an approval example, are tested."""
+    marked = {page.relative_to(REPO).as_posix() for page in PAGES_WITH_PROGRAMS}
+    assert {
+        "README.md",
+        "docs/getting-started/first-agent.md",
+        "docs/getting-started/first-policy.md",
+        "docs/getting-started/first-approval.md",
+    } <= marked
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [first_example, *_] = re.findall(r"```python\n(.*?)```", readme, re.S)
+    programs = [b.text for b in marked_blocks(REPO / "README.md") if b.kind == "program"]
+    assert first_example in programs
+
+
+# --- the programs, against the wheel ------------------------------------------------------
+
+
+def _source_tree(into: Path) -> Path:
+    """A copy of the checkout's files (tracked and new, not ignored): a build of exactly the
+    sources, never of a stale build/ folder or an installed copy."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            target = into / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return into
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"{shlex.join(argv)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+
+
+@pytest.fixture(scope="session")
+def wheel_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a fresh virtualenv with the wheel of this checkout installed."""
+    root = tmp_path_factory.mktemp("docs-wheel")
+    started = time.monotonic()
+    source = _source_tree(root / "src")
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root), str(source)])
+    [wheel] = root.glob("agentkit-*.whl")
+    _run([sys.executable, "-m", "venv", str(root / "venv")])
+    python = root / "venv" / "bin" / "python"
+    _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)])
+    where = subprocess.run(
+        [str(python), "-c", "import agentkit; print(agentkit.__file__)"],
+        cwd=root,
+        env=_program_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert Path(where.strip()).is_relative_to(root / "venv"), where
+    print(f"\nwheel and virtualenv ready in {time.monotonic() - started:.1f} s")
+    return python
+
+
+def _program_env() -> dict[str, str]:
+    """The environment without a key, a seal key or anything that would reach this checkout."""
+    dropped = {"XAI_API_KEY", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in dropped and not name.startswith("AGENTKIT_")
+    }
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.strip("\n").splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "page", PAGES_WITH_PROGRAMS, ids=[p.relative_to(REPO).as_posix() for p in PAGES_WITH_PROGRAMS]
+)
+def test_marked_programs_run_as_printed(page: Path, wheel_python: Path, tmp_path: Path) -> None:
+    blocks = marked_blocks(page)
+    for block in blocks:
+        if block.kind == "file":
+            target = tmp_path / block.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.text, encoding="utf-8")
+    for index, block in enumerate(blocks):
+        if block.kind != "program":
+            continue
+        script = tmp_path / f"program_line_{block.line}.py"
+        script.write_text(block.text, encoding="utf-8")
+        stdin = block.options.get("stdin")
+        done = subprocess.run(
+            [str(wheel_python), script.name],
+            cwd=tmp_path,
+            env=_program_env(),
+            input=None if stdin is None else stdin + "\n",
+            stdin=subprocess.DEVNULL if stdin is None else None,
+            capture_output=True,
+            text=True,
+            timeout=PROGRAM_TIMEOUT,
+        )
+        assert done.returncode == 0, f"{block.where} exited {done.returncode}:\n{done.stderr}"
+        shown = blocks[index + 1] if index + 1 < len(blocks) else None
+        if shown is not None and shown.kind == "output":
+            assert _lines(done.stdout) == _lines(shown.text), (
+                f"{block.where} printed something else than {shown.where} shows"
+            )
