@@ -31,6 +31,7 @@ test: $(DEV) services
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(MKDOCS) build --strict --quiet --site-dir build/docs-site
+	$(BIN)/pytest -q -p no:cacheprovider tools/docs/test_reference.py
 	AGENTKIT_REQUIRE_SERVICES=1 $(BIN)/pytest -q
 
 ## the documentation site (MkDocs), into site/; strict: a broken link or docstring fails it
