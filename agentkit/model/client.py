@@ -84,7 +84,7 @@ class XAIClient:
         self._caps = capabilities or CapabilityTable.default()
         self._sleep = sleep
         self._sender: Sender = (
-            ClientSender(http, self._url, owned=False)
+            ClientSender(http, self._url)
             if http is not None
             else TransportSender(transport or AiohttpTransport(), self._url)
         )

@@ -33,10 +33,9 @@ class Sender(Protocol):
 class ClientSender:
     """Through a caller's `httpx2.AsyncClient`, with everything it was configured with."""
 
-    def __init__(self, http: httpx2.AsyncClient, url: str, *, owned: bool) -> None:
+    def __init__(self, http: httpx2.AsyncClient, url: str) -> None:
         self._http = http
         self._url = url
-        self._owned = owned
 
     @asynccontextmanager
     async def post(
@@ -52,8 +51,7 @@ class ClientSender:
             await response.aclose()
 
     async def aclose(self) -> None:
-        if self._owned:
-            await self._http.aclose()
+        """Nothing to release: the caller's client stays open for the caller to close."""
 
 
 class TransportSender:
