@@ -119,13 +119,13 @@ def test_an_unknown_shipped_name_is_a_load_error_naming_the_choices(tmp_path: Pa
             load_policy(bad)
 
 
-def test_policy_show_prints_a_shipped_policy_and_lists_them(tmp_path: Path) -> None:
+def test_policy_show_prints_a_shipped_policy_and_lists_them() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "agentkit", "policy", *args],
-            cwd=tmp_path,
+            cwd=REPO,  # the shipped files come from the package, not from the folder
             env=env,
             capture_output=True,
             text=True,
