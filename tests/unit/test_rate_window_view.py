@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -116,3 +117,14 @@ def test_a_per_minute_limit_reads_only_the_keys_it_counts() -> None:
     decision = policy.decide(Principal(user_id="u1"), proposed_call("search"), history)
     assert decision.action == "deny"
     assert set(view.read) <= {"search", "class:read"}
+
+
+def test_a_view_reads_each_key_once_and_answers_only_for_keys_it_holds() -> None:
+    view = CountingReads({"search": (99.0,)})
+    assert view["search"] == view["search"] == (99.0,)
+    assert view.read == ["search"]
+    assert 3 not in view
+    assert "nope" not in view
+    with pytest.raises(KeyError) as missing:
+        view["nope"]
+    assert missing.value.args == ("nope",)
