@@ -87,6 +87,7 @@ class ApprovalStore:
     ) -> None:
         self._sealer = sealer
         self.path = Path(path)
+        self._identity = self.path.resolve()
         _private_dirs(self.path.parent)
         _private_file(self.path)
         self._lock = threading.Lock()
@@ -98,6 +99,15 @@ class ApprovalStore:
                 db.execute("ALTER TABLE approvals ADD COLUMN verdict_seal TEXT")
         finally:
             db.close()
+
+    def __eq__(self, other: object) -> bool:
+        """Stores on the same file are the same ledger of used approvals."""
+        if not isinstance(other, ApprovalStore):
+            return NotImplemented
+        return self._identity == other._identity
+
+    def __hash__(self) -> int:
+        return hash(self._identity)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -18,6 +18,7 @@ from agentkit.terminal import printable, printable_output
 # subcommand -> module that registers it
 _COMMAND_MODULES: tuple[str, ...] = (
     "agentkit.cli.run_command",
+    "agentkit.cli.resume_command",
     "agentkit.cli.fake_xai_command",
     "agentkit.cli.policy_command",
     "agentkit.cli.approvals_command",

@@ -1,24 +1,34 @@
-"""`agentkit approvals list|approve ID|deny ID`: decide paused calls from a shell."""
+"""`agentkit approvals list|show|approve|deny`: decide paused calls from a shell.
+
+A decision is written to the audit log (the default log unless `--audit` names another)
+before it is stored; `approve --resume` then continues the run it belongs to, as
+`agentkit resume RUN_ID` would, once none of its calls is still undecided.
+"""
 
 from __future__ import annotations
 
 import argparse
 import getpass
-from pathlib import Path
+import json
+from contextlib import ExitStack
 
-from agentkit.approval_store import DEFAULT_STORE_PATH, ApprovalStore
+from agentkit.approval_store import DEFAULT_STORE_PATH, ApprovalStore, StoredApproval
 from agentkit.canonical import canonical_json
-
-DEFAULT_DECISIONS_LOG = ".agentkit/audit/approvals.jsonl"
+from agentkit.cli.launch import open_audit
+from agentkit.errors import ConfigError
+from agentkit.terminal import printable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("approvals", help="list and decide pending approvals")
+    parser = subparsers.add_parser("approvals", help="list, show and decide pending approvals")
     parser.add_argument("--store", default=DEFAULT_STORE_PATH, help="approval store (SQLite file)")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="pending approvals")
     listing.add_argument("--all", action="store_true", help="decided ones too")
     listing.set_defaults(handler=_list)
+    show = actions.add_parser("show", help="one approval: the exact call, its rule and reason")
+    show.add_argument("approval_id")
+    show.set_defaults(handler=_show)
     for name, approved in (("approve", True), ("deny", False)):
         action = actions.add_parser(name, help=f"{name} one pending call")
         action.add_argument("approval_id")
@@ -27,10 +37,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         )
         action.add_argument(
             "--audit",
-            default=DEFAULT_DECISIONS_LOG,
-            help=f"audit log (JSONL path or database URL) the decision is recorded in "
-            f"(default: {DEFAULT_DECISIONS_LOG})",
+            default=None,
+            help="audit log (JSONL path or database URL) the decision is recorded in "
+            "(default: the default log, .agentkit/audit/audit.jsonl or $AGENTKIT_AUDIT_DIR)",
         )
+        action.add_argument(
+            "--resume",
+            action="store_true",
+            help="then continue the run (as `agentkit resume RUN_ID`) if nothing else of it "
+            "waits for a decision",
+        )
+        action.add_argument("--json", action="store_true", help="with --resume: print JSON")
+        action.add_argument("--quiet", action="store_true", help="with --resume: no progress")
         action.set_defaults(handler=_decide, approved=approved)
 
 
@@ -42,23 +60,59 @@ def _list(args: argparse.Namespace) -> int:
     for row in rows:
         p = row.pending
         print(
-            f"{p.approval_id}  {row.verdict:<8} {row.agent} run {p.run_id[:12]}  "
-            f"{p.tool}({canonical_json(p.arguments)})  [{p.rule}] {p.reason}"
+            printable(
+                f"{p.approval_id}  {row.verdict:<8} {row.agent} run {p.run_id}  "
+                f"{p.tool}({canonical_json(p.arguments)})  [{p.rule}] {p.reason}"
+            )
         )
     return 0
 
 
-def _decide(args: argparse.Namespace) -> int:
-    from agentkit.audit import AuditLog, open_sink
+def _show(args: argparse.Namespace) -> int:
+    row = _find(ApprovalStore(args.store), args.approval_id)
+    p = row.pending
+    decided = f" by {row.approver}" if row.approver else ""
+    lines = [
+        f"approval  {p.approval_id}  ({row.verdict}{decided})",
+        f"run       {p.run_id}  ({row.agent})",
+        f"tool      {p.tool}",
+        f"rule      {p.rule}",
+        f"reason    {p.reason}",
+        f"sha256    {p.arguments_sha256}",
+        "arguments",
+        json.dumps(p.arguments, indent=2, ensure_ascii=False, sort_keys=True),
+    ]
+    print(printable("\n".join(lines)))
+    return 0
 
+
+def _decide(args: argparse.Namespace) -> int:
     store = ApprovalStore(args.store)
     approver = args.approver or getpass.getuser()
-    if "://" not in args.audit:
-        Path(args.audit).parent.mkdir(parents=True, exist_ok=True)
-    with AuditLog(open_sink(args.audit)) as audit:
+    with ExitStack() as stack:
+        audit = open_audit(args.audit, stack)
         row = store.decide(args.approval_id, approved=args.approved, approver=approver, audit=audit)
     print(
-        f"{row.pending.approval_id} {row.verdict} by {approver}: "
-        f"{row.pending.tool}({canonical_json(row.pending.arguments)})"
+        printable(
+            f"{row.pending.approval_id} {row.verdict} by {approver}: "
+            f"{row.pending.tool}({canonical_json(row.pending.arguments)})"
+        )
     )
-    return 0
+    if not args.resume:
+        return 0
+    run_id = row.pending.run_id
+    waiting = [a for a in store.approvals("pending") if a.pending.run_id == run_id]
+    if waiting:
+        ids = ", ".join(a.pending.approval_id for a in waiting)
+        print(f"run {run_id} still waits for: {ids}; resume it once they are decided")
+        return 10
+    from agentkit.cli.resume_command import resume
+
+    return resume(run_id, args)
+
+
+def _find(store: ApprovalStore, approval_id: str) -> StoredApproval:
+    for row in store.approvals(None):
+        if row.pending.approval_id == approval_id:
+            return row
+    raise ConfigError(f"no approval {approval_id!r} in {store.path}")

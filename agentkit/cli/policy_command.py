@@ -118,7 +118,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _agent_class(target: str) -> type[Agent]:
     """The Agent subclass named ``MODULE:Class``, to be built with each policy file."""
-    from agentkit.cli.run_command import load_agent_class
+    from agentkit.cli.launch import load_agent_class
 
     return load_agent_class(target)
 

@@ -1,25 +1,39 @@
-"""`agentkit run MODULE:Class PROMPT`: run an agent once and print its transcript."""
+"""`agentkit run MODULE:Class PROMPT`: run an agent once, showing each step as it happens.
+
+The run writes the audit log (the default one unless `--audit` names another) and, when
+it pauses for a person, is stored in the approvals store with how it was started, so
+`agentkit approvals approve ID` and `agentkit resume RUN_ID` can finish it from any shell.
+Exit codes: `agentkit.cli.run_outcome`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import json
 import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from agentkit.errors import ConfigError
+from agentkit.approval_store import DEFAULT_STORE_PATH
+from agentkit.cli.launch import launch, open_audit
+from agentkit.cli.saved_runs import SavedCommand
+from agentkit.errors import AgentkitError
 
-OFFLINE_KEY = "offline"
+if TYPE_CHECKING:
+    from agentkit.approval_store import ApprovalStore
+    from agentkit.audit.chain import AuditRecorder
+    from agentkit.state import RunResult
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "run", help="run an agent on one prompt and print the transcript"
+        "run",
+        help="run an agent on one prompt, showing each step; a paused run is stored",
+        description="Exit codes: 0 completed, 3 completed with a call denied or declined, "
+        "10 paused for approval (stored: decide with `agentkit approvals`, continue with "
+        "`agentkit resume RUN_ID`), 1 failed, 2 a usage or configuration mistake.",
     )
     parser.add_argument("target", metavar="MODULE:Class", help="the Agent subclass to run")
     parser.add_argument("prompt")
@@ -28,94 +42,84 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--offline",
         action="store_true",
-        help="answer from the fake xAI server on loopback (automatic when XAI_API_KEY is unset)",
+        help="answer from the fake xAI server on loopback, whatever XAI_API_KEY holds "
+        "(automatic when XAI_API_KEY is unset)",
     )
-    parser.add_argument("--script", help="script of the offline model (YAML or JSON)")
+    parser.add_argument(
+        "--script", help="script of the offline model (YAML or JSON; default: the agent's)"
+    )
     parser.add_argument("--user", default="cli", help="the principal's user id (default: cli)")
     parser.add_argument(
         "--role", action="append", default=[], help="a role of the principal (repeatable)"
     )
-    parser.add_argument("--json", action="store_true", help="print the run state as JSON")
+    parser.add_argument("--run-id", help="the run's id (default: a new one)")
+    add_run_options(parser)
     parser.set_defaults(handler=_handle)
 
 
-def load_agent_class(target: str) -> type[Any]:
-    from agentkit.agent import Agent
-
-    module_name, _, class_name = target.partition(":")
-    if not module_name or not class_name:
-        raise ConfigError(f"expected MODULE:Class, got {target!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # as `python -m` would: modules of the project at hand
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import {module_name!r}: {exc}") from exc
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Agent)):
-        raise ConfigError(f"{target!r} is not an Agent subclass")
-    return cls
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options `run` and `resume` share: where state and audit go, how it prints."""
+    parser.add_argument(
+        "--store",
+        default=DEFAULT_STORE_PATH,
+        help=f"approvals store a paused run is kept in (default: {DEFAULT_STORE_PATH})",
+    )
+    parser.add_argument(
+        "--audit",
+        help="audit log, a JSONL path or a database URL (default: .agentkit/audit/audit.jsonl, "
+        "or $AGENTKIT_AUDIT_DIR)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the run state as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines, only the ending")
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from agentkit.decision import Principal
-    from agentkit.model import XAIClient
-    from agentkit.transcript import print_transcript
-
-    cls = load_agent_class(args.target)
     offline = args.offline or (not os.environ.get("XAI_API_KEY") and args.base_url is None)
-    with ExitStack() as stack:
-        if offline:
-            base_url = stack.enter_context(
-                _offline_server(args.script or getattr(cls, "offline_script", None))
-            )
-            client = XAIClient(api_key=OFFLINE_KEY, base_url=base_url)
-            mode = f"offline: scripted model at {base_url}"
-        else:
-            client = XAIClient(base_url=args.base_url) if args.base_url else XAIClient()
-            mode = "online"
-        principal = Principal(user_id=args.user, roles=tuple(args.role))
-        agent = cls(client=client, model=args.model, principal=principal)
-        result = asyncio.run(_run(agent, args.prompt))
-    if args.json:
-        print(json.dumps(json.loads(result.to_json()), indent=2))
-    else:
-        print_transcript(result, mode=mode)
-    return 0 if result.status in ("completed", "awaiting_approval") else 1
-
-
-async def _run(agent: Any, prompt: str) -> Any:
-    from agentkit.tools.python import close_python_tool
-
-    try:
-        return await agent.run(prompt)
-    finally:
-        await agent.client.aclose()
-        for tool in agent.tool_list:
-            await close_python_tool(tool)
-
-
-def _offline_server(script: Any) -> Any:
-    """The fake xAI server on loopback; `script` is a Script, a file path, or None."""
-    from agentkit.testing import FakeXAI, Script, serve_in_thread
-
-    if isinstance(script, str | Path):
-        script = Script.load(script)
-    print(
-        "agentkit: no XAI_API_KEY: running offline against the scripted fake xAI server",
-        file=sys.stderr,
+    command = SavedCommand(
+        target=args.target,
+        model=args.model,
+        base_url=args.base_url,
+        offline=offline,
+        script=str(Path(args.script).absolute()) if args.script else None,
+        user=args.user,
+        roles=list(args.role),
+        workdir=os.getcwd(),
     )
-    return _base_url(serve_in_thread(FakeXAI(script)))
+    prompt: str = args.prompt
+    run_id: str | None = args.run_id
+    return execute(command, args, lambda agent: agent.run(prompt, run_id=run_id))
 
 
-class _base_url:
-    """Adapts serve_in_thread's context manager to yield only the base URL."""
+def execute(
+    command: SavedCommand, args: argparse.Namespace, start: Any, store: ApprovalStore | None = None
+) -> int:
+    """Build `command`'s agent, `start(agent)`, print as it goes, store it if it pauses."""
+    from agentkit.approval_store import ApprovalStore
+    from agentkit.cli.launch import close
+    from agentkit.cli.run_outcome import finish
 
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
+    store = store or ApprovalStore(args.store)
+    progress: TextIO = sys.stderr if args.json else sys.stdout
+    with ExitStack() as stack:
+        audit = open_audit(args.audit, stack)
+        recorder: AuditRecorder = audit
+        if not args.quiet:
+            from agentkit.cli.live import LiveRecorder
 
-    def __enter__(self) -> str:
-        return str(self._inner.__enter__().base_url)
+            recorder = LiveRecorder(audit, progress)
+        launched = launch(command, stack, store=store, audit=recorder, notices=sys.stderr)
 
-    def __exit__(self, *exc: object) -> None:
-        self._inner.__exit__(*exc)
+        async def go() -> RunResult:
+            try:
+                result: RunResult = await start(launched.agent)
+                return result
+            finally:
+                await close(launched.agent)
+
+        try:
+            run = asyncio.run(go())
+        except AgentkitError as exc:
+            if exc.run is None:
+                raise
+            run = exc.run  # the transcript up to the failure, the error last
+        return finish(run, store=store, command=command, as_json=args.json)

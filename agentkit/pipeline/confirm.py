@@ -368,7 +368,9 @@ def ledgers_for(
     """
     found: list[ApprovalLedger] = [own]
     for decision in decisions:
-        if decision.ledger is not None and all(decision.ledger is not f for f in found):
+        # two ApprovalStore objects on one file are one ledger (`==`): consuming an
+        # approval in both would refuse it as a replay
+        if decision.ledger is not None and all(decision.ledger != f for f in found):
             found.append(decision.ledger)
     paused_here = isinstance(own, MemoryLedger) and own.paused_here(run.run_id)
     if not paused_here and not any(ledger.durable for ledger in found):
