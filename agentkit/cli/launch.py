@@ -79,9 +79,13 @@ def launch(
     if command.offline:
         script = command.script or getattr(cls, "offline_script", None)
         base_url = stack.enter_context(_offline_server(script))
+        key = (
+            "XAI_API_KEY is set but not used"
+            if os.environ.get("XAI_API_KEY")
+            else ("no XAI_API_KEY")
+        )
         notices.write(
-            f"agentkit: offline: the scripted fake xAI server at {base_url} answers "
-            "(XAI_API_KEY, if set, is not used)\n"
+            f"agentkit: offline ({key}): the scripted fake xAI server at {base_url} answers\n"
         )
         client = XAIClient(api_key=OFFLINE_KEY, base_url=base_url)
         mode = "offline"

@@ -26,6 +26,8 @@ class LiveRecorder:
         self._inner = inner
         self._stream = stream
         self._paint = Transcript(colour=use_colour(stream)).paint
+        self.mode: str | None = None
+        """How the run talks to a model ("offline", "online"), shown in its first line."""
 
     def record(self, event: str, fields: Mapping[str, Any]) -> None:
         if self._inner is not None:
@@ -43,6 +45,8 @@ class LiveRecorder:
         tool = printable(str(f.get("tool", "")))
         if event == "run.started":
             head = f"{f.get('agent')} · {f.get('model')} · run {str(f.get('run_id', ''))[:12]}"
+            if self.mode:
+                head += f" · {self.mode}"
             return self._paint(printable(head), "bold")
         if event == "model.request":
             return self._paint(f"… asking {printable(str(f.get('model', '')))}", "dim")

@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "resume",
         help="continue a paused run with the decisions recorded for it",
-        description="Exit codes: 0 completed, 3 completed with a call denied or declined, "
+        description="Exit codes: 0 completed, 11 completed with a call denied or declined, "
         "10 still paused (some calls undecided), 1 failed, 2 a usage mistake.",
     )
     parser.add_argument("run_id", metavar="RUN_ID", help="the run `agentkit run` paused")

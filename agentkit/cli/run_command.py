@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "run",
         help="run an agent on one prompt, showing each step; a paused run is stored",
-        description="Exit codes: 0 completed, 3 completed with a call denied or declined, "
+        description="Exit codes: 0 completed, 11 completed with a call denied or declined, "
         "10 paused for approval (stored: decide with `agentkit approvals`, continue with "
         "`agentkit resume RUN_ID`), 1 failed, 2 a usage or configuration mistake.",
     )
@@ -102,12 +102,13 @@ def execute(
     progress: TextIO = sys.stderr if args.json else sys.stdout
     with ExitStack() as stack:
         audit = open_audit(args.audit, stack)
-        recorder: AuditRecorder = audit
-        if not args.quiet:
-            from agentkit.cli.live import LiveRecorder
+        from agentkit.cli.live import LiveRecorder
 
-            recorder = LiveRecorder(audit, progress)
+        live = None if args.quiet else LiveRecorder(audit, progress)
+        recorder: AuditRecorder = live or audit
         launched = launch(command, stack, store=store, audit=recorder, notices=sys.stderr)
+        if live is not None:
+            live.mode = launched.mode
 
         async def go() -> RunResult:
             try:

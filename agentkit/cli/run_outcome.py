@@ -3,7 +3,7 @@
 | exit | the run                                                                   |
 |------|---------------------------------------------------------------------------|
 | 0    | completed                                                                 |
-| 3    | completed, but the policy denied a call or a person declined one          |
+| 11   | completed, but the policy denied a call or a person declined one          |
 | 10   | paused: calls wait for a person (`agentkit approvals`, then `resume`)     |
 | 1    | failed: the transcript up to the failure is printed, the error last       |
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 COMPLETED = 0
 FAILED = 1
-DENIED = 3
+DENIED = 11
 PAUSED = 10
 _REFUSED = frozenset({"denied", "declined"})
 

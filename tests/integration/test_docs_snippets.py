@@ -17,13 +17,9 @@ programs run in the order of the page, sharing it.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import shutil
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,67 +141,6 @@ def test_the_front_door_pages_mark_programs() -> None:
 # --- the programs, against the wheel ------------------------------------------------------
 
 
-def _source_tree(into: Path) -> Path:
-    """A copy of the checkout's files (tracked and new, not ignored): a build of exactly the
-    sources, never of a stale build/ folder or an installed copy."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            target = into / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return into
-
-
-def _run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.fail(f"{shlex.join(argv)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
-
-
-@pytest.fixture(scope="session")
-def wheel_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The python of a fresh virtualenv with the wheel of this checkout installed."""
-    root = tmp_path_factory.mktemp("docs-wheel")
-    started = time.monotonic()
-    source = _source_tree(root / "src")
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(root), str(source)])
-    [wheel] = root.glob("agentkit-*.whl")
-    _run([sys.executable, "-m", "venv", str(root / "venv")])
-    python = root / "venv" / "bin" / "python"
-    _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)])
-    where = subprocess.run(
-        [str(python), "-c", "import agentkit; print(agentkit.__file__)"],
-        cwd=root,
-        env=_program_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert Path(where.strip()).is_relative_to(root / "venv"), where
-    print(f"\nwheel and virtualenv ready in {time.monotonic() - started:.1f} s")
-    return python
-
-
-def _program_env() -> dict[str, str]:
-    """The environment without a key, a seal key or anything that would reach this checkout."""
-    dropped = {"XAI_API_KEY", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in dropped and not name.startswith("AGENTKIT_")
-    }
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["NO_COLOR"] = "1"
-    return env
-
-
 def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.strip("\n").splitlines()]
 
@@ -214,7 +149,9 @@ def _lines(text: str) -> list[str]:
 @pytest.mark.parametrize(
     "page", PAGES_WITH_PROGRAMS, ids=[p.relative_to(REPO).as_posix() for p in PAGES_WITH_PROGRAMS]
 )
-def test_marked_programs_run_as_printed(page: Path, wheel_python: Path, tmp_path: Path) -> None:
+def test_marked_programs_run_as_printed(
+    page: Path, wheel_python: Path, wheel_env: dict[str, str], tmp_path: Path
+) -> None:
     blocks = marked_blocks(page)
     for block in blocks:
         if block.kind == "file":
@@ -230,7 +167,7 @@ def test_marked_programs_run_as_printed(page: Path, wheel_python: Path, tmp_path
         done = subprocess.run(
             [str(wheel_python), script.name],
             cwd=tmp_path,
-            env=_program_env(),
+            env=wheel_env,
             input=None if stdin is None else stdin + "\n",
             stdin=subprocess.DEVNULL if stdin is None else None,
             capture_output=True,
