@@ -9,12 +9,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agentkit.decision import Principal
-from agentkit.errors import ConfigError, PolicyLoadError
+from agentkit.errors import CallDenied, ConfigError, PolicyLoadError
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
     from agentkit.decision import PastCall
     from agentkit.policy import Policy
+
+
+DENY_EXIT = CallDenied.exit_code
+"""What `policy explain` exits with when the call would be denied."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     check.set_defaults(handler=_check)
 
-    explain = commands.add_parser("explain", help="show the decision for one call")
+    explain = commands.add_parser(
+        "explain", help="show the decision for one call (exit 3 when it is deny)"
+    )
     explain.add_argument("file", metavar="FILE")
     explain.add_argument("--tool", required=True, help="tool name")
     explain.add_argument("--args", default="{}", help="the call's arguments as a JSON object")
@@ -141,11 +147,34 @@ def _explain(args: argparse.Namespace) -> int:
         after_untrusted=args.after_untrusted,
         earlier=earlier,
     )
+    for note in _typo_notes(policy, args.tool, args.role):
+        print(f"note: {note}", file=sys.stderr)
     print(f"{decision.action}  rule={decision.rule}")
     label = f"{tool.side_effect}, untrusted output" if tool.untrusted_output else tool.side_effect
     print(f"  tool: {tool.name} ({label})")
     print(f"  reason: {decision.reason}")
-    return 0
+    return DENY_EXIT if decision.action == "deny" else 0
+
+
+def _typo_notes(policy: Policy, tool: str, roles: list[str]) -> list[str]:
+    """What the command line names that the policy does not, with the nearest name."""
+    from agentkit.policy._names import did_you_mean
+
+    spec = policy.spec
+    tools = set(spec.tools) | {name for members in spec.tool_sets.values() for name in members}
+    known_roles = set(spec.roles)
+    for rule in spec.tools.values():
+        known_roles.update(rule.roles or ())
+    notes = []
+    if tool not in tools:
+        notes.append(
+            f"the policy names no tool {tool!r}; it is explained as an undeclared read tool"
+            + did_you_mean(tool, tools)
+        )
+    for role in roles:
+        if role not in known_roles:
+            notes.append(f"the policy knows no role {role!r}" + did_you_mean(role, known_roles))
+    return notes
 
 
 def _json_object(text: str, option: str) -> dict[str, Any]:

@@ -242,5 +242,7 @@ def test_the_cli_mixes_structured_outputs_and_approvals(capsys: pytest.CaptureFi
         ("dora@example.net", approval, "allow"),  # and a person approved inviting her
         ("zed@example.com", approval, "deny"),
     ]:
-        assert main([*argv, "--args", f'{{"to": "{to}"}}', *more]) == 0
+        assert main([*argv, "--args", f'{{"to": "{to}"}}', *more]) == (
+            3 if expected == "deny" else 0
+        )
         assert capsys.readouterr().out.split()[0] == expected, to

@@ -276,9 +276,9 @@ def test_cli_explain_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["policy", "explain", ops, "--tool", "close_ticket", "--args", '{"ticket_id": 7}']
     assert main([*args, "--role", "operator"]) == 0
     assert capsys.readouterr().out.startswith("confirm  rule=tools.close_ticket")
-    assert main(args) == 0
+    assert main(args) == 3  # deny
     assert capsys.readouterr().out.startswith("deny  rule=tools.close_ticket.roles")
-    assert main([*args, "--role", "operator", "--after-untrusted"]) == 0
+    assert main([*args, "--role", "operator", "--after-untrusted"]) == 3  # deny
     assert "rules.close-named-tickets-after-untrusted" in capsys.readouterr().out
     assert main([*args[:-1], "[1]"]) == 2
     assert main(["policy", "schema"]) == 0

@@ -107,7 +107,7 @@ def test_the_cli_explains_with_earlier_outputs(
     path.write_text(POLICY)
     argv = ["policy", "explain", str(path), "--tool", "reply", "--args"]
     assert (
-        main([*argv, '{"to": "eve@evil.test"}', "--output", f"read_inbox={json.dumps(MAIL)}"]) == 0
+        main([*argv, '{"to": "eve@evil.test"}', "--output", f"read_inbox={json.dumps(MAIL)}"]) == 3
     )
     out = capsys.readouterr().out
     assert out.startswith("deny  rule=tools.reply.args.to")
@@ -125,7 +125,7 @@ def test_the_cli_reads_an_output_that_is_not_json_as_text(
     path = tmp_path / "p.yaml"  # type: ignore[operator]
     path.write_text(POLICY)
     argv = ["policy", "explain", str(path), "--tool", "reply", "--args", '{"to": "a@b.c"}']
-    assert main([*argv, "--output", "read_inbox=from a@b.c"]) == 0
+    assert main([*argv, "--output", "read_inbox=from a@b.c"]) == 3
     assert capsys.readouterr().out.startswith("deny  rule=tools.reply.args.to")  # text: no field
     assert main([*argv, "--output", "no-equals-sign"]) == 2
     assert "--output must be TOOL=JSON" in capsys.readouterr().err

@@ -26,14 +26,15 @@ def test_the_first_example_runs_under_its_policy(
 
     (tmp_path / "copilot.yaml").write_text(blocks("yaml")[0])
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTKIT_AUDIT_DIR", str(tmp_path / "audit"))
     example = blocks("python")[0]
     # the example runs offline already (its own scripted model); a terminal that answers "y"
-    assert "client=scripted_client(offline)" in example
+    assert "client=scripted_client(OpsCopilot.offline_script)" in example
     example = example.replace(
         "TerminalApprover()", "TerminalApprover(stream_in=ANSWERS, stream_out=SHOWN)"
     )
     namespace: dict[str, Any] = {
-        "__name__": "readme",
+        "__name__": "__main__",
         "ANSWERS": io.StringIO("y\n"),
         "SHOWN": io.StringIO(),
     }
@@ -43,4 +44,4 @@ def test_the_first_example_runs_under_its_policy(
     assert result.status == "completed"
     assert [s.status for s in result.steps] == ["ok", "ok", "denied"]
     assert "Approval needed: close_ticket" in namespace["SHOWN"].getvalue()
-    assert (tmp_path / "audit.jsonl").exists()
+    assert (tmp_path / "audit" / "audit.jsonl").exists()  # the default log

@@ -120,7 +120,7 @@ def test_cli_output_and_errors_show_hostile_text_as_escapes(
 ) -> None:
     policy = tmp_path / "p.yaml"
     policy.write_text("version: 1\n")
-    assert main(["policy", "explain", str(policy), "--tool", text]) == 0
+    assert main(["policy", "explain", str(policy), "--tool", text]) == 3  # not granted: deny
     missing = tmp_path / f"missing{text}.yaml"
     assert main(["policy", "explain", str(missing), "--tool", "t"]) == 2
     captured = capsys.readouterr()
