@@ -98,17 +98,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _check(args: argparse.Namespace) -> int:
     from agentkit.policy import PolicyInvalid, load_policy
+    from agentkit.policy.problems import collect_problems
 
     agent = _agent_class(args.agent) if args.agent else None
     failed = False
     for file in args.files:
         try:
-            if agent is None:
-                load_policy(file)
-                print(f"{file}: ok")
-            else:
-                built = agent(policy=file)
-                print(f"{file}: ok with {args.agent} ({len(built.tool_list)} tools)")
+            with collect_problems():  # every problem of the file, not the first stage's
+                if agent is None:
+                    load_policy(file)
+                    print(f"{file}: ok")
+                else:
+                    built = agent(policy=file)
+                    print(f"{file}: ok with {args.agent} ({len(built.tool_list)} tools)")
         except PolicyInvalid as exc:
             failed = True
             for problem in exc.problems:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentkit.errors import PolicyInvalid as PolicyInvalid
 from agentkit.errors import PolicyLoadError
-from agentkit.policy import dataflow
+from agentkit.policy import dataflow, problems
 from agentkit.policy._names import did_you_mean
 from agentkit.policy._yaml import MAX_BYTES, YAMLProblem, load_yaml
 from agentkit.policy.builtin import builtin_path, is_builtin
@@ -109,6 +109,38 @@ class Merged:
             quotas=list(self.quotas.values()),
             sinks=list(self.sinks.values()),
         )
+
+    def set_aside(self, where: Where) -> bool:
+        """Empty or remove the entry at `where` (a compile problem's), for `policy check`;
+        False when there is nothing there to set aside."""
+        section = str(where[0]) if where else ""
+        key = where[1] if len(where) > 1 else None
+        sections: dict[str, dict[str, Any]] = {
+            "rules": self.rules,
+            "quotas": self.quotas,
+            "sinks": self.sinks,
+        }
+        listed = sections.get(section)
+        if listed is not None and key in listed:
+            del listed[str(key)]
+            return True
+        entries = self.fields.get(section)
+        if isinstance(entries, dict) and key in entries:
+            entry = entries[key]
+            empty: object
+            try:
+                empty = type(entry)() if isinstance(entry, BaseModel) else {}
+            except ValidationError:
+                empty = None  # the model has required fields: nothing empty stands in
+            if empty is None or entry == empty:
+                del entries[key]
+            else:
+                entries[key] = empty  # names that refer to it still resolve
+            return True
+        if section in self.fields:
+            del self.fields[section]
+            return True
+        return False
 
     def error(self, message: str, where: Where) -> PolicyLoadError:
         """A PolicyLoadError at the file and line that declared ``where``."""
@@ -247,8 +279,31 @@ def _parse(text: str, display: str, directory: Path) -> _Source:
     try:
         spec = PolicyFile.model_validate(data)
     except ValidationError as exc:
-        raise PolicyInvalid(_problems(exc, display, lines)) from exc
+        if not problems.collecting():
+            raise PolicyInvalid(_problems(exc, display, lines)) from exc
+        spec = _salvaged(data, lines, exc, display)
     return _Source(display, directory, lines, spec)
+
+
+def _salvaged(
+    data: dict[str, Any], lines: dict[Any, int], exc: ValidationError, display: str
+) -> PolicyFile:
+    """The file without its invalid entries, each problem recorded (`policy check`)."""
+    shown = lines
+    for _ in range(problems.MAX_PASSES):
+        problems.record(_problems(exc, display, shown))
+        paths = [
+            _data_path(e["loc"], shown, keep_last=e["type"] == "missing") for e in exc.errors()
+        ]
+        pruned = problems.without(data, shown, paths)
+        if pruned is None:
+            break
+        data, shown = pruned
+        try:
+            return PolicyFile.model_validate(data)
+        except ValidationError as again:
+            exc = again
+    raise PolicyInvalid(problems.recorded())
 
 
 def _expand(src: _Source, merged: Merged, applied: set[Path], stack: tuple[Path, ...]) -> None:

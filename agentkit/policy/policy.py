@@ -15,9 +15,9 @@ from agentkit.decision import (
     ToolInfo,
     ToolOverrides,
 )
-from agentkit.errors import PolicyLoadError
+from agentkit.errors import PolicyInvalid, PolicyLoadError
 from agentkit.output_paths import OutputTrust
-from agentkit.policy import against_tools, field_sources, loader, tool_sets
+from agentkit.policy import against_tools, field_sources, loader, problems, tool_sets
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide
 from agentkit.policy.spec import PolicyFile
@@ -41,7 +41,11 @@ class Policy:
         try:
             self._compiled: CompiledPolicy = compile_policy(self.spec, loader.resolve_lists(merged))
         except CompileError as exc:
-            raise merged.error(exc.message, exc.where) from exc
+            if not problems.collecting():
+                raise merged.error(exc.message, exc.where) from exc
+            self._compiled = _salvaged(merged, exc)
+        if problems.collecting() and problems.recorded():
+            raise PolicyInvalid(problems.recorded())  # a policy with problems never decides
 
     @classmethod
     def from_yaml(
@@ -257,3 +261,16 @@ def load_policy(*paths: str | Path, tools: Iterable[ToolInfo] | None = None) -> 
 
 
 __all__ = ["Policy", "PolicyLoadError", "load_policy"]
+
+
+def _salvaged(merged: loader.Merged, exc: CompileError) -> CompiledPolicy:
+    """Record each compile problem, set its entry aside and compile the rest (`policy check`)."""
+    for _ in range(problems.MAX_PASSES):
+        problems.record([merged.error(exc.message, exc.where)])
+        if not merged.set_aside(exc.where):
+            break
+        try:
+            return compile_policy(merged.spec(), loader.resolve_lists(merged))
+        except CompileError as again:
+            exc = again
+    raise PolicyInvalid(problems.recorded())

@@ -42,7 +42,8 @@ def pending_ids(store: Path) -> list[str]:
 def start(store: Path) -> None:
     argv = ["run", "tests.unit.test_cli_resume:Ops", "close both", "--store", str(store)]
     assert main([*argv, "--offline", "--quiet"]) == 10
-    assert len(pending_ids(store)) == 2 and CLOSED == []
+    assert len(pending_ids(store)) == 2
+    assert CLOSED == []
 
 
 def test_approve_resume_waits_for_every_call_of_the_run(
@@ -65,7 +66,8 @@ def test_resume_before_any_decision_stays_paused(
 ) -> None:
     start(store)
     assert main(["resume", "--store", str(store), "--quiet", _run_id(store)]) == 10
-    assert CLOSED == [] and len(pending_ids(store)) == 2
+    assert CLOSED == []
+    assert len(pending_ids(store)) == 2
 
 
 def test_show_prints_the_exact_arguments(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,7 +75,9 @@ def test_show_prints_the_exact_arguments(store: Path, capsys: pytest.CaptureFixt
     capsys.readouterr()
     assert main(["approvals", "--store", str(store), "show", pending_ids(store)[1]]) == 0
     out = capsys.readouterr().out
-    assert '"ticket": 2' in out and "tool      close" in out and "destructive" in out
+    assert '"ticket": 2' in out
+    assert "tool      close" in out
+    assert "destructive" in out
 
 
 def test_an_unknown_approval_is_a_usage_error(
