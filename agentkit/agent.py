@@ -197,6 +197,9 @@ class Agent:
             finally:
                 # connections belong to this event loop, which ends here
                 await self.aclose()
+                release = getattr(self._client, "release_connections", None)
+                if release is not None:  # a client the caller gave stays usable
+                    await release()
 
         return asyncio.run(run_and_close())
 

@@ -121,6 +121,11 @@ class XAIClient:
         """Close the connections this client opened (a client passed as `http=` stays open)."""
         await self._sender.aclose()
 
+    async def release_connections(self) -> None:
+        """Close the connections of the running event loop and stay usable in the next one
+        (`Agent.run_sync` calls it as its loop ends, for a client it did not create)."""
+        await self._sender.release()
+
     async def respond(self, request: ModelRequest) -> ModelResponse:
         """Send one logical request, retrying transient failures; parse the answer.
 

@@ -29,6 +29,10 @@ class Sender(Protocol):
         """Release the connections this sender owns."""
         ...
 
+    async def release(self) -> None:
+        """Close the connections of the running event loop; sending later opens new ones."""
+        ...
+
 
 class ClientSender:
     """Through a caller's `httpx2.AsyncClient`, with everything it was configured with."""
@@ -52,6 +56,9 @@ class ClientSender:
 
     async def aclose(self) -> None:
         """Nothing to release: the caller's client stays open for the caller to close."""
+
+    async def release(self) -> None:
+        """Nothing to release: the caller's client is the caller's."""
 
 
 class TransportSender:
@@ -82,3 +89,8 @@ class TransportSender:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+    async def release(self) -> None:
+        release = getattr(self._transport, "release", None)
+        if release is not None:
+            await release()

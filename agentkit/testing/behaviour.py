@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from agentkit.testing.fake_usage import count_tokens, is_reasoning_model
-from agentkit.testing.schema_args import fit_arguments
+from agentkit.testing.schema_args import fit_arguments, fit_value
 from agentkit.testing.script import Turn
 
 Endpoint = Literal["responses", "chat"]
@@ -133,9 +133,39 @@ def offline_turn(request: dict[str, Any], endpoint: Endpoint) -> Turn:
         return Turn.call(tool.name, fit_arguments(tool.parameters))
     if outputs:
         mentioned = "; ".join(_shorten(o) for o in outputs)
-        return Turn.text(f"The tools returned: {mentioned}")
-    said = _shorten(last_user_text(request, endpoint))
-    return Turn.text(f"Hello from the offline test model. You said: {said}" if said else "Hello.")
+        text = f"The tools returned: {mentioned}"
+    else:
+        said = _shorten(last_user_text(request, endpoint))
+        text = f"Hello from the offline test model. You said: {said}" if said else "Hello."
+    wanted = output_format(request, endpoint)
+    if wanted is not None:
+        return Turn.text(structured_answer(wanted, text))
+    return Turn.text(text)
+
+
+def output_format(request: dict[str, Any], endpoint: Endpoint) -> dict[str, Any] | None:
+    """The structured output the request asks for: Responses ``text.format``, Chat
+    ``response_format`` (a ``json_schema`` or ``json_object``), else None for plain text."""
+    if endpoint == "chat":
+        wanted = request.get("response_format")
+        if isinstance(wanted, dict) and wanted.get("type") == "json_schema":
+            inner = wanted.get("json_schema")
+            schema = inner.get("schema") if isinstance(inner, dict) else None
+            return {"type": "json_schema", "schema": schema if isinstance(schema, dict) else {}}
+    else:
+        text = request.get("text")
+        wanted = text.get("format") if isinstance(text, dict) else None
+    if not isinstance(wanted, dict) or wanted.get("type") not in ("json_schema", "json_object"):
+        return None
+    return wanted
+
+
+def structured_answer(wanted: dict[str, Any], text: str) -> str:
+    """A JSON answer that fits the requested schema (a json_object carries the text)."""
+    if wanted.get("type") == "json_object":
+        return json.dumps({"answer": text})
+    schema = wanted.get("schema")
+    return json.dumps(fit_value(schema if isinstance(schema, dict) else {}))
 
 
 OUTPUT_CAPS: dict[Endpoint, str] = {

@@ -2,7 +2,7 @@
 
 The generator is deterministic: the same schema gives the same arguments. It covers the
 subset tool schemas use (types, enum/const, numeric bounds, string lengths and formats,
-arrays, nested objects, ``$ref`` into ``$defs``, ``anyOf``/``oneOf``/``allOf``); a
+arrays and tuples (``prefixItems``), nested objects, ``$ref`` into ``$defs``, ``anyOf``/``oneOf``/``allOf``); a
 ``pattern`` is not solved.
 """
 
@@ -33,6 +33,11 @@ def fit_arguments(schema: Schema | None) -> dict[str, Any]:
         return {}
     value = _fit(schema, schema, 0)
     return value if isinstance(value, dict) else {}
+
+
+def fit_value(schema: Schema) -> Any:
+    """A value that fits ``schema`` (any type at the root: a structured output's)."""
+    return _fit(schema, schema, 0) if schema else {}
 
 
 def break_arguments(schema: Schema | None, valid: dict[str, Any]) -> Any:
@@ -71,7 +76,7 @@ def _first_type(node: Schema) -> str | None:
         return str(kind)
     if "properties" in node:
         return "object"
-    if "items" in node:
+    if "items" in node or "prefixItems" in node:
         return "array"
     return None
 
@@ -126,6 +131,9 @@ def _fit_object(node: Schema, root: Schema, depth: int) -> dict[str, Any]:
 
 
 def _fit_array(node: Schema, root: Schema, depth: int) -> list[Any]:
+    prefix = node.get("prefixItems")
+    if isinstance(prefix, list) and depth < _MAX_DEPTH:  # a tuple: one value per position
+        return [_fit(item, root, depth + 1) for item in prefix if isinstance(item, dict)]
     items = node.get("items")
     count = max(int(node.get("minItems", 1)), 0)
     if "maxItems" in node:

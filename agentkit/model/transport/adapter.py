@@ -85,6 +85,13 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         if exchange is not None and exchange.loop is asyncio.get_running_loop():
             await exchange.aclose()
 
+    async def release(self) -> None:
+        """Close the running event loop's connections; the next request opens new ones."""
+        exchange = self._exchange
+        if exchange is not None and exchange.loop is asyncio.get_running_loop():
+            self._exchange = None
+            await exchange.aclose()
+
     def _open(self) -> Exchange:
         if self._closed:
             raise httpx2.TransportError("the transport is closed")
