@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     build.add_argument("--image", default=None, help="image name (default agentkit-sandbox:latest)")
     build.add_argument("--mirror", default=None, help="Debian mirror (default: the host's apt's)")
     build.add_argument("--if-missing", action="store_true", help="only when missing or stale")
+    build.add_argument(
+        "--verbose", action="store_true", help="off a terminal, print every debootstrap line"
+    )
     build.set_defaults(handler=_build)
 
     run = commands.add_parser("run", help="run Python in the sandbox; exits with its code")
@@ -43,7 +46,11 @@ def _build(args: argparse.Namespace) -> int:
     if args.if_missing and image_state(client, image) == "ok":
         print(f"{image}: present and current")
         return 0
-    result = build_image(client, image, mirror=args.mirror, say=lambda line: print(line))
+    from agentkit.progress import progress
+    from agentkit.sandbox.build import BUILD_STAGES
+
+    with progress(f"building {image}", total=BUILD_STAGES, verbose=args.verbose) as report:
+        result = build_image(client, image, mirror=args.mirror, report=report)
     size_mb = result.size_bytes / 1e6
     print(
         f"built {result.image} ({result.image_id[:19]}): {size_mb:.0f} MB in {result.seconds:.0f} s"

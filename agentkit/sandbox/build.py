@@ -16,12 +16,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentkit.errors import SandboxBuildError as SandboxBuildError
+from agentkit.progress import Reporter
 from agentkit.sandbox.config import DEFAULT_IMAGE
 
 log = logging.getLogger(__name__)
@@ -99,22 +100,35 @@ def _mirror_in(text: str, *, deb822: bool) -> str | None:
     return None
 
 
-def _run(argv: list[str], say: Callable[[str], None]) -> None:
-    say("$ " + " ".join(argv))
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+def _run(argv: list[str], report: Reporter) -> None:
+    """Run `argv`, each output line a detail of the current stage (debootstrap takes about
+    a minute; a silent minute looks like a hang)."""
+    report.detail("$ " + " ".join(argv))
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+    )
+    assert proc.stdout is not None
+    tail: deque[str] = deque(maxlen=5)
+    with proc.stdout:
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                tail.append(line)
+                report.detail(line)
+    if proc.wait() != 0:
         raise SandboxBuildError(f"{argv[0]} failed ({proc.returncode}): " + " | ".join(tail))
 
 
-def make_rootfs(root: Path, mirror: str, say: Callable[[str], None]) -> None:
+def make_rootfs(root: Path, mirror: str, report: Reporter) -> None:
     """Debootstrap, trim and prepare the image's root filesystem in ``root``."""
     if shutil.which("debootstrap") is None:
         raise SandboxBuildError("debootstrap is not installed: apt-get install debootstrap")
     if os.geteuid() != 0:
         raise SandboxBuildError("building the image needs root (debootstrap): run it with sudo")
     include = "--include=" + ",".join(PACKAGES)
-    _run(["debootstrap", "--variant=minbase", include, SUITE, str(root), mirror], say)
+    report.stage(f"debootstrap {SUITE} from {mirror}")
+    _run(["debootstrap", "--variant=minbase", include, SUITE, str(root), mirror], report)
+    report.stage("trimming, removing setuid bits, adding the runner")
     for rel in _TRIM:
         shutil.rmtree(root / rel, ignore_errors=True)
     _strip_setuid(root)
@@ -158,27 +172,43 @@ def import_rootfs(client: Any, root: Path, image: str) -> str:
     return str(client.images.get(image).id)
 
 
+BUILD_STAGES = 3
+"""debootstrap, preparing the root filesystem, importing it into Docker."""
+
+
 def build_image(
     client: Any,
     image: str = DEFAULT_IMAGE,
     *,
     mirror: str | None = None,
-    say: Callable[[str], None] = log.info,
+    report: Reporter | None = None,
 ) -> BuildResult:
     """Build ``image`` from the Debian archive; no registry is contacted.
+
+    `report` hears each of the `BUILD_STAGES` stages and debootstrap's output lines
+    (default: the ``agentkit.sandbox.build`` logger).
 
     Example:
         >>> build_image(docker.from_env())  # doctest: +SKIP
     """
+    report = report or _LogReporter()
     started = time.monotonic()
     mirror = mirror or debian_mirror()
-    say(f"building {image} from {mirror} ({SUITE}, {', '.join(PACKAGES)})")
     with tempfile.TemporaryDirectory(prefix="agentkit-rootfs-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "rootfs"
-        make_rootfs(root, mirror, say)
+        make_rootfs(root, mirror, report)
+        report.stage(f"importing into Docker as {image}")
         image_id = import_rootfs(client, root, image)
     size = int(client.images.get(image).attrs.get("Size", 0))
     return BuildResult(image, image_id, size, time.monotonic() - started)
+
+
+class _LogReporter:
+    def stage(self, name: str) -> None:
+        log.info("sandbox image: %s", name)
+
+    def detail(self, line: str) -> None:
+        log.debug("sandbox image: %s", line)
 
 
 def image_state(client: Any, image: str = DEFAULT_IMAGE) -> str:

@@ -2,8 +2,8 @@
 
 The generator is deterministic: the same schema gives the same arguments. It covers the
 subset tool schemas use (types, enum/const, numeric bounds, string lengths and formats,
-arrays and tuples (``prefixItems``), nested objects, ``$ref`` into ``$defs``, ``anyOf``/``oneOf``/``allOf``); a
-``pattern`` is not solved.
+arrays and tuples (``prefixItems``), nested objects, ``$ref`` into ``$defs``,
+``anyOf``/``oneOf``/``allOf``); a ``pattern`` is not solved.
 """
 
 from __future__ import annotations

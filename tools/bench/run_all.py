@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from agentkit.progress import progress
 from tools.bench import (
     audit_throughput,
     concurrency,
@@ -89,37 +91,42 @@ def agentdojo_replay(quick: bool) -> dict[str, Any]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    """All sections, in order; each prints its progress."""
+    """All sections, in order, each a stage of the progress display."""
     scale = 0.2 if quick else 1.0
-    report: dict[str, Any] = {"machine": machine(), "versions": peer_versions(), "quick": quick}
-    print("time per run", flush=True)
-    report["latency"] = latency.measure_all(
-        list(latency.DEFAULT_PEERS), int(300 * scale), 30, 2 if quick else 5
-    )
-    print("concurrency", flush=True)
-    peers = list(concurrency.DEFAULT_PEERS)
-    report["concurrency"] = concurrency.measure_all(peers, [100], 1 if quick else 3)
-    # 1,000 runs of the slowest peers take half a minute each: fewer processes
-    large = concurrency.measure_all(peers, [300 if quick else 1000], 1 if quick else 2)
-    report["concurrency"]["sizes"].update(large["sizes"])
-    report["concurrency"]["processes"] = (
-        f"{1 if quick else 3} (100 runs), {large['processes']} (1,000)"
-    )
-    print("scale", flush=True)
-    report["scale"] = scale_bench.measure_all([500, 1000] if quick else list(scale_bench.SIZES), 1)
-    print("imports", flush=True)
-    report["imports"] = imports.measure_all(3 if quick else 9)
-    print("sandbox", flush=True)
-    report["sandbox"] = asyncio.run(sandbox.measure_all(4 if quick else 20, 10 if quick else 50))
-    print("audit", flush=True)
-    report["audit"] = audit_rates(int(100_000 * scale))
-    print("decision cost", flush=True)
-    report["decision_cost"] = decision_cost.measure_all(budget_s=0.1 if quick else 0.4)
-    print("profiles", flush=True)
-    report["profile"] = profile.measure_all(int(300 * scale), 1000)
-    print("agentdojo replay", flush=True)
-    report["agentdojo"] = agentdojo_replay(quick)
-    return report
+    results: dict[str, Any] = {"machine": machine(), "versions": peer_versions(), "quick": quick}
+    with progress("benchmarks", total=9, stream=sys.stdout) as report:
+        report.stage("time per run")
+        results["latency"] = latency.measure_all(
+            list(latency.DEFAULT_PEERS), int(300 * scale), 30, 2 if quick else 5
+        )
+        report.stage("concurrency")
+        peers = list(concurrency.DEFAULT_PEERS)
+        results["concurrency"] = concurrency.measure_all(peers, [100], 1 if quick else 3)
+        # 1,000 runs of the slowest peers take half a minute each: fewer processes
+        large = concurrency.measure_all(peers, [300 if quick else 1000], 1 if quick else 2)
+        results["concurrency"]["sizes"].update(large["sizes"])
+        results["concurrency"]["processes"] = (
+            f"{1 if quick else 3} (100 runs), {large['processes']} (1,000)"
+        )
+        report.stage("scale")
+        results["scale"] = scale_bench.measure_all(
+            [500, 1000] if quick else list(scale_bench.SIZES), 1
+        )
+        report.stage("imports")
+        results["imports"] = imports.measure_all(3 if quick else 9)
+        report.stage("sandbox")
+        results["sandbox"] = asyncio.run(
+            sandbox.measure_all(4 if quick else 20, 10 if quick else 50)
+        )
+        report.stage("audit")
+        results["audit"] = audit_rates(int(100_000 * scale))
+        report.stage("decision cost")
+        results["decision_cost"] = decision_cost.measure_all(budget_s=0.1 if quick else 0.4)
+        report.stage("profiles")
+        results["profile"] = profile.measure_all(int(300 * scale), 1000)
+        report.stage("agentdojo replay")
+        results["agentdojo"] = agentdojo_replay(quick)
+    return results
 
 
 def main() -> None:
