@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "RunLimits": "agentkit.run_limits",
     "Runner": "agentkit.pipeline.runner",
     "RunResult": "agentkit.state",
+    "RunEvent": "agentkit.events",
     "Step": "agentkit.state",
     "PendingApproval": "agentkit.state",
     "print_transcript": "agentkit.transcript",
@@ -181,6 +182,7 @@ __all__ = [
     "ResponseIncomplete",
     "RetryPolicy",
     "RunConfig",
+    "RunEvent",
     "RunLimits",
     "RunResult",
     "RunStateError",
@@ -307,6 +309,7 @@ if TYPE_CHECKING:
         UnknownTool,
         UnsupportedParameter,
     )
+    from agentkit.events import RunEvent
     from agentkit.model import RetryPolicy, Timeouts, XAIClient
     from agentkit.model.types import ModelClient
     from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver

@@ -18,9 +18,18 @@ result = OpsCopilot().run_sync("What is ticket 42 about?")
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import warnings
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +37,8 @@ from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder
 from agentkit.decision import Authoriser, Principal, ToolInfo
-from agentkit.errors import ConfigError
+from agentkit.errors import AgentkitError, ConfigError
+from agentkit.events import EventSink, RunEvent
 from agentkit.model.types import ModelClient
 from agentkit.pipeline.authorise import RateWindow
 from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
@@ -135,10 +145,46 @@ class Agent:
     # --- running ------------------------------------------------------------------------
 
     async def run(
-        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+        self,
+        prompt: str,
+        *,
+        principal: Principal | None = None,
+        run_id: str | None = None,
+        events: EventSink | None = None,
     ) -> RunResult:
-        """Run the agent on one prompt until it answers, pauses for approval, or fails."""
-        return await self.runner.start(prompt, principal=principal or self.principal, run_id=run_id)
+        """Run the agent on one prompt until it answers, pauses for approval, or fails.
+
+        `events`, when given, is called with each `RunEvent` as it happens (what
+        `stream` yields, without the last ``run.result``).
+        """
+        return await self.runner.start(
+            prompt, principal=principal or self.principal, run_id=run_id, events=events
+        )
+
+    def stream(
+        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+    ) -> AsyncIterator[RunEvent]:
+        """Run the agent, yielding each `RunEvent` as it happens; the last is ``run.result``
+        with the run's state. A run that fails yields its ``run.result`` (status failed),
+        then raises its error. Leaving the loop early cancels the run."""
+        return _streamed(
+            lambda sink: self.run(prompt, principal=principal, run_id=run_id, events=sink)
+        )
+
+    def resume_stream(
+        self,
+        run: RunResult | str,
+        decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None = None,
+        *,
+        approver: str = "unknown",
+        principal: Principal | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        """`resume`, yielding events as `stream` does."""
+        return _streamed(
+            lambda sink: self.resume(
+                run, decisions, approver=approver, principal=principal, events=sink
+            )
+        )
 
     def run_sync(
         self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
@@ -153,16 +199,18 @@ class Agent:
         *,
         approver: str = "unknown",
         principal: Principal | None = None,
+        events: EventSink | None = None,
     ) -> RunResult:
         """Continue a paused run with decisions on its pending approvals.
 
         `run` may be the result itself or its JSON (from another process); it must carry
         the seal it paused with (`agentkit.sealing`). Pass `principal`, the person your
-        application says the run is for: a run of anyone else is refused.
+        application says the run is for: a run of anyone else is refused. `events` as
+        for `run`.
         """
         state = RunResult.from_json(run) if isinstance(run, str) else run
         return await self.runner.resume(
-            state, decisions, approver_name=approver, principal=principal
+            state, decisions, approver_name=approver, principal=principal, events=events
         )
 
     def resume_sync(
@@ -267,3 +315,49 @@ class Agent:
             ]
             check([t.info for t in self.tool_list] + server)
         return authoriser
+
+
+async def _streamed(
+    start: Callable[[EventSink], Awaitable[RunResult]],
+) -> AsyncIterator[RunEvent]:
+    """The events of the run `start(sink)` drives, then its ``run.result``."""
+    queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
+    last: list[RunEvent] = []
+
+    def sink(event: RunEvent) -> None:
+        last[:] = [event]
+        queue.put_nowait(event)
+
+    async def drive() -> RunResult:
+        try:
+            return await start(sink)
+        finally:
+            queue.put_nowait(None)  # the stream ends with the run, however it ends
+
+    task = asyncio.ensure_future(drive())
+    try:
+        while (event := await queue.get()) is not None:
+            yield event
+        try:
+            result = await task
+        except AgentkitError as exc:
+            if exc.run is not None:
+                yield _result_event(exc.run, last)
+            raise
+        yield _result_event(result, last)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AgentkitError):
+                await task
+
+
+def _result_event(result: RunResult, last: list[RunEvent]) -> RunEvent:
+    return RunEvent(
+        type="run.result",
+        run_id=result.run_id,
+        seq=last[0].seq + 1 if last else 1,
+        turn=result.turn,
+        data={"status": result.status},
+        result=result,
+    )

@@ -89,6 +89,11 @@ class AuditLog:
         return self._head
 
     @property
+    def redactor(self) -> Redactor:
+        """The redaction rules of this log (events of its runs follow them too)."""
+        return self._redactor
+
+    @property
     def sink(self) -> AuditSink:
         """The sink records go to."""
         return self._sink

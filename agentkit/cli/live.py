@@ -1,9 +1,9 @@
 """Live progress of a CLI run: each call, decision, approval and output as it happens.
 
-A `LiveRecorder` stands between the runner and the audit log: every record the runner
-writes is printed as one line (through `printable`, so nothing a model or a tool wrote
-steers the terminal) and then handed to the log. The log is written first: a record the
-log refused is never shown as having happened.
+`LiveTranscript` is the run's event sink (`Agent.run(events=...)`): each `RunEvent` is
+printed as one line, through `printable`, so nothing a model or a tool wrote steers the
+terminal. An event is published only once the audit log stored its record, so what is
+shown has been recorded.
 """
 
 from __future__ import annotations
@@ -12,34 +12,28 @@ import json
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from agentkit.audit.chain import AuditRecorder
+from agentkit.events import RunEvent
 from agentkit.terminal import printable
 from agentkit.transcript import Transcript, use_colour
 
 PREVIEW_CHARS = 160
 
 
-class LiveRecorder:
-    """An `AuditRecorder` that prints each record as a progress line, then stores it."""
+class LiveTranscript:
+    """Prints each event of a run as a progress line."""
 
-    def __init__(self, inner: AuditRecorder | None, stream: TextIO) -> None:
-        self._inner = inner
+    def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._paint = Transcript(colour=use_colour(stream)).paint
         self.mode: str | None = None
         """How the run talks to a model ("offline", "online"), shown in its first line."""
 
-    def record(self, event: str, fields: Mapping[str, Any]) -> None:
-        if self._inner is not None:
-            self._inner.record(event, fields)
-        line = self._line(event, fields)
+    def __call__(self, event: RunEvent) -> None:
+        fields = {**event.data, "run_id": event.run_id, "tool": event.tool or ""}
+        line = self._line(event.type, fields)
         if line is not None:
             self._stream.write(line + "\n")
             self._stream.flush()
-
-    def spent_approvals(self, run_id: str) -> dict[str, int] | None:
-        """The log's record of used approvals (the runner's witness against old states)."""
-        return _spent(self._inner, run_id)
 
     def _line(self, event: str, f: Mapping[str, Any]) -> str | None:
         tool = printable(str(f.get("tool", "")))
@@ -79,8 +73,3 @@ class LiveRecorder:
     @staticmethod
     def _cut(text: str) -> str:
         return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "…"
-
-
-def _spent(inner: AuditRecorder | None, run_id: str) -> dict[str, int] | None:
-    spent = getattr(inner, "spent_approvals", None)
-    return spent(run_id) if callable(spent) else None

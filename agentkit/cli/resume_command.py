@@ -41,7 +41,7 @@ def resume(run_id: str, args: argparse.Namespace) -> int:
     state = store.load(run_id)
     decisions = store.decisions(run_id)
 
-    def start(agent: Any) -> Any:
-        return agent.resume(state, decisions, principal=principal_of(command))
+    def start(agent: Any, events: Any) -> Any:
+        return agent.resume(state, decisions, principal=principal_of(command), events=events)
 
     return execute(command, args, start, store)

@@ -23,7 +23,6 @@ from agentkit.errors import AgentkitError
 
 if TYPE_CHECKING:
     from agentkit.approval_store import ApprovalStore
-    from agentkit.audit.chain import AuditRecorder
     from agentkit.state import RunResult
 
 
@@ -87,13 +86,16 @@ def _handle(args: argparse.Namespace) -> int:
     )
     prompt: str = args.prompt
     run_id: str | None = args.run_id
-    return execute(command, args, lambda agent: agent.run(prompt, run_id=run_id))
+    return execute(
+        command, args, lambda agent, events: agent.run(prompt, run_id=run_id, events=events)
+    )
 
 
 def execute(
     command: SavedCommand, args: argparse.Namespace, start: Any, store: ApprovalStore | None = None
 ) -> int:
-    """Build `command`'s agent, `start(agent)`, print as it goes, store it if it pauses."""
+    """Build `command`'s agent, `start(agent, events)`, print each event as it happens,
+    store the run if it pauses."""
     from agentkit.approval_store import ApprovalStore
     from agentkit.cli.launch import close
     from agentkit.cli.run_outcome import finish
@@ -102,17 +104,16 @@ def execute(
     progress: TextIO = sys.stderr if args.json else sys.stdout
     with ExitStack() as stack:
         audit = open_audit(args.audit, stack)
-        from agentkit.cli.live import LiveRecorder
+        from agentkit.cli.live import LiveTranscript
 
-        live = None if args.quiet else LiveRecorder(audit, progress)
-        recorder: AuditRecorder = live or audit
-        launched = launch(command, stack, store=store, audit=recorder, notices=sys.stderr)
+        launched = launch(command, stack, store=store, audit=audit, notices=sys.stderr)
+        live = None if args.quiet else LiveTranscript(progress)
         if live is not None:
             live.mode = launched.mode
 
         async def go() -> RunResult:
             try:
-                result: RunResult = await start(launched.agent)
+                result: RunResult = await start(launched.agent, live)
                 return result
             finally:
                 await close(launched.agent)

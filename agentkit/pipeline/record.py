@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from agentkit.audit.chain import AuditRecorder
+from agentkit.audit.redact import Redactor
+from agentkit.events import EventSink, RunEvent, split_context
 from agentkit.state import RunResult, Step
 
 
@@ -166,18 +168,48 @@ class CallTimedOut(CallExecuted):
 
 
 class RunRecorder:
-    """Writes the events of one run to an `AuditRecorder`, adding the run's context."""
+    """Writes the events of one run to an `AuditRecorder`, adding the run's context, and
+    hands each one, once stored, to the run's event sink (`Agent.stream`)."""
 
-    __slots__ = ("_audit", "_run")
+    __slots__ = ("_audit", "_events", "_redactor", "_run", "_seq")
 
-    def __init__(self, audit: AuditRecorder, run: RunResult) -> None:
+    def __init__(
+        self, audit: AuditRecorder, run: RunResult, events: EventSink | None = None
+    ) -> None:
         self._audit = audit
         self._run = run
+        self._events = events
+        self._redactor: Redactor | None = None
+        self._seq = 0
 
     def emit(self, event: AuditEvent, step: Step | None = None) -> None:
         """Write `event` for the run (and `step`, when it is one call's); raises
-        AuditWriteFailed when the log cannot take it."""
-        self._audit.record(event.name, self._context(event.fields(), step))
+        AuditWriteFailed when the log cannot take it, and then nothing is published."""
+        record = self._context(event.fields(), step)
+        self._audit.record(event.name, record)
+        if self._events is not None:
+            self._publish(event.name, record)
+
+    def _publish(self, name: str, record: dict[str, Any]) -> None:
+        if self._redactor is None:
+            # the audit log's own rules, so an event never shows what the log hides
+            found = getattr(self._audit, "redactor", None)
+            self._redactor = found if isinstance(found, Redactor) else Redactor()
+        clean = self._redactor.redact(record, include_prompts=True)
+        context, data = split_context(clean)
+        self._seq += 1
+        assert self._events is not None
+        self._events(
+            RunEvent(
+                type=name,  # type: ignore[arg-type]  # the runner writes only EventType names
+                run_id=self._run.run_id,
+                seq=self._seq,
+                turn=int(context.get("turn", 0)),
+                call_id=context.get("call_id"),
+                tool=context.get("tool"),
+                data=data,
+            )
+        )
 
     def call(self, step: Step) -> CallRecorder:
         """A recorder bound to one call of this run."""

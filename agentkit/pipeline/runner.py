@@ -25,6 +25,7 @@ from agentkit.errors import (
     RunStateError,
     ToolArgumentsInvalid,
 )
+from agentkit.events import EventSink
 from agentkit.model.json_answer import text_format
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
@@ -136,7 +137,12 @@ class Runner:
     # --- entry points ----------------------------------------------------------------------
 
     async def start(
-        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+        self,
+        prompt: str,
+        *,
+        principal: Principal | None = None,
+        run_id: str | None = None,
+        events: EventSink | None = None,
     ) -> RunResult:
         run = RunResult(
             run_id=run_id or uuid.uuid4().hex,
@@ -147,7 +153,7 @@ class Runner:
             user_messages=[prompt],
             started_at=self._clock(),
         )
-        recorder = RunRecorder(self.audit, run)
+        recorder = RunRecorder(self.audit, run, events)
         facts = {name: tool.facts for name, tool in self.tools.items() if tool.facts}
         try:
             recorder.emit(
@@ -167,6 +173,7 @@ class Runner:
         *,
         approver_name: str = "unknown",
         principal: Principal | None = None,
+        events: EventSink | None = None,
     ) -> RunResult:
         """Continue a paused run with decisions on its pending approvals.
 
@@ -180,7 +187,7 @@ class Runner:
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
         check_state(run, self.sealer, principal)
         check_fresh(run, self.audit)
-        recorder = RunRecorder(self.audit, run)
+        recorder = RunRecorder(self.audit, run, events)
         answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
         ledgers = ledgers_for(run, answered, self.ledger)
         check_not_used(run, ledgers)

@@ -79,6 +79,7 @@ def areas() -> list[Area]:
                 "agentkit.state",
                 "agentkit.run_limits",
                 "agentkit.transcript",
+                "agentkit.events",
             ),
             "Subclass `Agent` and declare the model, the instructions, the tools, the policy "
             "and, for a structured answer, `output_type` (a pydantic model). `RunConfig` "
@@ -86,6 +87,7 @@ def areas() -> list[Area]:
             "the whole state of the run, one `Step` per tool call. A run that fails raises "
             "an `AgentkitError` whose `exc.run` is that state. A class attribute "
             "`offline_script` (a `Script`) is what `agentkit run --offline` answers with. "
+            "`Agent.stream` yields each `RunEvent` as it happens, the run's state last. "
             "See [a first agent](../../getting-started/first-agent.md).",
             module="agentkit.agent",
             lead=("Agent", "RunConfig", "RunResult", "Step", "PendingApproval"),

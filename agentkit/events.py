@@ -1,0 +1,102 @@
+"""What a run reports as it goes: typed, ordered, serialisable events.
+
+`Agent.stream()` yields them; the CLI's live transcript is built on them. Each stage of a
+run the audit log records is one event, with the same name and the same fields, redacted
+by the same rules (secrets never appear; unlike the audit's default, prompts and outputs
+are kept: the caller is the run's own application), plus the run's context. The last
+event of a stream is always ``run.result``, carrying the run's state.
+
+```python
+async for event in agent.stream("close ticket 7"):
+    if event.type == "call.decided":
+        print(event.tool, event.data["action"], event.data["rule"])
+    elif event.type == "run.result":
+        result = event.result
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from agentkit.state import RunResult
+
+EventType = Literal[
+    "run.started",
+    "run.resumed",
+    "run.paused",
+    "run.ended",
+    "model.request",
+    "model.response",
+    "call.requested",
+    "call.validated",
+    "call.invalid",
+    "call.decided",
+    "approval.requested",
+    "approval.decided",
+    "call.executed",
+    "call.failed",
+    "call.timed_out",
+    "run.result",
+]
+"""Every event type, in the vocabulary of the audit log (``run.result`` is the stream's
+own last event)."""
+
+_CONTEXT = ("run_id", "turn", "principal", "call_id", "tool", "request_id")
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """One thing that happened in a run.
+
+    Attributes:
+        type: what happened (`EventType`).
+        run_id: the run it happened in.
+        seq: its place in the run's stream, from 1 (a resumed run's stream starts again).
+        turn: the model turn it belongs to.
+        call_id: the call it is about, for ``call.*`` and ``approval.*`` events.
+        tool: that call's tool.
+        data: the event's own fields, as the audit log records them (redacted).
+        result: the run's state; only on ``run.result``.
+    """
+
+    type: EventType
+    run_id: str
+    seq: int
+    turn: int = 0
+    call_id: str | None = None
+    tool: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    result: RunResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-plain: the state of ``run.result`` as `RunResult.to_json` writes it."""
+        out: dict[str, Any] = {
+            "type": self.type,
+            "run_id": self.run_id,
+            "seq": self.seq,
+            "turn": self.turn,
+            "data": dict(self.data),
+        }
+        if self.call_id is not None:
+            out["call_id"] = self.call_id
+            out["tool"] = self.tool
+        if self.result is not None:
+            out["result"] = self.result.model_dump(mode="json")
+        return out
+
+
+class EventSink(Protocol):
+    """Takes each event of a run as it happens (it must not block)."""
+
+    def __call__(self, event: RunEvent) -> None: ...
+
+
+def split_context(fields: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An audit record's fields as (context, the event's own data)."""
+    context = {k: fields[k] for k in _CONTEXT if k in fields}
+    data = {k: v for k, v in fields.items() if k not in _CONTEXT}
+    return context, data
