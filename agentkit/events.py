@@ -73,7 +73,9 @@ class RunEvent:
     result: RunResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-plain: the state of ``run.result`` as `RunResult.to_json` writes it."""
+        """JSON-plain, for the wire: ``data`` as recorded, and the state of ``run.result``
+        redacted by the default rules (`result` itself is the run's own, unredacted state,
+        as `Agent.run` returns it)."""
         out: dict[str, Any] = {
             "type": self.type,
             "run_id": self.run_id,
@@ -85,7 +87,10 @@ class RunEvent:
             out["call_id"] = self.call_id
             out["tool"] = self.tool
         if self.result is not None:
-            out["result"] = self.result.model_dump(mode="json")
+            from agentkit.audit.redact import Redactor
+
+            state = self.result.model_dump(mode="json")
+            out["result"] = Redactor().redact(state, include_prompts=True)
         return out
 
 

@@ -91,7 +91,7 @@ def test_events_follow_the_audit_and_end_with_the_runs_state(script: Script) -> 
 def test_no_event_shows_a_secret(script: Script, key: str) -> None:
     prompt = f"use the key {SECRET_PREFIX}{key}"
     events = asyncio.run(streamed(Ops(client=scripted_client(script), audit=None), prompt))
-    shown = json.dumps([e.to_dict() for e in events[:-1]])
+    shown = json.dumps([e.to_dict() for e in events])  # the state of run.result too
     assert SECRET_PREFIX + key not in shown
     assert SECRET_PREFIX + "A" * 48 not in shown
 
