@@ -16,11 +16,12 @@ second use, from any process sharing the file, is refused.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,10 @@ from typing import Literal
 from agentkit.audit.chain import AuditRecorder
 from agentkit.canonical import canonical_json
 from agentkit.errors import ApprovalRefused, RunStateError, RunStateTampered
-from agentkit.pipeline.confirm import ApprovalDecision
+from agentkit.pipeline.confirm import ApprovalDecision, check_state
 from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult
+from agentkit.who_approves import Signer, check_signers
 
 DEFAULT_STORE_PATH = ".agentkit/approvals.db"
 Verdict = Literal["pending", "approved", "denied"]
@@ -47,6 +49,9 @@ CREATE TABLE IF NOT EXISTS approvals (
     verdict TEXT NOT NULL DEFAULT 'pending', approver TEXT, decided_at REAL,
     verdict_seal TEXT);
 CREATE TABLE IF NOT EXISTS consumed (approval_id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS signatures (
+    approval_id TEXT NOT NULL, approver TEXT NOT NULL, roles TEXT NOT NULL,
+    approved INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (approval_id, approver));
 """
 
 
@@ -76,7 +81,10 @@ class StoredApproval:
     verdict: Verdict
     approver: str | None
     verdict_seal: str | None = None
-    """The seal of (approval, verdict, approver) under the deployment key, once decided."""
+    """The seal of (approval, verdict, approver, signers) under the deployment key, once
+    decided."""
+    signers: tuple[Signer, ...] = ()
+    """Who decided it (several, under a two-person rule), once decided."""
 
 
 class ApprovalStore:
@@ -97,6 +105,8 @@ class ApprovalStore:
             columns = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
             if "verdict_seal" not in columns:  # a store made before verdicts were sealed
                 db.execute("ALTER TABLE approvals ADD COLUMN verdict_seal TEXT")
+            if "signers" not in columns:  # a store made before several people could sign
+                db.execute("ALTER TABLE approvals ADD COLUMN signers TEXT")
         finally:
             db.close()
 
@@ -159,7 +169,8 @@ class ApprovalStore:
     def approvals(self, verdict: Verdict | None = "pending") -> list[StoredApproval]:
         query = (
             "SELECT a.approval_id, a.run_id, a.call_id, a.tool, a.arguments, a.arguments_sha256,"
-            " a.reason, a.rule, a.requested_at, r.agent, a.verdict, a.approver, a.verdict_seal"
+            " a.reason, a.rule, a.requested_at, r.agent, a.verdict, a.approver, a.verdict_seal,"
+            " a.signers"
             " FROM approvals a JOIN runs r USING (run_id)"
         )
         params: tuple[str, ...] = ()
@@ -175,39 +186,83 @@ class ApprovalStore:
         *,
         approved: bool,
         approver: str,
+        roles: Sequence[str] = (),
         audit: AuditRecorder | None = None,
     ) -> StoredApproval:
-        """Record a person's verdict on a pending approval (once).
+        """Record one person's verdict on a pending approval.
 
-        With `audit`, the decision is an ``approval.recorded`` record the moment it is made,
-        naming who made it; when that record cannot be written, the verdict is not stored.
+        Who may decide is the policy's, stamped into the paused run's sealed state
+        (`agentkit.who_approves`): the approver's `roles` (as the application vouches for
+        them), not their own call unless the rule allows it, and as many distinct people
+        as it requires; until then an approval stays pending with this signature kept. One
+        permitted denial decides at once. With `audit`, each signature is an
+        ``approval.recorded`` record the moment it is made, naming who made it; when that
+        record cannot be written, nothing is stored.
+
+        Raises:
+            ApprovalRefused: unknown or decided already, the same person twice, a person
+                the rule does not let decide, or an expired request.
+            RunStateTampered: the paused run's state does not carry its seal.
         """
-        verdict = "approved" if approved else "denied"
-        seal = self.sealer.seal("verdict", approval_id, verdict, approver)
+        signer = Signer(user_id=approver, roles=tuple(roles))
         with self._connect() as db:
-            cursor = db.execute(
-                "UPDATE approvals SET verdict = ?, approver = ?, decided_at = ?, verdict_seal = ?"
-                " WHERE approval_id = ? AND verdict = 'pending'",
-                (verdict, approver, time.time(), seal, approval_id),
-            )
-            if cursor.rowcount != 1:
+            row = db.execute(
+                "SELECT a.run_id, a.verdict, r.state FROM approvals a JOIN runs r USING (run_id)"
+                " WHERE a.approval_id = ?",
+                (approval_id,),
+            ).fetchone()
+            if row is None or row[1] != "pending":
                 raise ApprovalRefused(f"approval {approval_id} is unknown or already decided")
-            if audit is not None:
-                row = db.execute(
-                    "SELECT run_id, call_id, tool FROM approvals WHERE approval_id = ?",
+            run = RunResult.from_json(row[2])
+            check_state(run, self.sealer, None)
+            pending = next((p for p in run.pending if p.approval_id == approval_id), None)
+            if pending is None:
+                raise ApprovalRefused(f"approval {approval_id} is not pending in run {row[0]}")
+            earlier = [
+                Signer(user_id=str(who), roles=tuple(json.loads(str(held))))
+                for who, held in db.execute(
+                    "SELECT approver, roles FROM signatures WHERE approval_id = ? AND approved = 1"
+                    " ORDER BY at",
                     (approval_id,),
-                ).fetchone()
+                )
+            ]
+            signers = [*earlier, signer] if approved else [signer]
+            outcome = check_signers(
+                pending.approvers,
+                requester=run.principal.user_id,
+                approved=approved,
+                signers=signers,
+                requested_at=pending.requested_at,
+                now=time.time(),
+            )
+            db.execute(
+                "INSERT INTO signatures VALUES (?, ?, ?, ?, ?)",
+                (approval_id, approver, json.dumps(list(roles)), int(approved), time.time()),
+            )
+            if outcome != "waiting":
+                verdict = "approved" if outcome == "approved" else "denied"
+                signed = _signers_json(signers)
+                seal = self.sealer.seal("verdict", approval_id, verdict, approver, signed)
+                db.execute(
+                    "UPDATE approvals SET verdict = ?, approver = ?, decided_at = ?,"
+                    " verdict_seal = ?, signers = ? WHERE approval_id = ?",
+                    (verdict, approver, time.time(), seal, signed, approval_id),
+                )
+            if audit is not None:
                 audit.record(
                     "approval.recorded",
                     {
-                        "run_id": row[0],
-                        "call_id": row[1],
-                        "tool": row[2],
+                        "run_id": pending.run_id,
+                        "call_id": pending.call_id,
+                        "tool": pending.tool,
                         "approval_id": approval_id,
                         "approved": approved,
                         "approver": approver,
+                        "approver_roles": list(roles),
+                        "outcome": outcome,
+                        "rule": pending.approvers.rule,
                     },
-                )  # inside the transaction: an unwritten record leaves the approval pending
+                )  # inside the transaction: an unwritten record leaves nothing stored
         return next(a for a in self.approvals(None) if a.pending.approval_id == approval_id)
 
     def decisions(self, run_id: str) -> list[ApprovalDecision]:
@@ -225,6 +280,7 @@ class ApprovalStore:
                     a.pending, a.verdict == "approved", a.approver or "unknown", ""
                 ),
                 ledger=self,
+                signers=a.signers,
             )
             for a in decided
         ]
@@ -236,7 +292,13 @@ class ApprovalStore:
         return self._sealer
 
     def _check_verdict(self, row: StoredApproval) -> None:
-        parts = ("verdict", row.pending.approval_id, row.verdict, row.approver or "")
+        parts = (
+            "verdict",
+            row.pending.approval_id,
+            row.verdict,
+            row.approver or "",
+            _signers_json(row.signers),
+        )
         if not self.sealer.check(row.verdict_seal, *parts):
             raise RunStateTampered(
                 f"the verdict on {row.pending.approval_id} in {self.path} does not carry its "
@@ -280,6 +342,7 @@ def _stored(row: tuple[object, ...]) -> StoredApproval:
         verdict,
         approver,
         verdict_seal,
+        signers,
     ) = row
     pending = PendingApproval(
         approval_id=str(approval_id),
@@ -298,4 +361,9 @@ def _stored(row: tuple[object, ...]) -> StoredApproval:
         verdict,  # type: ignore[arg-type]
         approver,  # type: ignore[arg-type]
         None if verdict_seal is None else str(verdict_seal),
+        tuple(Signer(**s) for s in json.loads(str(signers))) if signers else (),
     )
+
+
+def _signers_json(signers: Sequence[Signer]) -> str:
+    return canonical_json([signer.model_dump(mode="json") for signer in signers])

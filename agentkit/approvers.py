@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TextIO
 
 from agentkit.canonical import canonical_json
@@ -20,9 +20,12 @@ class CallbackApprover:
         callback: Callable[[PendingApproval], bool | Awaitable[bool]],
         *,
         name: str = "callback",
+        roles: Sequence[str] = (),
     ) -> None:
+        """`name` and `roles` are who decides, for the policy's ``approvers`` rules."""
         self._callback = callback
         self.name = name
+        self.roles = tuple(roles)
 
     async def __call__(self, request: PendingApproval) -> bool:
         answer = self._callback(request)
@@ -40,10 +43,13 @@ class TerminalApprover:
         stream_in: TextIO | None = None,
         stream_out: TextIO | None = None,
         name: str = "terminal",
+        roles: Sequence[str] = (),
     ) -> None:
+        """`name` and `roles` are who decides, for the policy's ``approvers`` rules."""
         self._in = stream_in or sys.stdin
         self._out = stream_out or sys.stderr
         self.name = name
+        self.roles = tuple(roles)
 
     async def __call__(self, request: PendingApproval) -> bool:
         return await asyncio.to_thread(self._ask, request)

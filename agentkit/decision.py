@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol, TypeVar, cast, get_args, runtime_chec
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentkit.output_paths import FieldLabels
+from agentkit.who_approves import Approvers
 
 _T = TypeVar("_T")
 
@@ -222,6 +223,8 @@ class Decision(BaseModel):
     """A message for the model and the transcript."""
     rule: str
     """Stable id of the deciding rule (for example ``tools.close_ticket``, ``default-deny``)."""
+    approvers: Approvers | None = None
+    """For ``confirm``: who may decide (the policy's ``approvers``); None: the defaults."""
 
 
 _FLOOR_REASONS = {

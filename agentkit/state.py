@@ -15,6 +15,7 @@ from agentkit.canonical import sha256_of
 from agentkit.decision import Decision, OutputLog, Principal
 from agentkit.errors import RunStateError
 from agentkit.output_paths import FieldLabels
+from agentkit.who_approves import Approvers
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 RunStatus = Literal["running", "completed", "awaiting_approval", "failed"]
@@ -89,6 +90,8 @@ class PendingApproval(BaseModel):
     reason: str
     rule: str
     requested_at: float
+    approvers: Approvers = Field(default_factory=Approvers)
+    """Who may decide it, as the policy said when the call was made (sealed with the run)."""
 
 
 class UsageTotals(BaseModel):

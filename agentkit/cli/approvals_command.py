@@ -36,6 +36,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--as", dest="approver", default=None, help="who decides (default: $USER)"
         )
         action.add_argument(
+            "--approver-role",
+            dest="approver_roles",
+            action="append",
+            default=[],
+            help="a role of the person deciding, for a policy's approvers rule (repeatable)",
+        )
+        action.add_argument(
             "--audit",
             default=None,
             help="audit log (JSONL path or database URL) the decision is recorded in "
@@ -69,9 +76,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    row = _find(ApprovalStore(args.store), args.approval_id)
+    store = ApprovalStore(args.store)
+    row = _find(store, args.approval_id)
     p = row.pending
-    decided = f" by {row.approver}" if row.approver else ""
+    decided = (
+        f" by {', '.join(s.user_id for s in row.signers) or row.approver}" if row.approver else ""
+    )
+    sealed = next((q for q in store.load(p.run_id).pending if q.approval_id == p.approval_id), p)
+    need = sealed.approvers
+    who = "anyone" if need.roles is None else "the roles " + ", ".join(need.roles)
+    own = "may" if need.self_approval else "may not"
     lines = [
         f"approval  {p.approval_id}  ({row.verdict}{decided})",
         f"run       {p.run_id}  ({row.agent})",
@@ -79,6 +93,7 @@ def _show(args: argparse.Namespace) -> int:
         f"rule      {p.rule}",
         f"reason    {p.reason}",
         f"sha256    {p.arguments_sha256}",
+        f"deciders  {who}; {need.required} approval(s); the requester {own} approve ({need.rule})",
         "arguments",
         json.dumps(p.arguments, indent=2, ensure_ascii=False, sort_keys=True),
     ]
@@ -91,13 +106,19 @@ def _decide(args: argparse.Namespace) -> int:
     approver = args.approver or getpass.getuser()
     with ExitStack() as stack:
         audit = open_audit(args.audit, stack)
-        row = store.decide(args.approval_id, approved=args.approved, approver=approver, audit=audit)
-    print(
-        printable(
-            f"{row.pending.approval_id} {row.verdict} by {approver}: "
-            f"{row.pending.tool}({canonical_json(row.pending.arguments)})"
+        row = store.decide(
+            args.approval_id,
+            approved=args.approved,
+            approver=approver,
+            roles=args.approver_roles,
+            audit=audit,
         )
-    )
+    call = f"{row.pending.tool}({canonical_json(row.pending.arguments)})"
+    if row.verdict == "pending":
+        print(printable(f"{row.pending.approval_id} approved by {approver}: {call}; "
+                        "it needs another approver"))  # fmt: skip
+        return 10
+    print(printable(f"{row.pending.approval_id} {row.verdict} by {approver}: {call}"))
     if not args.resume:
         return 0
     run_id = row.pending.run_id

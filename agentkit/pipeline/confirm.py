@@ -34,6 +34,7 @@ from agentkit.errors import (
 )
 from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult, arguments_digest
+from agentkit.who_approves import Approvers, Signer, check_signers
 
 
 def approval_id_for(
@@ -53,8 +54,10 @@ def pending_approval(
     rule: str,
     now: float,
     sealer: Sealer | None = None,
+    approvers: Approvers | None = None,
 ) -> PendingApproval:
-    """The approval request for one call; `sealer` defaults to the deployment's."""
+    """The approval request for one call; `sealer` defaults to the deployment's,
+    `approvers` to anyone deciding alone."""
     digest = arguments_digest(arguments)
     return PendingApproval(
         approval_id=approval_id_for(run_id, call_id, tool, digest, sealer or default_sealer()),
@@ -66,6 +69,7 @@ def pending_approval(
         reason=reason,
         rule=rule,
         requested_at=now,
+        approvers=approvers or Approvers(),
     )
 
 
@@ -83,6 +87,14 @@ class ApprovalDecision:
     note: str = ""
     ledger: ApprovalLedger | None = field(default=None, compare=False, repr=False)
     """The ledger of the store that recorded this decision; the approval is consumed there."""
+    signers: tuple[Signer, ...] = ()
+    """Everyone who decided, with their roles (a two-person rule needs two); empty: the
+    `approver` alone, with no roles."""
+
+    @property
+    def who(self) -> tuple[Signer, ...]:
+        """The people this decision is theirs."""
+        return self.signers or (Signer(user_id=self.approver),)
 
     @classmethod
     def approve(
@@ -141,6 +153,30 @@ def check_binding(
     if approval_id_for(*expected, sealer or default_sealer()) != decision.approval_id:
         raise ApprovalRefused(f"approval {decision.approval_id} is not bound to this call")
     return pending
+
+
+def check_deciders(
+    run: RunResult, decision: ApprovalDecision, pending: PendingApproval, now: float
+) -> None:
+    """Refuse a decision by people the policy does not let decide `pending` (their roles,
+    their own call, too few of them for an approval, or too late): `who_approves`.
+
+    Raises:
+        ApprovalRefused: what is missing, naming the ``approvers`` entry.
+    """
+    outcome = check_signers(
+        pending.approvers,
+        requester=run.principal.user_id,
+        approved=decision.approved,
+        signers=decision.who,
+        requested_at=pending.requested_at,
+        now=now,
+    )
+    if outcome == "waiting":
+        raise ApprovalRefused(
+            f"approval {pending.approval_id} needs {pending.approvers.required} distinct "
+            f"approvers, {len(decision.who)} approved ({pending.approvers.rule})"
+        )
 
 
 def normalise_decisions(

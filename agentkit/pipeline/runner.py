@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -42,10 +43,12 @@ from agentkit.pipeline.confirm import (
     ApprovalDecision,
     ApprovalLedger,
     Approver,
+    InlineAnswer,
     MemoryLedger,
     applied_here,
     ask,
     check_binding,
+    check_deciders,
     check_fresh,
     check_not_used,
     check_state,
@@ -71,8 +74,9 @@ from agentkit.pipeline.turn import (
 from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_call
 from agentkit.run_limits import RunLimits
 from agentkit.sealing import Sealer, default_sealer
-from agentkit.state import RunError, RunResult, Step, StepStatus
+from agentkit.state import PendingApproval, RunError, RunResult, Step, StepStatus
 from agentkit.tool import Tool
+from agentkit.who_approves import Signer, default_approvers
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
 
@@ -377,6 +381,7 @@ class Runner:
             rule=decision.rule,
             now=self._clock(),
             sealer=self.sealer,
+            approvers=decision.approvers or default_approvers([self.tools[step.tool].side_effect]),
         )
         calls = recorder.call(step)
         calls.emit(ev.ApprovalRequested(request.approval_id, decision.reason))
@@ -385,6 +390,7 @@ class Runner:
             step.status = "awaiting_approval"
             return False
         answer = await ask(self.approver, request, self.config.approval_timeout)
+        answer = self._inline_allowed(run, request, answer)
         self.ledger.consume(request.approval_id)
         run.consumed_approvals.append(request.approval_id)
         step.approver = self.approver.name
@@ -397,6 +403,23 @@ class Runner:
         self._settle(step, "declined", DECLINED_MESSAGE)
         return False
 
+    def _inline_allowed(
+        self, run: RunResult, request: PendingApproval, answer: InlineAnswer
+    ) -> InlineAnswer:
+        """An inline approver decides under the same rules as anyone: an approval it may not
+        give (its roles, the requester's own call, a rule needing more people) is a no."""
+        approver = self.approver
+        signer = Signer(
+            user_id=str(getattr(approver, "name", "inline")),
+            roles=tuple(getattr(approver, "roles", ())),
+        )
+        decision = ApprovalDecision._for(request, answer.approved, signer.user_id, answer.note)
+        try:
+            check_deciders(run, replace(decision, signers=(signer,)), request, self._clock())
+        except ApprovalRefused as exc:
+            return InlineAnswer(False, f"not approved: {exc}")
+        return answer
+
     def _apply_decisions(
         self,
         recorder: RunRecorder,
@@ -406,6 +429,8 @@ class Runner:
     ) -> None:
         """Mark each answered call approved or declined; approved ones run once none is open."""
         answered = [(d, check_binding(run, d, self.sealer)) for d in decisions]
+        for decision, pending in answered:  # every decision checked before any is applied
+            check_deciders(run, decision, pending, self._clock())
         for decision, pending in answered:
             if not all(ledger.consume(pending.approval_id) for ledger in ledgers):
                 raise ApprovalRefused(f"approval {pending.approval_id} was already used (replay)")

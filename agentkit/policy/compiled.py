@@ -69,6 +69,26 @@ class CompiledRule:
     after_sensitive: bool | frozenset[str] = False
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledApprover:
+    """One ``approvers`` entry: what it matches, and what an approval then needs."""
+
+    id: str
+    tools: frozenset[str]
+    classes: frozenset[SideEffect]
+    when: CompiledCondition
+    eligible_roles: frozenset[str] | None
+    """The roles named and every role that includes one; None: anyone."""
+    self_approval: bool | None
+    required: int
+    expires: float | None
+
+    def matches(self, tool: str, classes: frozenset[SideEffect]) -> bool:
+        if not self.tools and not self.classes:
+            return True
+        return tool in self.tools or bool(self.classes & classes)
+
+
 @dataclass(frozen=True)
 class CompiledPolicy:
     """Everything decide() reads, precomputed."""
@@ -89,6 +109,8 @@ class CompiledPolicy:
     teach: bool = True
     """Approved values count as the user's (``approvals.teach``)."""
     teach_except: frozenset[str] = frozenset()
+    approvers: tuple[CompiledApprover, ...] = ()
+    """Who may decide confirmed calls (the first matching entry)."""
 
 
 def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> CompiledPolicy:
@@ -118,7 +140,40 @@ def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> Compile
         sinks=tuple(_sinks(spec, lists, sensitive)),
         teach=approvals.teach if approvals else True,
         teach_except=frozenset(approvals.except_tools if approvals else ()),
+        approvers=tuple(_approvers(spec, lists, roles, closure)),
     )
+
+
+def _approvers(
+    spec: PolicyFile,
+    lists: Mapping[str, TrustedList],
+    roles: frozenset[str],
+    closure: Mapping[str, frozenset[str]],
+) -> list[CompiledApprover]:
+    compiled = []
+    for entry in spec.approvers:
+        if not entry.enabled:
+            continue
+        where: Where = ("approvers", entry.id)
+        allowed = _roles(entry.roles, roles, where)
+        eligible = (
+            None
+            if allowed is None
+            else frozenset(r for r, included in closure.items() if included & allowed)
+        )
+        compiled.append(
+            CompiledApprover(
+                id=entry.id,
+                tools=frozenset(entry.tools),
+                classes=frozenset(entry.classes),
+                when=compile_condition(entry.when, lists, (*where, "when")),
+                eligible_roles=eligible,
+                self_approval=entry.self_approval,
+                required=entry.required,
+                expires=entry.expires,
+            )
+        )
+    return compiled
 
 
 def _role_closure(spec: PolicyFile) -> dict[str, frozenset[str]]:

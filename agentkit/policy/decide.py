@@ -29,6 +29,7 @@ from agentkit.decision import (
 from agentkit.policy import counting, dataflow, sensitivity
 from agentkit.policy.compiled import CompiledPolicy, CompiledRule, CompiledTool
 from agentkit.policy.constraints import DataflowContext
+from agentkit.who_approves import Approvers, default_approvers
 
 _SEVERITY = {"allow": 0, "confirm": 1, "deny": 2}
 
@@ -49,7 +50,34 @@ def decide(
             return decision
         if _SEVERITY[decision.action] > _SEVERITY[chosen.action]:
             chosen = decision
-    return confirmation_floor(chosen, name, classes)
+    final = confirmation_floor(chosen, name, classes)
+    if final.action != "confirm":
+        return final
+    return final.model_copy(update={"approvers": _who_approves(policy, call, history, classes)})
+
+
+def _who_approves(
+    policy: CompiledPolicy, call: ProposedCall, history: History, classes: frozenset[SideEffect]
+) -> Approvers:
+    """The first ``approvers`` entry matching a confirmed call, else the defaults."""
+    defaults = default_approvers(classes)
+    if not policy.approvers:
+        return defaults
+    ctx = DataflowContext(
+        history, policy.untrusted_marked, teach=policy.teach, teach_except=policy.teach_except
+    )
+    for entry in policy.approvers:
+        if entry.matches(call.tool.name, classes) and entry.when.holds(call.arguments, ctx):
+            return Approvers(
+                rule=f"approvers.{entry.id}",
+                roles=None if entry.eligible_roles is None else tuple(sorted(entry.eligible_roles)),
+                self_approval=defaults.self_approval
+                if entry.self_approval is None
+                else entry.self_approval,
+                required=entry.required,
+                expires_after=entry.expires,
+            )
+    return defaults
 
 
 def _checks(

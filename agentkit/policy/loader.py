@@ -34,6 +34,7 @@ from agentkit.policy.compiled import Where
 from agentkit.policy.constraints import TrustedList
 from agentkit.policy.spec import (
     CONDITION_KEYS,
+    ApproverRule,
     ArgConstraint,
     Condition,
     ListSpec,
@@ -69,6 +70,7 @@ class Merged:
     rules: dict[str, Rule] = field(default_factory=dict)
     quotas: dict[str, Quota] = field(default_factory=dict)
     sinks: dict[str, Sink] = field(default_factory=dict)
+    approvers: dict[str, ApproverRule] = field(default_factory=dict)
     origin: dict[tuple[str, str], tuple[_Source, Where]] = field(default_factory=dict)
     sources: list[_Source] = field(default_factory=list)
 
@@ -100,6 +102,9 @@ class Merged:
         for index, sink in enumerate(spec.sinks):
             self.sinks[sink.id] = sink
             self.origin[("sinks", sink.id)] = (src, ("sinks", index))
+        for index, entry in enumerate(spec.approvers):
+            self.approvers[entry.id] = entry
+            self.origin[("approvers", entry.id)] = (src, ("approvers", index))
 
     def spec(self) -> PolicyFile:
         return PolicyFile(
@@ -108,6 +113,7 @@ class Merged:
             rules=list(self.rules.values()),
             quotas=list(self.quotas.values()),
             sinks=list(self.sinks.values()),
+            approvers=list(self.approvers.values()),
         )
 
     def set_aside(self, where: Where) -> bool:
@@ -119,6 +125,7 @@ class Merged:
             "rules": self.rules,
             "quotas": self.quotas,
             "sinks": self.sinks,
+            "approvers": self.approvers,
         }
         listed = sections.get(section)
         if listed is not None and key in listed:

@@ -24,7 +24,7 @@ _collector: ContextVar[list[PolicyLoadError] | None] = ContextVar(
     "agentkit_policy_problems", default=None
 )
 _KEYED_SECTIONS = frozenset({"roles", "lists", "classes", "tools", "tool_sets"})
-_LISTED_SECTIONS = frozenset({"rules", "quotas", "sinks"})
+_LISTED_SECTIONS = frozenset({"rules", "quotas", "sinks", "approvers"})
 
 
 @contextmanager

@@ -480,6 +480,33 @@ class Approvals(_Strict):
     ``approved: true`` alike (a transfer's payee)."""
 
 
+class ApproverRule(_Strict):
+    """Who may decide the confirmed calls it matches (the first matching entry counts).
+
+    An entry matches a call to one of ``tools`` or of ``classes`` (every confirmed call if
+    both are empty) whose arguments certainly satisfy ``when``. Unmatched calls get the
+    defaults: anyone decides, one approval, and no approving one's own destructive,
+    financial or external_send call.
+    """
+
+    id: str = Field(pattern=_ID_PATTERN)
+    tools: list[str] = Field(default_factory=list)
+    classes: list[SideEffect] = Field(default_factory=list)
+    when: Condition = Field(default_factory=Condition)
+    """Argument conditions (``amount: {minimum: 1000}``): only calls that certainly hold them."""
+    roles: list[str] | None = None
+    """Roles that may decide (or any role that includes one); unset: anyone."""
+    self_approval: bool | None = None
+    """May the person the run is for approve it? Unset: no for destructive, financial and
+    external_send calls, yes otherwise."""
+    required: int = Field(default=1, ge=1, le=10)
+    """Distinct people who must approve (2: the two-person rule); one denial ends it."""
+    expires: float | None = Field(default=None, gt=0)
+    """Seconds after the request past which it can no longer be approved."""
+    enabled: bool = True
+    """``false`` switches off an entry of the same id from a base policy."""
+
+
 class PolicyFile(_Strict):
     """One YAML policy file. Later files (and ``extends``) merge as documented in docs/policy.md."""
 
@@ -504,6 +531,8 @@ class PolicyFile(_Strict):
     """Named tool lists, usable wherever a list of tools is (a set may name sets)."""
     sinks: list[Sink] = Field(default_factory=list)
     approvals: Approvals | None = None
+    approvers: list[ApproverRule] = Field(default_factory=list)
+    """Who may decide confirmed calls: roles, self-approval, how many, how long."""
 
 
 def policy_json_schema() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from agentkit.policy._names import did_you_mean
 from agentkit.policy.compile_error import CompileError, Where
 from agentkit.policy.spec import (
     Approvals,
+    ApproverRule,
     PolicyFile,
     Provenance,
     Quota,
@@ -28,6 +29,7 @@ from agentkit.policy.spec import (
 TOOL_LISTS: frozenset[tuple[type[BaseModel], str]] = frozenset(
     {
         (Rule, "tools"),
+        (ApproverRule, "tools"),
         (Rule, "after_untrusted"),
         (Rule, "after_tools"),
         (Quota, "tools"),

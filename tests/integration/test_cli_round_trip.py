@@ -87,8 +87,14 @@ def test_pause_approve_resume_and_verify(
     assert '"resolution": "duplicate of 41"' in shown.stdout
     assert "close_ticket" in shown.stdout
 
-    decided = agentkit(
+    own = agentkit(
         wheel_python, wheel_env, project, "approvals", "approve", approval_id[1], "--as", "ana"
+    )
+    assert own.returncode == 3, own.stdout + own.stderr  # ana may not approve her own call
+    assert "may not approve their own call" in own.stderr
+
+    decided = agentkit(
+        wheel_python, wheel_env, project, "approvals", "approve", approval_id[1], "--as", "lee"
     )
     assert decided.returncode == 0, decided.stderr
 

@@ -15,7 +15,7 @@ from agentkit.approval_store import ApprovalStore
 from agentkit.audit import AuditLog, JsonlSink, verify_file
 from agentkit.cli import main
 from agentkit.errors import AuditChainBroken
-from agentkit.pipeline.confirm import pending_approval
+from agentkit.pipeline.confirm import pending_approval, seal_state
 
 
 def test_a_forked_child_cannot_write_to_its_parents_log(tmp_path: Path) -> None:
@@ -88,7 +88,9 @@ def test_a_decision_from_the_cli_is_audited_when_it_is_made(tmp_path: Path) -> N
         status="awaiting_approval",
         pending=[pending],
     )
-    ApprovalStore(store_path).save(run)
+    store = ApprovalStore(store_path)
+    seal_state(run, store.sealer)  # as the runner seals a paused run
+    store.save(run)
     argv = ["approvals", "--store", str(store_path), "approve", pending.approval_id]
     assert main([*argv, "--as", "ana", "--audit", str(audit_path)]) == 0
     [record] = [json.loads(line) for line in audit_path.read_text().splitlines()]
@@ -100,6 +102,9 @@ def test_a_decision_from_the_cli_is_audited_when_it_is_made(tmp_path: Path) -> N
         "approval_id": pending.approval_id,
         "approved": True,
         "approver": "ana",
+        "approver_roles": [],
+        "outcome": "approved",
+        "rule": "default",
     }
     assert verify_file(audit_path).ok
 
@@ -116,6 +121,7 @@ def test_a_decision_whose_record_cannot_be_written_is_not_stored(tmp_path: Path)
         pending=[pending],
     )
     store = ApprovalStore(store_path)
+    seal_state(run, store.sealer)
     store.save(run)
 
     class Broken:

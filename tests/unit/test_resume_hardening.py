@@ -236,8 +236,8 @@ async def test_the_same_decision_twice_counts_once_and_conflicting_ones_are_refu
 
     agent, paused = await paused_transfer(MemoryLedger())
     [pending] = paused.pending
-    yes = ApprovalDecision.approve(pending, approver="ana")
-    no = ApprovalDecision.deny(pending, approver="ana")
+    yes = ApprovalDecision.approve(pending, approver="lee")
+    no = ApprovalDecision.deny(pending, approver="lee")
     with pytest.raises(ApprovalRefused, match="both approved and denied"):
         await agent.resume(paused, [yes, no])
     assert paused.pending == [pending]

@@ -226,10 +226,12 @@ async def test_destructive_call_pauses_and_nothing_of_it_runs() -> None:
     # a fresh agent (as in another process) resumes from the JSON alone
     agent2, _, _ = make([Turn.text("unused"), Turn.text("closed")])
     agent2.ledger = ledger
-    done = await agent2.resume(stored, [ApprovalDecision.approve(pending, approver="ana")])
+    done = await agent2.resume(stored, [ApprovalDecision.approve(pending, approver="lee")])
     assert done.status == "completed"
     assert ledger.ran[-1] == ("close_ticket", 7)
-    assert done.step(pending.call_id).approver == "ana"
+    assert (
+        done.step(pending.call_id).approver == "lee"
+    )  # not ana: nobody approves their own destructive call
 
 
 async def test_replayed_and_swapped_approvals_are_refused() -> None:

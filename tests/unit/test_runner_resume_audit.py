@@ -179,9 +179,9 @@ async def test_the_resume_names_the_approver_it_is_given() -> None:
     runner, audit, _ = make([Turn.call("close", {"n": 1}), Turn.text("done")])
     run = await start(runner)
     (pending,) = run.pending
-    result = await runner.resume(run, {pending.approval_id: True}, approver_name="ana")
-    assert result.steps[0].approver == "ana"
-    assert [f["approver"] for e, f in audit.records if e == "approval.decided"] == ["ana"]
+    result = await runner.resume(run, {pending.approval_id: True}, approver_name="lee")
+    assert result.steps[0].approver == "lee"
+    assert [f["approver"] for e, f in audit.records if e == "approval.decided"] == ["lee"]
 
 
 async def test_resuming_a_run_that_is_not_paused_is_refused_with_its_status() -> None:

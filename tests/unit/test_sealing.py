@@ -184,10 +184,10 @@ def test_a_verdict_edited_in_the_store_is_refused(tmp_path: Path) -> None:
     _, paused = paused_state()
     store.save(paused)
     first, second = paused.pending
-    store.decide(first.approval_id, approved=True, approver="ana")
+    store.decide(first.approval_id, approved=True, approver="lee")
     with sqlite3.connect(store.path) as db:
         db.execute(
-            "UPDATE approvals SET verdict='approved', approver='ana' WHERE approval_id=?",
+            "UPDATE approvals SET verdict='approved', approver='lee' WHERE approval_id=?",
             (second.approval_id,),
         )
     with pytest.raises(RunStateTampered, match="does not carry its seal"):
