@@ -1,0 +1,297 @@
+"""The HTTP API: runs, their events, approvals, health; every request has a principal.
+
+Scoping: a run belongs to the principal (user and workspace) that started it, and only
+that principal can read it or its events; anyone else gets 404, as for a run that does not
+exist. An approval is shown to, and decided by, people of the run's workspace whom the
+policy's approvers rule lets decide it (the run's own principal sees its approvals too);
+the rule itself is enforced by `agentkit.who_approves` inside `ApprovalStore.decide`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from agentkit.decision import Principal
+from agentkit.errors import AgentkitError, ApprovalRefused
+from agentkit.serve.hub import HostedRun, RunHub
+from agentkit.serve.tokens import Authenticator, Unauthenticated
+from agentkit.state import PendingApproval, RunResult
+
+if TYPE_CHECKING:
+    from agentkit.agent import Agent
+    from agentkit.approval_store import ApprovalStore, StoredApproval
+
+MAX_BODY_BYTES = 64 * 1024
+HEARTBEAT_SECONDS = 15.0
+
+
+class StartRun(BaseModel):
+    """``POST /v1/runs``: what the caller asks the agent."""
+
+    prompt: str = Field(min_length=1, max_length=32_000)
+
+
+class Decide(BaseModel):
+    """``POST /v1/approvals/{id}``: the caller's verdict."""
+
+    approved: bool
+    reason: str = Field(default="", max_length=2_000)
+
+
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator.principal_for(authorization)
+
+
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def create_app(
+    agent: Agent,
+    *,
+    store: ApprovalStore,
+    authenticator: Authenticator,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    heartbeat: float = HEARTBEAT_SECONDS,
+) -> FastAPI:
+    """A FastAPI app serving `agent`; mount it in your own app, or `agentkit serve` it.
+
+    Paused runs go to `store` (decisions recorded there continue them); `authenticator`
+    turns each request's ``Authorization`` header into a `Principal`.
+    """
+    # the OpenAPI description is served at /v1/openapi.json to callers with a principal
+    app = FastAPI(
+        title=f"agentkit: {type(agent).__name__}",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    hub = RunHub()
+    app.state.hub = hub
+    app.state.authenticator = authenticator
+
+    @app.middleware("http")
+    async def limits(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > max_body_bytes):
+            return _error(413, "BodyTooLarge", f"a request body is at most {max_body_bytes} bytes")
+        if request.headers.get("transfer-encoding") and request.method in ("POST", "PUT"):
+            return _error(411, "LengthRequired", "send the body with a Content-Length")
+        return await call_next(request)
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(request: Request, exc: Unauthenticated) -> Any:
+        return _error(401, "Unauthenticated", str(exc), {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(ApprovalRefused)
+    async def refused(request: Request, exc: ApprovalRefused) -> Any:
+        return _error(403, "ApprovalRefused", str(exc))
+
+    @app.exception_handler(AgentkitError)
+    async def agentkit_error(request: Request, exc: AgentkitError) -> Any:
+        return _error(400, type(exc).__name__, str(exc))
+
+    @app.get("/v1/openapi.json", include_in_schema=False)
+    async def openapi(who: Caller) -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> dict[str, str]:
+        await asyncio.to_thread(store.approvals, "pending")  # the store answers
+        return {"status": "ready"}
+
+    async def on_end(state: RunResult) -> None:
+        if state.status == "awaiting_approval":
+            await asyncio.to_thread(store.save, state)
+
+    @app.post("/v1/runs", status_code=202)
+    async def start_run(body: StartRun, who: Caller) -> dict[str, Any]:
+        run_id = uuid.uuid4().hex
+        prompt = body.prompt
+        hub.launch(
+            run_id,
+            who,
+            lambda sink: agent.run(prompt, principal=who, run_id=run_id, events=sink),
+            on_end,
+        )
+        return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
+
+    @app.get("/v1/runs")
+    async def list_runs(who: Caller) -> dict[str, Any]:
+        return {"runs": [_summary(r) for r in hub.owned_by(who)]}
+
+    @app.get("/v1/runs/{run_id}")
+    async def get_run(run_id: str, who: Caller) -> Any:
+        hosted = _own(hub, run_id, who)
+        if hosted is None:
+            return _not_found("run", run_id)
+        return _summary(hosted, full=True)
+
+    @app.get("/v1/runs/{run_id}/events")
+    async def run_events(
+        run_id: str,
+        who: Caller,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> Any:
+        hosted = _own(hub, run_id, who)
+        if hosted is None:
+            return _not_found("run", run_id)
+        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+        return StreamingResponse(
+            _sse(hub.follow(hosted, after, heartbeat)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @app.get("/v1/approvals")
+    async def list_approvals(who: Caller) -> dict[str, Any]:
+        rows = await asyncio.to_thread(store.approvals, "pending")
+        shown = [await _visible(store, row, who) for row in rows]
+        return {"approvals": [_approval(row, p) for row, p in zip(rows, shown, strict=True) if p]}
+
+    @app.get("/v1/approvals/{approval_id}")
+    async def get_approval(approval_id: str, who: Caller) -> Any:
+        row = await _find(store, approval_id)
+        pending = await _visible(store, row, who) if row is not None else None
+        if row is None or pending is None:
+            return _not_found("approval", approval_id)
+        return _approval(row, pending)
+
+    @app.post("/v1/approvals/{approval_id}")
+    async def decide(approval_id: str, body: Decide, who: Caller) -> Any:
+        row = await _find(store, approval_id)
+        pending = await _visible(store, row, who) if row is not None else None
+        if row is None or pending is None:
+            return _not_found("approval", approval_id)
+        audit = agent.runner.audit
+        decided = await asyncio.to_thread(
+            lambda: store.decide(
+                approval_id,
+                approved=body.approved,
+                approver=who.user_id,
+                roles=who.roles,
+                audit=audit,
+            )
+        )
+        run_id = decided.pending.run_id
+        waiting = [
+            a
+            for a in await asyncio.to_thread(store.approvals, "pending")
+            if a.pending.run_id == run_id
+        ]
+        resumed = False
+        if not waiting:
+            state = await asyncio.to_thread(store.load, run_id)
+            decisions = await asyncio.to_thread(store.decisions, run_id)
+            owner = state.principal
+            hub.launch(
+                run_id,
+                owner,
+                lambda sink: agent.resume(state, decisions, principal=owner, events=sink),
+                on_end,
+            )
+            resumed = True
+        return {
+            "approval_id": approval_id,
+            "verdict": decided.verdict,
+            "signers": [s.user_id for s in decided.signers] or [who.user_id],
+            "run_resumed": resumed,
+        }
+
+    return app
+
+
+def _own(hub: RunHub, run_id: str, who: Principal) -> HostedRun | None:
+    hosted = hub.get(run_id)
+    if hosted is None:
+        return None
+    mine = hosted.principal.user_id == who.user_id and hosted.principal.workspace == who.workspace
+    return hosted if mine else None
+
+
+async def _find(store: ApprovalStore, approval_id: str) -> StoredApproval | None:
+    rows = await asyncio.to_thread(store.approvals, None)
+    return next((r for r in rows if r.pending.approval_id == approval_id), None)
+
+
+async def _visible(
+    store: ApprovalStore, row: StoredApproval, who: Principal
+) -> PendingApproval | None:
+    """The sealed pending call if `who` may see it: the run's own principal, or someone of
+    its workspace whose roles the approvers rule accepts (never the requester approving
+    what they may not)."""
+    state = await asyncio.to_thread(store.load, row.pending.run_id)
+    pending = next((p for p in state.pending if p.approval_id == row.pending.approval_id), None)
+    if pending is None:
+        return None
+    owner = state.principal
+    if owner.user_id == who.user_id and owner.workspace == who.workspace:
+        return pending
+    if owner.workspace != who.workspace:
+        return None
+    roles = pending.approvers.roles
+    return pending if roles is None or set(roles) & set(who.roles) else None
+
+
+def _approval(row: StoredApproval, pending: PendingApproval) -> dict[str, Any]:
+    from agentkit.audit.redact import Redactor
+
+    shown = {
+        "approval_id": pending.approval_id,
+        "run_id": pending.run_id,
+        "agent": row.agent,
+        "tool": pending.tool,
+        "arguments": pending.arguments,
+        "arguments_sha256": pending.arguments_sha256,
+        "rule": pending.rule,
+        "reason": pending.reason,
+        "verdict": row.verdict,
+        "approvers": pending.approvers.model_dump(mode="json"),
+        "signers": [s.user_id for s in row.signers],
+    }
+    return Redactor().redact(shown, include_prompts=True)
+
+
+def _summary(hosted: HostedRun, *, full: bool = False) -> dict[str, Any]:
+    from agentkit.audit.redact import Redactor
+
+    state = hosted.state
+    out: dict[str, Any] = {
+        "run_id": hosted.run_id,
+        "status": state.status if state is not None else "running",
+        "events": len(hosted.events),
+    }
+    if full and state is not None:
+        out["state"] = Redactor().redact(state.model_dump(mode="json"), include_prompts=True)
+    return out
+
+
+async def _sse(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    async for event in events:
+        if event is None:
+            yield b": ping\n\n"
+            continue
+        data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
+
+
+def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Any:
+    body = {"error": {"type": kind, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _not_found(what: str, ident: str) -> Any:
+    return _error(404, "NotFound", f"no {what} {ident!r} for you")

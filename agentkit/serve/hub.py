@@ -1,0 +1,118 @@
+"""The runs a service process drives: their owners, events and state, in memory.
+
+Each run's events are kept in order with a service-wide sequence number (a resumed run
+goes on counting), so a subscriber that reconnects with ``Last-Event-ID`` gets exactly
+what it missed. Paused runs are also stored in the approvals store, which outlives the
+process; events do not yet (a durable event store is the next step).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentkit.decision import Principal
+from agentkit.events import EventSink, RunEvent
+from agentkit.state import RunResult
+
+
+@dataclass
+class HostedRun:
+    """One run: who it is for, every event so far, and its latest state."""
+
+    run_id: str
+    principal: Principal
+    events: list[dict[str, Any]] = field(default_factory=list)
+    state: RunResult | None = None
+    finished: bool = False
+    """No run of it is in progress (it completed, failed, or paused)."""
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    task: asyncio.Task[Any] | None = None
+
+
+class RunHub:
+    """Starts runs in the background and fans their events out to subscribers."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, HostedRun] = {}
+
+    def get(self, run_id: str) -> HostedRun | None:
+        return self._runs.get(run_id)
+
+    def owned_by(self, principal: Principal) -> list[HostedRun]:
+        return [r for r in self._runs.values() if _same_person(r.principal, principal)]
+
+    def launch(
+        self,
+        run_id: str,
+        principal: Principal,
+        drive: Callable[[EventSink], Awaitable[RunResult]],
+        on_end: Callable[[RunResult], Awaitable[None]],
+    ) -> HostedRun:
+        """Drive a run (new or resumed) in the background, recording its events."""
+        hosted = self._runs.get(run_id) or HostedRun(run_id, principal)
+        self._runs[run_id] = hosted
+        hosted.finished = False
+
+        def sink(event: RunEvent) -> None:
+            record = event.to_dict()
+            record["seq"] = len(hosted.events) + 1  # the service's own order, across resumes
+            hosted.events.append(record)
+            asyncio.get_running_loop().create_task(_notify(hosted))
+
+        async def run() -> None:
+            try:
+                state = await drive(sink)
+            except Exception as exc:  # the run's failure is its state; nothing is lost
+                failed: RunResult | None = getattr(exc, "run", None)
+                if failed is None:
+                    hosted.finished = True
+                    await _notify(hosted)
+                    raise
+                state = failed
+            hosted.state = state
+            await on_end(state)
+            sink(_result_event(state, len(hosted.events) + 1))
+            hosted.finished = True
+            await _notify(hosted)
+
+        hosted.task = asyncio.get_running_loop().create_task(run())
+        return hosted
+
+    async def follow(self, hosted: HostedRun, after: int, heartbeat: float) -> AsyncIterator[Any]:
+        """Events after seq `after`, as they come, then None each `heartbeat` idle seconds;
+        ends once the run is finished and everything was sent."""
+        sent = after
+        while True:
+            while sent < len(hosted.events):
+                sent += 1
+                yield hosted.events[sent - 1]
+            if hosted.finished:
+                return
+            async with hosted.changed:
+                try:
+                    await asyncio.wait_for(hosted.changed.wait(), heartbeat)
+                except TimeoutError:
+                    yield None
+
+
+async def _notify(hosted: HostedRun) -> None:
+    async with hosted.changed:
+        hosted.changed.notify_all()
+
+
+def _result_event(state: RunResult, seq: int) -> RunEvent:
+    return RunEvent(
+        type="run.result",
+        run_id=state.run_id,
+        seq=seq,
+        turn=state.turn,
+        data={"status": state.status},
+        result=state,
+    )
+
+
+def _same_person(a: Principal, b: Principal) -> bool:
+    return a.user_id == b.user_id and a.workspace == b.workspace

@@ -1,0 +1,220 @@
+"""`agentkit serve` over real HTTP on loopback: principals, scoping, SSE, approvals.
+
+uvicorn serves the app in a thread; every request goes over a socket with httpx2.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentkit import Agent, ApprovalStore, tool
+from agentkit.serve import TokenAuthenticator, TokenStore, create_app
+from agentkit.testing import Script, Turn, scripted_client
+
+uvicorn = pytest.importorskip("uvicorn")
+
+POLICY = """
+version: 1
+roles:
+  clerk: {}
+  treasurer: {}
+tools:
+  balance: {side_effect: read, action: allow}
+  pay: {side_effect: financial, action: confirm}
+approvers:
+  - {id: payments, tools: [pay], roles: [treasurer]}
+"""
+SECRET = "xai-" + "S" * 48
+
+
+class Payments(Agent):
+    @tool
+    async def balance(self, account: str) -> str:
+        """An account's balance."""
+        return f"{account}: 100 EUR (api key {SECRET})"
+
+    @tool(side_effect="financial")
+    async def pay(self, amount: int) -> str:
+        """Pay an amount."""
+        return f"paid {amount}"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("serve")
+    (root / "p.yaml").write_text(POLICY)
+    script = Script(
+        [
+            Turn.calls([("balance", {"account": "ops"}), ("pay", {"amount": 70})]),
+            Turn.text("Paid 70 from ops."),
+        ]
+    )
+    agent = Payments(client=scripted_client(script), policy=root / "p.yaml", audit=None)
+    tokens = TokenStore(root / "tokens.db")
+    app = create_app(
+        agent,
+        store=ApprovalStore(root / "approvals.db"),
+        authenticator=TokenAuthenticator(tokens),
+        heartbeat=0.2,
+    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    people = {
+        "ana": tokens.create("ana", ("clerk",), "acme"),
+        "lee": tokens.create("lee", ("treasurer",), "acme"),
+        "kim": tokens.create("kim", ("clerk",), "acme"),
+        "eve": tokens.create("eve", ("treasurer",), "evil"),
+    }
+    try:
+        yield {"base": f"http://127.0.0.1:{port}", "tokens": people, "store": tokens}
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def call(service: dict[str, Any], who: str | None, method: str, path: str, **kw: Any) -> Any:
+    headers = dict(kw.pop("headers", {}))
+    if who is not None:
+        headers["Authorization"] = f"Bearer {service['tokens'][who]}"
+    return httpx2.request(method, service["base"] + path, headers=headers, timeout=10, **kw)
+
+
+def events(service: dict[str, Any], who: str, run_id: str, after: int = 0) -> list[dict[str, Any]]:
+    headers = {"Last-Event-ID": str(after)} if after else {}
+    got = call(service, who, "GET", f"/v1/runs/{run_id}/events", headers=headers)
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("text/event-stream")
+    return [
+        json.loads(line[len("data: ") :])
+        for line in got.text.splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+def started(service: dict[str, Any], who: str) -> str:
+    made = call(service, who, "POST", "/v1/runs", json={"prompt": "pay 70 from ops"})
+    assert made.status_code == 202, made.text
+    return str(made.json()["run_id"])
+
+
+ENDPOINTS = [
+    ("POST", "/v1/runs", {"json": {"prompt": "x"}}),
+    ("GET", "/v1/runs", {}),
+    ("GET", "/v1/runs/r1", {}),
+    ("GET", "/v1/runs/r1/events", {}),
+    ("GET", "/v1/approvals", {}),
+    ("GET", "/v1/approvals/apr_x", {}),
+    ("POST", "/v1/approvals/apr_x", {"json": {"approved": True}}),
+    ("GET", "/v1/openapi.json", {}),
+    ("GET", "/docs", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kw"), ENDPOINTS)
+@pytest.mark.parametrize(
+    "credential", [None, "Bearer akt_nope", "Basic abc", "Bearer", "bearer akt_"]
+)
+def test_nothing_answers_without_a_principal(
+    service: dict[str, Any], method: str, path: str, kw: dict[str, Any], credential: str | None
+) -> None:
+    headers = {"Authorization": credential} if credential else {}
+    got = call(service, None, method, path, headers=headers, **kw)
+    assert got.status_code in (401, 404), got.text
+    if got.status_code == 401:
+        assert got.json()["error"]["type"] == "Unauthenticated"
+    else:
+        assert path == "/docs"  # no interactive docs at all
+
+
+def test_pause_approve_by_another_person_resume(service: dict[str, Any]) -> None:
+    run_id = started(service, "ana")
+    first = events(service, "ana", run_id)
+    assert first[-1]["type"] == "run.result"
+    assert first[-1]["data"]["status"] == "awaiting_approval"
+    assert [e["seq"] for e in first] == list(range(1, len(first) + 1))
+    shown = json.dumps(first)
+    assert SECRET not in shown  # redacted like the audit, the state of run.result too
+    assert "100 EUR" in shown
+
+    [approval] = call(service, "lee", "GET", "/v1/approvals").json()["approvals"]
+    assert approval["arguments"] == {"amount": 70}
+    assert approval["approvers"]["roles"] == ["treasurer"]
+    apr = approval["approval_id"]
+    assert call(service, "kim", "GET", f"/v1/approvals/{apr}").status_code == 404  # a clerk
+    assert call(service, "eve", "GET", f"/v1/approvals/{apr}").status_code == 404  # elsewhere
+    assert call(service, "eve", "GET", f"/v1/runs/{run_id}").status_code == 404
+    assert call(service, "lee", "GET", f"/v1/runs/{run_id}").status_code == 404  # not lee's
+    mine = call(service, "ana", "POST", f"/v1/approvals/{apr}", json={"approved": True})
+    assert mine.status_code == 403  # ana is no treasurer, and it is her own payment
+    assert mine.json()["error"]["type"] == "ApprovalRefused"
+    eve = call(service, "eve", "POST", f"/v1/approvals/{apr}", json={"approved": True})
+    assert eve.status_code == 404
+
+    decided = call(service, "lee", "POST", f"/v1/approvals/{apr}", json={"approved": True})
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["run_resumed"] is True
+    rest = events(service, "ana", run_id, after=len(first))
+    assert rest[0]["seq"] == len(first) + 1  # Last-Event-ID: only what was missed
+    assert rest[-1]["data"]["status"] == "completed"
+    assert any(e["type"] == "call.executed" and e["tool"] == "pay" for e in rest)
+    again = call(service, "lee", "POST", f"/v1/approvals/{apr}", json={"approved": True})
+    assert again.status_code in (403, 404)  # decided already: no second use
+    state = call(service, "ana", "GET", f"/v1/runs/{run_id}").json()["state"]
+    assert state["output"] == "Paid 70 from ops."
+    assert SECRET not in json.dumps(state)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(["ana", "lee", "kim", "eve"]), min_size=2, max_size=4))
+def test_nobody_reads_another_persons_runs(service: dict[str, Any], owners: list[str]) -> None:
+    runs = [(who, started(service, who)) for who in owners]
+    for who in {"ana", "lee", "kim", "eve"}:
+        listed = {r["run_id"] for r in call(service, who, "GET", "/v1/runs").json()["runs"]}
+        for owner, run_id in runs:
+            visible = call(service, who, "GET", f"/v1/runs/{run_id}").status_code
+            streamed = call(service, who, "GET", f"/v1/runs/{run_id}/events").status_code
+            if owner == who:
+                assert (visible, streamed) == (200, 200)
+                assert run_id in listed
+            else:
+                assert (visible, streamed) == (404, 404)
+                assert run_id not in listed
+
+
+def test_an_oversized_body_is_refused(service: dict[str, Any]) -> None:
+    big = call(service, "ana", "POST", "/v1/runs", content=b"{" + b" " * 100_000 + b"}",
+               headers={"Content-Type": "application/json"})  # fmt: skip
+    assert big.status_code == 413
+    assert big.json()["error"]["type"] == "BodyTooLarge"
+
+
+def test_health_says_nothing_else(service: dict[str, Any]) -> None:
+    assert httpx2.get(service["base"] + "/healthz").json() == {"status": "ok"}
+    assert httpx2.get(service["base"] + "/readyz").json() == {"status": "ready"}
+
+
+def test_a_revoked_token_is_refused(service: dict[str, Any], tmp_path: Path) -> None:
+    store: TokenStore = service["store"]
+    token = store.create("tmp", ())
+    ok = httpx2.get(service["base"] + "/v1/runs", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200
+    assert store.revoke(token)
+    gone = httpx2.get(service["base"] + "/v1/runs", headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401
