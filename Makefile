@@ -6,7 +6,7 @@ DEV    := $(VENV)/.installed-dev
 BENCH  := .venv-bench/.installed
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
-.PHONY: demo test docs bench lint typecheck unit mutation services sandbox-image postgres clean
+.PHONY: demo serve test docs bench lint typecheck unit mutation services sandbox-image postgres clean
 
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ $(BENCH): $(DEV) pyproject.toml
 ## the example copilot; offline against the scripted model unless XAI_API_KEY is set
 demo: $(DEV) sandbox-image
 	$(BIN)/python -m examples.ops_copilot
+
+## the ops copilot over HTTP on loopback (offline unless XAI_API_KEY is set); prints curl lines
+serve: $(DEV) sandbox-image
+	$(BIN)/python -m examples.copilot_service
 
 ## the whole suite: lint, types, the import contract, the docs site, unit and integration tests
 test: $(DEV) services

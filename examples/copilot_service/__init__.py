@@ -1,0 +1,1 @@
+"""The ops copilot served over HTTP: `make serve` (offline on the scripted model)."""
