@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from agentkit.decision import Principal
 from agentkit.errors import AgentkitError, ApprovalRefused
 from agentkit.serve.hub import HostedRun, RunHub
+from agentkit.serve.limits import LimitRefused, UserCounters, UserLimits
 from agentkit.serve.tokens import Authenticator, Unauthenticated
 from agentkit.state import PendingApproval, RunResult
 
@@ -61,11 +62,13 @@ def create_app(
     authenticator: Authenticator,
     max_body_bytes: int = MAX_BODY_BYTES,
     heartbeat: float = HEARTBEAT_SECONDS,
+    limits: UserLimits | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `agent`; mount it in your own app, or `agentkit serve` it.
 
     Paused runs go to `store` (decisions recorded there continue them); `authenticator`
-    turns each request's ``Authorization`` header into a `Principal`.
+    turns each request's ``Authorization`` header into a `Principal`; `limits` bound what
+    each user runs (default `UserLimits()`).
     """
     # the OpenAPI description is served at /v1/openapi.json to callers with a principal
     app = FastAPI(
@@ -78,9 +81,10 @@ def create_app(
     hub = RunHub()
     app.state.hub = hub
     app.state.authenticator = authenticator
+    counters = UserCounters(limits or UserLimits())
 
     @app.middleware("http")
-    async def limits(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+    async def body_limits(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         size = request.headers.get("content-length")
         if size is not None and (not size.isdigit() or int(size) > max_body_bytes):
             return _error(413, "BodyTooLarge", f"a request body is at most {max_body_bytes} bytes")
@@ -91,6 +95,10 @@ def create_app(
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, exc: Unauthenticated) -> Any:
         return _error(401, "Unauthenticated", str(exc), {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(LimitRefused)
+    async def limited(request: Request, exc: LimitRefused) -> Any:
+        return _error(429, "LimitExceeded", exc.message, {"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(ApprovalRefused)
     async def refused(request: Request, exc: ApprovalRefused) -> Any:
@@ -113,19 +121,27 @@ def create_app(
         await asyncio.to_thread(store.approvals, "pending")  # the store answers
         return {"status": "ready"}
 
-    async def on_end(state: RunResult) -> None:
-        if state.status == "awaiting_approval":
-            await asyncio.to_thread(store.save, state)
+    def ended(who: Principal, cost_before: float = 0.0) -> Callable[[RunResult], Awaitable[None]]:
+
+        async def on_end(state: RunResult) -> None:
+            nonlocal cost_before
+            counters.finished(who, state.totals.cost_usd - cost_before)
+            cost_before = state.totals.cost_usd
+            if state.status == "awaiting_approval":
+                await asyncio.to_thread(store.save, state)
+
+        return on_end
 
     @app.post("/v1/runs", status_code=202)
     async def start_run(body: StartRun, who: Caller) -> dict[str, Any]:
+        counters.admit(who)  # before any work: a refused run costs nothing
         run_id = uuid.uuid4().hex
         prompt = body.prompt
         hub.launch(
             run_id,
             who,
             lambda sink: agent.run(prompt, principal=who, run_id=run_id, events=sink),
-            on_end,
+            ended(who),
         )
         return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
 
@@ -197,11 +213,12 @@ def create_app(
             state = await asyncio.to_thread(store.load, run_id)
             decisions = await asyncio.to_thread(store.decisions, run_id)
             owner = state.principal
+            counters.track(owner)  # a decided run always continues; it counts as running
             hub.launch(
                 run_id,
                 owner,
                 lambda sink: agent.resume(state, decisions, principal=owner, events=sink),
-                on_end,
+                ended(owner, state.totals.cost_usd),
             )
             resumed = True
         return {

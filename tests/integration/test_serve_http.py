@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from agentkit import Agent, ApprovalStore, tool
 from agentkit.serve import TokenAuthenticator, TokenStore, create_app
+from agentkit.serve.limits import UserLimits
 from agentkit.testing import Script, Turn, scripted_client
 
 uvicorn = pytest.importorskip("uvicorn")
@@ -67,6 +69,19 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         authenticator=TokenAuthenticator(tokens),
         heartbeat=0.2,
     )
+    with served(app) as base:
+        people = {
+            "ana": tokens.create("ana", ("clerk",), "acme"),
+            "lee": tokens.create("lee", ("treasurer",), "acme"),
+            "kim": tokens.create("kim", ("clerk",), "acme"),
+            "eve": tokens.create("eve", ("treasurer",), "evil"),
+        }
+        yield {"base": base, "tokens": people, "store": tokens}
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """`app` on a loopback port of its own, served by uvicorn in a thread."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -74,14 +89,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     while not server.started:
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    people = {
-        "ana": tokens.create("ana", ("clerk",), "acme"),
-        "lee": tokens.create("lee", ("treasurer",), "acme"),
-        "kim": tokens.create("kim", ("clerk",), "acme"),
-        "eve": tokens.create("eve", ("treasurer",), "evil"),
-    }
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "tokens": people, "store": tokens}
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
@@ -218,3 +227,31 @@ def test_a_revoked_token_is_refused(service: dict[str, Any], tmp_path: Path) -> 
     assert store.revoke(token)
     gone = httpx2.get(service["base"] + "/v1/runs", headers={"Authorization": f"Bearer {token}"})
     assert gone.status_code == 401
+
+
+def test_per_user_limits_refuse_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(POLICY)
+    script = Script([Turn.text("hello")])
+    agent = Payments(client=scripted_client(script), policy=tmp_path / "p.yaml", audit=None)
+    tokens = TokenStore(tmp_path / "tokens.db")
+    app = create_app(
+        agent,
+        store=ApprovalStore(tmp_path / "approvals.db"),
+        authenticator=TokenAuthenticator(tokens),
+        limits=UserLimits(runs_per_minute=2),
+    )
+    ana, lee = tokens.create("ana"), tokens.create("lee")
+    with served(app) as base:
+
+        def start(token: str) -> Any:
+            return httpx2.post(base + "/v1/runs", json={"prompt": "hi"},
+                               headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+
+        assert [start(ana).status_code for _ in range(2)] == [202, 202]
+        refused = start(ana)
+        assert refused.status_code == 429
+        assert refused.json()["error"]["type"] == "LimitExceeded"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 61
+        assert start(lee).status_code == 202  # per user: lee is not ana
+        listed = httpx2.get(base + "/v1/runs", headers={"Authorization": f"Bearer {ana}"})
+        assert len(listed.json()["runs"]) == 2  # the refused run never existed
