@@ -30,6 +30,7 @@ EventType = Literal[
     "run.paused",
     "run.ended",
     "model.request",
+    "model.delta",
     "model.response",
     "call.requested",
     "call.validated",
@@ -42,8 +43,9 @@ EventType = Literal[
     "call.timed_out",
     "run.result",
 ]
-"""Every event type, in the vocabulary of the audit log (``run.result`` is the stream's
-own last event)."""
+"""Every event type, in the vocabulary of the audit log; ``model.delta`` (a piece of the
+answer's text as it streams, with ``RunConfig(stream=True)``) and ``run.result`` (the
+stream's last event) are the stream's own."""
 
 _CONTEXT = ("run_id", "turn", "principal", "call_id", "tool", "request_id")
 

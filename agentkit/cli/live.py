@@ -27,11 +27,20 @@ class LiveTranscript:
         self._paint = Transcript(colour=use_colour(stream)).paint
         self.mode: str | None = None
         """How the run talks to a model ("offline", "online"), shown in its first line."""
+        self._mid_text = False
 
     def __call__(self, event: RunEvent) -> None:
+        if event.type == "model.delta":  # the answer as it streams, on one line
+            self._stream.write(printable(str(event.data.get("text", ""))))
+            self._stream.flush()
+            self._mid_text = True
+            return
         fields = {**event.data, "run_id": event.run_id, "tool": event.tool or ""}
         line = self._line(event.type, fields)
         if line is not None:
+            if self._mid_text:
+                self._stream.write("\n")
+                self._mid_text = False
             self._stream.write(line + "\n")
             self._stream.flush()
 

@@ -8,6 +8,8 @@ kept, and argument deltas that never got their `.done` event are still assembled
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from agentkit.errors import ResponseFailed
@@ -16,6 +18,13 @@ from agentkit.model.types import Item
 _TERMINAL = frozenset({"response.completed", "response.incomplete"})
 LIFECYCLE = frozenset({"ping", "response.created", "response.in_progress"})
 """Events that come before any output: an attempt that saw only these delivered nothing."""
+
+TEXT_DELTAS: ContextVar[Callable[[str], None] | None] = ContextVar(
+    "agentkit_text_deltas", default=None
+)
+"""Who hears the answer's text as it streams in (the runner, for `model.delta` events);
+set for one model request. A delta is heard once: an attempt that fails after output is
+never retried."""
 
 
 class StreamErrorEvent(Exception):
@@ -82,7 +91,11 @@ class ResponsesAssembler:
         elif kind == "response.function_call_arguments.delta":
             self._args.setdefault(str(event.get("item_id")), []).append(str(event.get("delta", "")))
         elif kind == "response.output_text.delta":
-            self._texts.setdefault(_part_key(event), []).append(str(event.get("delta", "")))
+            text = str(event.get("delta", ""))
+            self._texts.setdefault(_part_key(event), []).append(text)
+            listener = TEXT_DELTAS.get()
+            if listener is not None and text:
+                listener(text)
         elif kind == "response.output_text.annotation.added":
             self._notes.setdefault(_part_key(event), []).append(event.get("annotation"))
 
@@ -199,6 +212,9 @@ class ChatAssembler:
             self.first_token_at = time.perf_counter()
         if isinstance(content, str):
             self._content.append(content)
+            listener = TEXT_DELTAS.get()
+            if listener is not None and content:
+                listener(content)
         if isinstance(reasoning, str):
             self._reasoning.append(reasoning)
         for position, call in enumerate(delta.get("tool_calls") or []):

@@ -171,7 +171,7 @@ class RunRecorder:
     """Writes the events of one run to an `AuditRecorder`, adding the run's context, and
     hands each one, once stored, to the run's event sink (`Agent.stream`)."""
 
-    __slots__ = ("_audit", "_events", "_redactor", "_run", "_seq")
+    __slots__ = ("_audit", "_events", "_pending_text", "_redactor", "_run", "_seq")
 
     def __init__(
         self, audit: AuditRecorder, run: RunResult, events: EventSink | None = None
@@ -181,6 +181,30 @@ class RunRecorder:
         self._events = events
         self._redactor: Redactor | None = None
         self._seq = 0
+        self._pending_text = ""
+
+    @property
+    def publishes(self) -> bool:
+        """Whether anyone listens to this run's events."""
+        return self._events is not None
+
+    def text(self, delta: str) -> None:
+        """Part of the answer as it streams in: published as ``model.delta`` (not audited:
+        the audit records the response, not its pieces), up to the last whitespace, so a
+        secret split across deltas is whole when the redactor sees it."""
+        buffered = self._pending_text + delta
+        cut = max(buffered.rfind(" "), buffered.rfind("\n"), buffered.rfind("\t"))
+        if cut < 0:
+            self._pending_text = buffered
+            return
+        self._pending_text = buffered[cut + 1 :]
+        self._publish("model.delta", self._context({"text": buffered[: cut + 1]}))
+
+    def end_text(self) -> None:
+        """The answer's last piece, once the response is complete."""
+        if self._pending_text:
+            rest, self._pending_text = self._pending_text, ""
+            self._publish("model.delta", self._context({"text": rest}))
 
     def emit(self, event: AuditEvent, step: Step | None = None) -> None:
         """Write `event` for the run (and `step`, when it is one call's); raises

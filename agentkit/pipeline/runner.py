@@ -28,6 +28,7 @@ from agentkit.errors import (
 )
 from agentkit.events import EventSink
 from agentkit.model.json_answer import text_format
+from agentkit.model.streaming import TEXT_DELTAS
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
 from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
@@ -248,7 +249,13 @@ class Runner:
             config=self.config,
         )
         recorder.emit(ev.ModelRequested(self.model, len(request.input)))
-        response = await self.client.respond(request)
+        listening = TEXT_DELTAS.set(recorder.text) if recorder.publishes else None
+        try:
+            response = await self.client.respond(request)
+        finally:
+            if listening is not None:
+                TEXT_DELTAS.reset(listening)
+                recorder.end_text()
         now = self._clock()
         for step in fold_response(run, response, now=now, server_decisions=server_decisions):
             calls = recorder.call(step)

@@ -22,8 +22,8 @@ from pydantic import BaseModel, Field
 from agentkit.decision import Principal
 from agentkit.errors import AgentkitError, ApprovalRefused
 from agentkit.serve.hub import HostedRun, RunHub
-from agentkit.serve.limits import LimitRefused, UserCounters, UserLimits
 from agentkit.serve.tokens import Authenticator, Unauthenticated
+from agentkit.serve.user_limits import LimitRefused, UserCounters, UserLimits
 from agentkit.state import PendingApproval, RunResult
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from agentkit import Agent, ApprovalStore, tool
 from agentkit.serve import TokenAuthenticator, TokenStore, create_app
-from agentkit.serve.limits import UserLimits
+from agentkit.serve.user_limits import UserLimits
 from agentkit.testing import Script, Turn, scripted_client
 
 uvicorn = pytest.importorskip("uvicorn")

@@ -136,3 +136,61 @@ def test_events_are_json(tmp_path: Any) -> None:
     for event in events:
         json.dumps(event.to_dict())
     assert events[-1].to_dict()["result"]["status"] == "awaiting_approval"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["word", " ", "\n", "key", SECRET_PREFIX + "B" * 48, "."]), max_size=12
+    ),
+    st.lists(st.integers(1, 30), min_size=1, max_size=20),
+)
+def test_streamed_text_is_whole_and_redacted_however_it_is_cut(
+    pieces: list[str], cuts: list[int]
+) -> None:
+    from agentkit.audit.redact import Redactor
+    from agentkit.pipeline.record import RunRecorder
+    from agentkit.state import RunResult as State
+
+    text = "".join(pieces)
+    published: list[RunEvent] = []
+    recorder = RunRecorder(
+        CapturedAudit(),
+        State(run_id="r", agent="A", model="m", principal=_anyone()),
+        published.append,
+    )
+    at = 0
+    for size in cuts * (len(text) // max(1, sum(cuts)) + 1):
+        if at >= len(text):
+            break
+        recorder.text(text[at : at + size])
+        at += size
+    recorder.end_text()
+    shown = "".join(str(e.data["text"]) for e in published)
+    # exactly what redacting the whole text gives: a secret cut across deltas is whole
+    # when the redactor sees it
+    assert shown == Redactor().redact({"text": text}, include_prompts=True)["text"]
+    if f" {SECRET_PREFIX}{'B' * 48} " in f" {text} ":
+        assert SECRET_PREFIX + "B" * 48 not in shown
+
+
+def test_a_streamed_answer_arrives_in_pieces_before_the_result() -> None:
+    from agentkit import RunConfig
+
+    answer = "The ticket is about a full disk on the replica, and nothing else."
+    agent = Ops(
+        client=scripted_client(Script([Turn.text(answer)])),
+        audit=None,
+        config=RunConfig(stream=True),
+    )
+    events = asyncio.run(streamed(agent, "go"))
+    deltas = [e for e in events if e.type == "model.delta"]
+    assert len(deltas) > 1
+    assert "".join(str(e.data["text"]) for e in deltas) == answer
+    assert events.index(deltas[-1]) < [e.type for e in events].index("model.response")
+
+
+def _anyone() -> Any:
+    from agentkit import Principal
+
+    return Principal()

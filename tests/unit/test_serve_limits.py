@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentkit.decision import Principal
-from agentkit.serve.limits import LimitRefused, UserCounters, UserLimits
+from agentkit.serve.user_limits import LimitRefused, UserCounters, UserLimits
 
 USERS = [
     Principal(user_id="ana"),
