@@ -6,7 +6,7 @@ DEV    := $(VENV)/.installed-dev
 BENCH  := .venv-bench/.installed
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
-.PHONY: demo serve test docs bench lint typecheck unit mutation services sandbox-image postgres clean
+.PHONY: demo serve test docs bench lint typecheck unit mutation services sandbox-image postgres chromium clean
 
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,11 +56,15 @@ unit: $(DEV)
 mutation: $(DEV)
 	$(BIN)/python -m tools.mutation.run
 
-services: sandbox-image postgres
+services: sandbox-image postgres chromium
 
 ## builds the sandbox image locally (no registry needed) when it is missing
 sandbox-image: $(DEV)
 	tools/ci/sandbox-image.sh
+
+## installs Debian's Chromium and chromedriver when missing (the approval page's browser test)
+chromium:
+	tools/ci/install-chromium.sh
 
 ## installs Debian's PostgreSQL server when missing (tests start their own on loopback)
 postgres:

@@ -22,8 +22,11 @@ from pydantic import BaseModel, Field
 from agentkit.decision import Principal
 from agentkit.errors import AgentkitError, ApprovalRefused
 from agentkit.serve.hub import HostedRun, RunHub
+from agentkit.serve.page_routes import add_page
 from agentkit.serve.tokens import Authenticator, Unauthenticated
 from agentkit.serve.user_limits import LimitRefused, UserCounters, UserLimits
+from agentkit.serve.visibility import find_approval as _find
+from agentkit.serve.visibility import visible_pending as _visible
 from agentkit.state import PendingApproval, RunResult
 
 if TYPE_CHECKING:
@@ -186,30 +189,23 @@ def create_app(
             return _not_found("approval", approval_id)
         return _approval(row, pending)
 
-    @app.post("/v1/approvals/{approval_id}")
-    async def decide(approval_id: str, body: Decide, who: Caller) -> Any:
+    async def decide_as(who: Principal, approval_id: str, approved: bool) -> dict[str, Any] | None:
+        """Record `who`'s verdict and continue the run once nothing of it waits; None when
+        `who` may not see the approval. The API and the page both decide through this."""
         row = await _find(store, approval_id)
         pending = await _visible(store, row, who) if row is not None else None
         if row is None or pending is None:
-            return _not_found("approval", approval_id)
+            return None
         audit = agent.runner.audit
         decided = await asyncio.to_thread(
             lambda: store.decide(
-                approval_id,
-                approved=body.approved,
-                approver=who.user_id,
-                roles=who.roles,
-                audit=audit,
+                approval_id, approved=approved, approver=who.user_id, roles=who.roles, audit=audit
             )
         )
         run_id = decided.pending.run_id
-        waiting = [
-            a
-            for a in await asyncio.to_thread(store.approvals, "pending")
-            if a.pending.run_id == run_id
-        ]
+        open_now = await asyncio.to_thread(store.approvals, "pending")
         resumed = False
-        if not waiting:
+        if not any(a.pending.run_id == run_id for a in open_now):
             state = await asyncio.to_thread(store.load, run_id)
             decisions = await asyncio.to_thread(store.decisions, run_id)
             owner = state.principal
@@ -223,11 +219,18 @@ def create_app(
             resumed = True
         return {
             "approval_id": approval_id,
+            "run_id": run_id,
             "verdict": decided.verdict,
             "signers": [s.user_id for s in decided.signers] or [who.user_id],
             "run_resumed": resumed,
         }
 
+    @app.post("/v1/approvals/{approval_id}")
+    async def decide(approval_id: str, body: Decide, who: Caller) -> Any:
+        outcome = await decide_as(who, approval_id, body.approved)
+        return outcome if outcome is not None else _not_found("approval", approval_id)
+
+    add_page(app, hub, store, authenticator, decide_as)
     return app
 
 
@@ -237,30 +240,6 @@ def _own(hub: RunHub, run_id: str, who: Principal) -> HostedRun | None:
         return None
     mine = hosted.principal.user_id == who.user_id and hosted.principal.workspace == who.workspace
     return hosted if mine else None
-
-
-async def _find(store: ApprovalStore, approval_id: str) -> StoredApproval | None:
-    rows = await asyncio.to_thread(store.approvals, None)
-    return next((r for r in rows if r.pending.approval_id == approval_id), None)
-
-
-async def _visible(
-    store: ApprovalStore, row: StoredApproval, who: Principal
-) -> PendingApproval | None:
-    """The sealed pending call if `who` may see it: the run's own principal, or someone of
-    its workspace whose roles the approvers rule accepts (never the requester approving
-    what they may not)."""
-    state = await asyncio.to_thread(store.load, row.pending.run_id)
-    pending = next((p for p in state.pending if p.approval_id == row.pending.approval_id), None)
-    if pending is None:
-        return None
-    owner = state.principal
-    if owner.user_id == who.user_id and owner.workspace == who.workspace:
-        return pending
-    if owner.workspace != who.workspace:
-        return None
-    roles = pending.approvers.roles
-    return pending if roles is None or set(roles) & set(who.roles) else None
 
 
 def _approval(row: StoredApproval, pending: PendingApproval) -> dict[str, Any]:

@@ -8,7 +8,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +82,30 @@ def program_env() -> dict[str, str]:
 def wheel_env() -> dict[str, str]:
     """The environment programs run with against the wheel (see `program_env`)."""
     return program_env()
+
+
+@pytest.fixture(scope="session")
+def serve_app() -> Any:
+    """A function: `with serve_app(app) as base_url:` serves an ASGI app on a loopback port
+    of its own with uvicorn, in a thread, for the block."""
+    import threading
+    from contextlib import contextmanager
+
+    import uvicorn
+
+    @contextmanager
+    def served(app: Any) -> Iterator[str]:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+    return served

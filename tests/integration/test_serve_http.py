@@ -6,10 +6,7 @@ uvicorn serves the app in a thread; every request goes over a socket with httpx2
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +49,7 @@ class Payments(Agent):
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def service(tmp_path_factory: pytest.TempPathFactory, serve_app: Any) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("serve")
     (root / "p.yaml").write_text(POLICY)
     script = Script(
@@ -69,7 +66,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         authenticator=TokenAuthenticator(tokens),
         heartbeat=0.2,
     )
-    with served(app) as base:
+    with serve_app(app) as base:
         people = {
             "ana": tokens.create("ana", ("clerk",), "acme"),
             "lee": tokens.create("lee", ("treasurer",), "acme"),
@@ -77,23 +74,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             "eve": tokens.create("eve", ("treasurer",), "evil"),
         }
         yield {"base": base, "tokens": people, "store": tokens}
-
-
-@contextmanager
-def served(app: Any) -> Iterator[str]:
-    """`app` on a loopback port of its own, served by uvicorn in a thread."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def call(service: dict[str, Any], who: str | None, method: str, path: str, **kw: Any) -> Any:
@@ -229,7 +209,7 @@ def test_a_revoked_token_is_refused(service: dict[str, Any], tmp_path: Path) -> 
     assert gone.status_code == 401
 
 
-def test_per_user_limits_refuse_before_any_work(tmp_path: Path) -> None:
+def test_per_user_limits_refuse_before_any_work(tmp_path: Path, serve_app: Any) -> None:
     (tmp_path / "p.yaml").write_text(POLICY)
     script = Script([Turn.text("hello")])
     agent = Payments(client=scripted_client(script), policy=tmp_path / "p.yaml", audit=None)
@@ -241,7 +221,7 @@ def test_per_user_limits_refuse_before_any_work(tmp_path: Path) -> None:
         limits=UserLimits(runs_per_minute=2),
     )
     ana, lee = tokens.create("ana"), tokens.create("lee")
-    with served(app) as base:
+    with serve_app(app) as base:
 
         def start(token: str) -> Any:
             return httpx2.post(base + "/v1/runs", json={"prompt": "hi"},
