@@ -7,6 +7,17 @@ endpoint needs a principal from the authenticator; every read and write is scope
 """
 
 from agentkit.serve.app import create_app
-from agentkit.serve.tokens import TokenAuthenticator, TokenStore
+from agentkit.serve.authenticators import JWTAuthenticator, TrustedProxyAuthenticator
+from agentkit.serve.tokens import Authenticator, TokenAuthenticator, TokenStore, Unauthenticated
+from agentkit.serve.user_limits import UserLimits
 
-__all__ = ["TokenAuthenticator", "TokenStore", "create_app"]
+__all__ = [
+    "Authenticator",
+    "JWTAuthenticator",
+    "TokenAuthenticator",
+    "TokenStore",
+    "TrustedProxyAuthenticator",
+    "Unauthenticated",
+    "UserLimits",
+    "create_app",
+]

@@ -50,9 +50,9 @@ class Decide(BaseModel):
     reason: str = Field(default="", max_length=2_000)
 
 
-def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+def _caller(request: Request) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.principal_for(authorization)
+    return authenticator.authenticate(request.headers)
 
 
 Caller = Annotated[Principal, Depends(_caller)]
@@ -70,7 +70,7 @@ def create_app(
     """A FastAPI app serving `agent`; mount it in your own app, or `agentkit serve` it.
 
     Paused runs go to `store` (decisions recorded there continue them); `authenticator`
-    turns each request's ``Authorization`` header into a `Principal`; `limits` bound what
+    turns each request's headers into a `Principal`; `limits` bound what
     each user runs (default `UserLimits()`).
     """
     # the OpenAPI description is served at /v1/openapi.json to callers with a principal

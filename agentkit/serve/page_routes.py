@@ -73,7 +73,8 @@ def add_page(
         if form is None:
             return html(page.login_page("Sign-in refused."), 403)
         try:
-            principal = authenticator.principal_for("Bearer " + form.get("token", "").strip())
+            bearer = "Bearer " + form.get("token", "").strip()
+            principal = authenticator.authenticate({"authorization": bearer})
         except Unauthenticated:
             return html(page.login_page("Unknown or revoked token."), 401)
         response = RedirectResponse("/page", status_code=303, headers=page.SECURITY_HEADERS)

@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -29,10 +30,10 @@ class Unauthenticated(Exception):
 
 
 class Authenticator(Protocol):
-    """The seam between HTTP and a `Principal`: the bearer credential of a request."""
+    """The seam between HTTP and a `Principal`: who the request's headers say is calling."""
 
-    def principal_for(self, authorization: str | None) -> Principal:
-        """The caller, or `Unauthenticated`."""
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        """The caller (headers by lower-case name), or `Unauthenticated`."""
         ...
 
 
@@ -94,8 +95,8 @@ class TokenAuthenticator:
     def __init__(self, store: TokenStore) -> None:
         self._store = store
 
-    def principal_for(self, authorization: str | None) -> Principal:
-        scheme, _, credential = (authorization or "").partition(" ")
+    def authenticate(self, headers: Mapping[str, str]) -> Principal:
+        scheme, _, credential = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not credential:
             raise Unauthenticated("send Authorization: Bearer <token>")
         found = self._store.lookup(credential.strip())

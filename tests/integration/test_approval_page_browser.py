@@ -116,6 +116,19 @@ def sign_in(browser: Any, base: str, token: str) -> None:
     browser.get(base + "/page")
     browser.find_element(By.NAME, "token").send_keys(token)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, "agentkit · Approvals")
+
+
+def wait_for(browser: Any, title: str, element: str | None = None) -> None:
+    """Until the page that a click navigated to has loaded (clicks do not wait for it)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    waiting = WebDriverWait(browser, 20)
+    waiting.until(ec.title_is(title))
+    if element is not None:
+        waiting.until(ec.presence_of_element_located((By.ID, element)))
 
 
 def test_approve_in_the_browser_and_watch_the_run_complete(
@@ -136,6 +149,7 @@ def test_approve_in_the_browser_and_watch_the_run_complete(
     assert SECRET not in source  # redacted like the audit
 
     section.find_element(By.CSS_SELECTOR, "button[value=approve]").click()
+    wait_for(browser, "agentkit · Approvals", "message")
     assert "Approved" in browser.find_element(By.ID, "message").text
     deadline = time.monotonic() + 20
     status = ""
