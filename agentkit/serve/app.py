@@ -175,6 +175,34 @@ def create_app(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
+    @app.get("/v1/runs/{run_id}/ag-ui")
+    async def run_ag_ui(
+        run_id: str,
+        who: Caller,
+        last_event_id: Annotated[str | None, Header()] = None,
+    ) -> Any:
+        """The run's events as AG-UI events (``ag-ui-protocol``); decide its interrupts
+        through ``POST /v1/approvals/{id}``."""
+        from agentkit.serve.ag_ui import AGUITranslator
+
+        hosted = _own(hub, run_id, who)
+        if hosted is None:
+            return _not_found("run", run_id)
+        after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+        translator = AGUITranslator()
+        for earlier in hosted.events[:after]:  # what the client saw shapes what follows
+            list(translator.translate(earlier))
+
+        async def frames() -> AsyncIterator[bytes]:
+            async for record in hub.follow(hosted, after, heartbeat):
+                yield b": ping\n\n" if record is None else translator.encode(record).encode()
+
+        return StreamingResponse(
+            frames(),
+            media_type=translator.content_type,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
     @app.get("/v1/approvals")
     async def list_approvals(who: Caller) -> dict[str, Any]:
         rows = await asyncio.to_thread(store.approvals, "pending")

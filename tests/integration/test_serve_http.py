@@ -235,3 +235,43 @@ def test_per_user_limits_refuse_before_any_work(tmp_path: Path, serve_app: Any) 
         assert start(lee).status_code == 202  # per user: lee is not ana
         listed = httpx2.get(base + "/v1/runs", headers={"Authorization": f"Bearer {ana}"})
         assert len(listed.json()["runs"]) == 2  # the refused run never existed
+
+
+def ag_ui_events(service: dict[str, Any], who: str, run_id: str, after: int = 0) -> list[Any]:
+    from ag_ui.core import Event
+    from pydantic import TypeAdapter
+
+    headers = {"Last-Event-ID": str(after)} if after else {}
+    got = call(service, who, "GET", f"/v1/runs/{run_id}/ag-ui", headers=headers)
+    assert got.status_code == 200, got.text
+    adapter = TypeAdapter(Event)
+    return [
+        adapter.validate_json(line[len("data: ") :])  # each one a valid AG-UI event
+        for line in got.text.splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+def test_the_same_run_over_ag_ui(service: dict[str, Any]) -> None:
+    run_id = started(service, "ana")
+    seen = events(service, "ana", run_id)
+    first = ag_ui_events(service, "ana", run_id)
+    kinds = [e.type.value for e in first]
+    assert kinds[0] == "RUN_STARTED"
+    assert kinds.count("TOOL_CALL_START") == 2
+    assert "TOOL_CALL_RESULT" in kinds  # balance ran
+    finished = first[-1]
+    assert finished.type.value == "RUN_FINISHED"
+    [interrupt] = finished.outcome.interrupts
+    approval = interrupt.metadata["approval_id"]
+    assert interrupt.id == f"int-{interrupt.tool_call_id}"
+    assert SECRET not in json.dumps([e.model_dump(mode="json") for e in first])
+    assert call(service, "eve", "GET", f"/v1/runs/{run_id}/ag-ui").status_code == 404
+
+    decided = call(service, "lee", "POST", f"/v1/approvals/{approval}", json={"approved": True})
+    assert decided.status_code == 200
+    rest = ag_ui_events(service, "ana", run_id, after=len(seen))
+    assert rest[0].type.value == "RUN_STARTED"  # the run goes on
+    assert any(e.type.value == "TEXT_MESSAGE_CONTENT" for e in rest)
+    assert rest[-1].type.value == "RUN_FINISHED"
+    assert rest[-1].result == "Paid 70 from ops."
