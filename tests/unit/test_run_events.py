@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agentkit import Agent, AllowAll, tool
@@ -64,15 +64,32 @@ SCRIPTS = st.lists(st.lists(CALLS, min_size=1, max_size=3), max_size=3).map(
 
 
 async def streamed(agent: Agent, prompt: str) -> list[RunEvent]:
-    return [event async for event in agent.stream(prompt, run_id="r1")]
+    """Every event, a failed run's too (its stream raises after its run.result)."""
+    seen: list[RunEvent] = []
+    try:
+        async for event in agent.stream(prompt, run_id="r1"):
+            seen.append(event)
+    except AgentkitError:
+        assert seen[-1].type == "run.result"
+    return seen
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def ran_sync(agent: Agent, prompt: str) -> Any:
+    try:
+        return agent.run_sync(prompt, run_id="r1")
+    except AgentkitError as exc:
+        return exc.run
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SCRIPTS)
+@example(  # too many invalid calls: the run fails, and its stream says so
+    Script([*(Turn.calls([("lookup", {"ticket": "x"})] * 3) for _ in range(3)), Turn.text("ok")])
+)
 def test_events_follow_the_audit_and_end_with_the_runs_state(script: Script) -> None:
     audit = CapturedAudit()
     events = asyncio.run(streamed(Ops(client=scripted_client(script), audit=audit), "go"))
-    ran = Ops(client=scripted_client(script), audit=CapturedAudit()).run_sync("go", run_id="r1")
+    ran = ran_sync(Ops(client=scripted_client(script), audit=CapturedAudit()), "go")
 
     *stages, last = events
     assert [e.type for e in stages] == audit.events  # each stored record, in its order
