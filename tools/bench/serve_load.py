@@ -1,0 +1,177 @@
+"""The service under load: N runs started over HTTP at once, one SSE subscriber each.
+
+The agent is the concurrency benchmark's (two model requests and one tool per run, the
+fake xAI server waiting 200 ms a request in its own process). The service runs in one
+child process on one CPU; the HTTP clients (aiohttp: a POST, then the run's event stream
+until its ``run.result``) in another, on the fake server's CPU (the machine has two).
+The floor is the same N runs of the same agent in-process (asyncio.gather), measured in
+the same invocation.
+
+    python -m tools.bench.serve_load [--size 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tools.bench.common import CLIENT_CPU, REPO, SERVER_CPU, pin_to
+from tools.bench.peers import agentkit_agent
+from tools.bench.server import counted_server, raise_open_files
+from tools.bench.spawn import child_json
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(base_url: str, port: int, folder: Path) -> None:
+    """The service process: the benchmark agent behind `create_app`, one token for all."""
+    import uvicorn
+
+    from agentkit import ApprovalStore
+    from agentkit.serve import TokenAuthenticator, TokenStore, UserLimits, create_app
+
+    pin_to(CLIENT_CPU)
+    raise_open_files()
+    agent = agentkit_agent(base_url, folder / "audit.jsonl", None)
+    tokens = TokenStore(folder / "tokens.db")
+    (folder / "token").write_text(tokens.create("bench", ("user",)))
+    app = create_app(
+        agent,
+        store=ApprovalStore(folder / "approvals.db"),
+        authenticator=TokenAuthenticator(tokens),
+        limits=UserLimits(concurrent_runs=None, runs_per_minute=None),
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096)
+
+
+async def _clients(base: str, token: str, size: int) -> dict[str, Any]:
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+
+        async def one() -> float:
+            started = time.perf_counter()
+            async with http.post(base + "/v1/runs", json={"prompt": "go"}) as made:
+                run = await made.json()
+            async with http.get(base + run["events"]) as stream:
+                async for line in stream.content:
+                    if line.startswith(b"event: run.result"):
+                        break
+            return (time.perf_counter() - started) * 1000
+
+        await one()  # warm up
+        started = time.perf_counter()
+        times = await asyncio.gather(*(one() for _ in range(size)))
+        wall = (time.perf_counter() - started) * 1000
+    times = sorted(times)
+    return {
+        "wall_ms": wall,
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[int(len(times) * 0.99) - 1],
+    }
+
+
+async def _in_process(base_url: str, size: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        agent = agentkit_agent(base_url, Path(tmp) / "audit.jsonl", None)
+        await agent.run("go")
+
+        async def one() -> float:
+            started = time.perf_counter()
+            await agent.run("go")
+            return (time.perf_counter() - started) * 1000
+
+        started = time.perf_counter()
+        times = sorted(await asyncio.gather(*(one() for _ in range(size))))
+        wall = (time.perf_counter() - started) * 1000
+        await agent.aclose()
+    return {
+        "wall_ms": wall,
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[int(len(times) * 0.99) - 1],
+    }
+
+
+def measure(size: int) -> dict[str, Any]:
+    """The service over HTTP against the same runs in-process, one fake server each."""
+    with counted_server(latency=0.2) as fake:
+        floor = child_json(
+            "tools.bench.serve_load",
+            ["--role", "in-process", "--base-url", fake.base_url, "--size", str(size)],
+        )
+    with counted_server(latency=0.2) as fake, tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        service = subprocess.Popen(
+            [sys.executable, "-m", "tools.bench.serve_load", "--role", "serve",
+             "--base-url", fake.base_url, "--port", str(port), "--folder", tmp],
+            cwd=REPO,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not (Path(tmp) / "token").exists() or not _listening(port):
+                if time.monotonic() > deadline or service.poll() is not None:
+                    raise RuntimeError("the service did not start")
+                time.sleep(0.1)
+            served = child_json(
+                "tools.bench.serve_load",
+                ["--role", "clients", "--base-url", f"http://127.0.0.1:{port}",
+                 "--token", (Path(tmp) / "token").read_text(), "--size", str(size)],
+            )  # fmt: skip
+        finally:
+            service.terminate()
+            service.wait(30)
+    return {
+        "size": size,
+        "in_process": floor,
+        "over_http": served,
+        "ratio": served["wall_ms"] / floor["wall_ms"],
+        "added_p99_ms": served["p99_ms"] - floor["p99_ms"],
+    }
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--role", default="measure", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "serve":
+        serve(args.base_url, args.port, Path(args.folder))
+    elif args.role == "clients":
+        pin_to(SERVER_CPU)  # beside the fake model: the service has the other CPU to itself
+        raise_open_files()
+        print(json.dumps(asyncio.run(_clients(args.base_url, args.token, args.size))))
+    elif args.role == "in-process":
+        pin_to(CLIENT_CPU)
+        raise_open_files()
+        print(json.dumps(asyncio.run(_in_process(args.base_url, args.size))))
+    else:
+        print(json.dumps(measure(args.size), indent=2))
+
+
+if __name__ == "__main__":
+    main()
