@@ -84,16 +84,8 @@ def create_app(
     hub = RunHub()
     app.state.hub = hub
     app.state.authenticator = authenticator
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     counters = UserCounters(limits or UserLimits())
-
-    @app.middleware("http")
-    async def body_limits(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > max_body_bytes):
-            return _error(413, "BodyTooLarge", f"a request body is at most {max_body_bytes} bytes")
-        if request.headers.get("transfer-encoding") and request.method in ("POST", "PUT"):
-            return _error(411, "LengthRequired", "send the body with a Content-Length")
-        return await call_next(request)
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, exc: Unauthenticated) -> Any:
@@ -319,3 +311,28 @@ def _error(status: int, kind: str, message: str, headers: dict[str, str] | None 
 
 def _not_found(what: str, ident: str) -> Any:
     return _error(404, "NotFound", f"no {what} {ident!r} for you")
+
+
+class BodyLimit:
+    """Refuse a request body over `max_bytes` (413) or without a length (411), before the
+    app reads it. Plain ASGI: Starlette's BaseHTTPMiddleware would buffer every event
+    stream through memory streams."""
+
+    def __init__(self, app: Any, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        size = headers.get(b"content-length")
+        if size is None:
+            reply = _error(411, "LengthRequired", "send the body with a Content-Length")
+        elif not size.isdigit() or int(size) > self.max_bytes:
+            reply = _error(413, "BodyTooLarge", f"a request body is at most {self.max_bytes} bytes")
+        else:
+            await self.app(scope, receive, send)
+            return
+        await reply(scope, receive, send)

@@ -28,8 +28,13 @@ class HostedRun:
     state: RunResult | None = None
     finished: bool = False
     """No run of it is in progress (it completed, failed, or paused)."""
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when something arrives; replaced by a fresh one each time (no task per event)."""
     task: asyncio.Task[Any] | None = None
+
+    def notify(self) -> None:
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
 
 
 class RunHub:
@@ -60,7 +65,7 @@ class RunHub:
             record = event.to_dict()
             record["seq"] = len(hosted.events) + 1  # the service's own order, across resumes
             hosted.events.append(record)
-            asyncio.get_running_loop().create_task(_notify(hosted))
+            hosted.notify()
 
         async def run() -> None:
             try:
@@ -69,14 +74,14 @@ class RunHub:
                 failed: RunResult | None = getattr(exc, "run", None)
                 if failed is None:
                     hosted.finished = True
-                    await _notify(hosted)
+                    hosted.notify()
                     raise
                 state = failed
             hosted.state = state
             await on_end(state)
             sink(_result_event(state, len(hosted.events) + 1))
             hosted.finished = True
-            await _notify(hosted)
+            hosted.notify()
 
         hosted.task = asyncio.get_running_loop().create_task(run())
         return hosted
@@ -91,16 +96,11 @@ class RunHub:
                 yield hosted.events[sent - 1]
             if hosted.finished:
                 return
-            async with hosted.changed:
-                try:
-                    await asyncio.wait_for(hosted.changed.wait(), heartbeat)
-                except TimeoutError:
-                    yield None
-
-
-async def _notify(hosted: HostedRun) -> None:
-    async with hosted.changed:
-        hosted.changed.notify_all()
+            changed = hosted.changed
+            try:
+                await asyncio.wait_for(changed.wait(), heartbeat)
+            except TimeoutError:
+                yield None
 
 
 def _result_event(state: RunResult, seq: int) -> RunEvent:
