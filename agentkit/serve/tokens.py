@@ -48,12 +48,15 @@ class TokenStore:
         self.path = Path(path)
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        with self._db() as db:
+        # one connection, kept: every request looks a token up, and connecting costs more
+        # than the lookup (the lock serialises threads; the module's default serialises too)
+        self._conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        with self._conn as db:
             db.executescript(_SCHEMA)
         self.path.chmod(0o600)
 
     def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+        return self._conn
 
     def create(
         self, user_id: str, roles: tuple[str, ...] = (), workspace: str | None = None
