@@ -8,6 +8,7 @@ from typing import Any
 from tools.bench.agentdojo.table import section as agentdojo_section
 from tools.bench.peers import LABELS
 from tools.bench.scale import section as scale_section
+from tools.bench.serve_load import section as serve_section
 
 TARGET_OVERHEAD_FACTOR = 5.0
 TARGET_OVERHEAD_MS = 1.5
@@ -326,6 +327,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
     lines += concurrency_section(report["concurrency"])
     if "scale" in report:
         lines += scale_section(report["scale"])
+    if "serve" in report:
+        lines += serve_section(report["serve"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

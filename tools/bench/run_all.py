@@ -26,6 +26,7 @@ from tools.bench import (
     latency,
     profile,
     sandbox,
+    serve_load,
 )
 from tools.bench import scale as scale_bench
 from tools.bench.agentdojo.table import table
@@ -94,7 +95,7 @@ def run(quick: bool) -> dict[str, Any]:
     """All sections, in order, each a stage of the progress display."""
     scale = 0.2 if quick else 1.0
     results: dict[str, Any] = {"machine": machine(), "versions": peer_versions(), "quick": quick}
-    with progress("benchmarks", total=9, stream=sys.stdout) as report:
+    with progress("benchmarks", total=10, stream=sys.stdout) as report:
         report.stage("time per run")
         results["latency"] = latency.measure_all(
             list(latency.DEFAULT_PEERS), int(300 * scale), 30, 2 if quick else 5
@@ -112,6 +113,8 @@ def run(quick: bool) -> dict[str, Any]:
         results["scale"] = scale_bench.measure_all(
             [500, 1000] if quick else list(scale_bench.SIZES), 1
         )
+        report.stage("service")
+        results["serve"] = serve_load.measure(300 if quick else 1000)
         report.stage("imports")
         results["imports"] = imports.measure_all(3 if quick else 9)
         report.stage("sandbox")

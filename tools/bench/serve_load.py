@@ -144,6 +144,31 @@ def measure(size: int) -> dict[str, Any]:
     }
 
 
+TARGET = 1.3
+
+
+def section(data: dict[str, Any]) -> list[str]:
+    """The Markdown section of `measure`'s result."""
+    floor, http = data["in_process"], data["over_http"]
+    met = "met" if data["ratio"] <= TARGET else "**missed**"
+    return [
+        f"## 2c. The service: {data['size']:,} runs over HTTP at once, an SSE subscriber each",
+        "",
+        "`agentkit serve` (one process, one CPU) against the same runs of the same agent "
+        "in-process (asyncio.gather), the fake xAI server waiting 200 ms a request.",
+        "",
+        "| | wall ms | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|",
+        f"| in-process | {floor['wall_ms']:.0f} | {floor['p50_ms']:.0f} | {floor['p99_ms']:.0f} |",
+        f"| over HTTP + SSE | {http['wall_ms']:.0f} | {http['p50_ms']:.0f} | "
+        f"{http['p99_ms']:.0f} |",
+        "",
+        f"Over HTTP / in-process: {data['ratio']:.2f} x (target {TARGET} x: {met}); "
+        f"added p99 per run {data['added_p99_ms']:.0f} ms.",
+        "",
+    ]
+
+
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
