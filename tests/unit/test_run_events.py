@@ -230,3 +230,14 @@ def _anyone() -> Any:
     from agentkit import Principal
 
     return Principal()
+
+
+def test_every_audited_stage_is_an_event_type() -> None:
+    from typing import get_args
+
+    from agentkit.audit.records import KNOWN_EVENTS
+    from agentkit.events import EventType
+
+    # the two lists are written twice (a Literal for the type checker, a set for the
+    # log): this keeps them the same
+    assert set(get_args(EventType)) == KNOWN_EVENTS | {"model.delta", "run.result"}
