@@ -74,7 +74,9 @@ class TokenStore:
 
     def revoke(self, token: str) -> bool:
         with self._lock, self._db() as db:
-            done = db.execute("UPDATE tokens SET revoked = 1 WHERE digest = ?", (_digest(token),))
+            done = db.execute(
+                "UPDATE tokens SET revoked = 1 WHERE digest = ? AND revoked = 0", (_digest(token),)
+            )
         return done.rowcount == 1
 
     def lookup(self, token: str) -> Principal | None:
