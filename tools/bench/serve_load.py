@@ -135,8 +135,10 @@ def measure(size: int) -> dict[str, Any]:
         finally:
             service.terminate()
             service.wait(30)
+    trip = child_json("tools.bench.serve_load", ["--role", "approval"])
     return {
         "size": size,
+        "approval_round_trip": trip,
         "in_process": floor,
         "over_http": served,
         "ratio": served["wall_ms"] / floor["wall_ms"],
@@ -151,7 +153,7 @@ def section(data: dict[str, Any]) -> list[str]:
     """The Markdown section of `measure`'s result."""
     floor, http = data["in_process"], data["over_http"]
     met = "met" if data["ratio"] <= TARGET else "**missed**"
-    return [
+    lines = [
         f"## 2c. The service: {data['size']:,} runs over HTTP at once, an SSE subscriber each",
         "",
         "`agentkit serve` (one process, one CPU) against the same runs of the same agent "
@@ -167,6 +169,81 @@ def section(data: dict[str, Any]) -> list[str]:
         f"added p99 per run {data['added_p99_ms']:.0f} ms.",
         "",
     ]
+    return lines + _trip_lines(data.get("approval_round_trip"))
+
+
+def _trip_lines(trip: dict[str, Any] | None) -> list[str]:
+    if not trip:
+        return []
+    return [
+        f"Approval round trip (another person approves over HTTP -> the run's stream shows it "
+        f"completed; scripted model, {trip['runs']} runs one after another): p50 "
+        f"{trip['p50_ms']:.1f} ms, p99 {trip['p99_ms']:.1f} ms.",
+        "",
+    ]
+
+
+def approval_round_trip(runs: int = 50) -> dict[str, Any]:
+    """Decision -> run completed, over HTTP: a run pauses on a destructive call; another
+    person approves it (POST /v1/approvals/{id}); the time until its event stream shows
+    the completed run. The model is scripted in-process: this is the service's own path
+    (store the verdict, resume, stream), not the model's latency."""
+    import threading
+
+    import httpx2
+    import uvicorn
+
+    from agentkit import Agent, AllowAll, ApprovalStore, tool
+    from agentkit.serve import TokenAuthenticator, TokenStore, UserLimits, create_app
+    from agentkit.testing import Script, Turn, scripted_client
+
+    class Closer(Agent):
+        policy = AllowAll()
+
+        @tool(destructive=True)
+        async def close(self, ticket: int) -> str:
+            """Close a ticket."""
+            return "closed"
+
+    script = Script([Turn.call("close", {"ticket": 1}), Turn.text("done")])
+    with tempfile.TemporaryDirectory() as tmp:
+        tokens = TokenStore(Path(tmp) / "tokens.db")
+        ana, lee = tokens.create("ana"), tokens.create("lee")
+        app = create_app(
+            Closer(client=scripted_client(script), audit=None),
+            store=ApprovalStore(Path(tmp) / "approvals.db"),
+            authenticator=TokenAuthenticator(tokens),
+            limits=UserLimits(concurrent_runs=None, runs_per_minute=None),
+        )
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.01)
+        base, times = f"http://127.0.0.1:{port}", []
+        as_ana = {"Authorization": f"Bearer {ana}"}
+        as_lee = {"Authorization": f"Bearer {lee}"}
+        with httpx2.Client(base_url=base, timeout=30) as http:
+            for _ in range(runs + 1):
+                run = http.post("/v1/runs", json={"prompt": "close 1"}, headers=as_ana).json()
+                paused = http.get(run["events"], headers=as_ana).text
+                seen = paused.count("\nid: ") + paused.startswith("id: ")
+                [approval] = http.get("/v1/approvals", headers=as_lee).json()["approvals"]
+                started = time.perf_counter()
+                http.post(f"/v1/approvals/{approval['approval_id']}", json={"approved": True},
+                          headers=as_lee)  # fmt: skip
+                rest = http.get(run["events"], headers={**as_ana, "Last-Event-ID": str(seen)})
+                assert '"status":"completed"' in rest.text
+                times.append((time.perf_counter() - started) * 1000)
+        server.should_exit = True
+        thread.join(10)
+    times = sorted(times[1:])  # the first one warms up
+    return {
+        "runs": runs,
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
+    }
 
 
 def _listening(port: int) -> bool:
@@ -190,6 +267,8 @@ def main() -> None:
         pin_to(SERVER_CPU)  # beside the fake model: the service has the other CPU to itself
         raise_open_files()
         print(json.dumps(asyncio.run(_clients(args.base_url, args.token, args.size))))
+    elif args.role == "approval":
+        print(json.dumps(approval_round_trip()))
     elif args.role == "in-process":
         pin_to(CLIENT_CPU)
         raise_open_files()
