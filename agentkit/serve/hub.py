@@ -37,11 +37,22 @@ class HostedRun:
         changed.set()
 
 
-class RunHub:
-    """Starts runs in the background and fans their events out to subscribers."""
+MAX_FINISHED_RUNS = 10_000
+"""Finished runs whose events a process keeps; older ones are forgotten (their paused state,
+if any, stays in the approvals store)."""
 
-    def __init__(self) -> None:
+
+class RunHub:
+    """Starts runs in the background and fans their events out to subscribers.
+
+    Memory stays bounded: past `max_finished` finished runs, the oldest finished ones are
+    forgotten (a run in progress never is).
+    """
+
+    def __init__(self, max_finished: int = MAX_FINISHED_RUNS) -> None:
         self._runs: dict[str, HostedRun] = {}
+        self._finished: dict[str, None] = {}  # run ids in the order they finished
+        self._max_finished = max_finished
 
     def get(self, run_id: str) -> HostedRun | None:
         return self._runs.get(run_id)
@@ -60,6 +71,7 @@ class RunHub:
         hosted = self._runs.get(run_id) or HostedRun(run_id, principal)
         self._runs[run_id] = hosted
         hosted.finished = False
+        self._finished.pop(run_id, None)
 
         def sink(event: RunEvent) -> None:
             record = event.to_dict()
@@ -82,9 +94,17 @@ class RunHub:
             sink(_result_event(state, len(hosted.events) + 1))
             hosted.finished = True
             hosted.notify()
+            self._retire(run_id)
 
         hosted.task = asyncio.get_running_loop().create_task(run())
         return hosted
+
+    def _retire(self, run_id: str) -> None:
+        self._finished[run_id] = None
+        while len(self._finished) > self._max_finished:
+            oldest = next(iter(self._finished))
+            del self._finished[oldest]
+            self._runs.pop(oldest, None)
 
     async def follow(self, hosted: HostedRun, after: int, heartbeat: float) -> AsyncIterator[Any]:
         """Events after seq `after`, as they come, then None each `heartbeat` idle seconds;
