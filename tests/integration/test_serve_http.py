@@ -275,3 +275,35 @@ def test_the_same_run_over_ag_ui(service: dict[str, Any]) -> None:
     assert any(e.type.value == "TEXT_MESSAGE_CONTENT" for e in rest)
     assert rest[-1].type.value == "RUN_FINISHED"
     assert rest[-1].result == "Paid 70 from ops."
+
+
+def test_a_paused_run_is_decided_and_continued_after_a_restart(
+    tmp_path: Path, serve_app: Any
+) -> None:
+    (tmp_path / "p.yaml").write_text(POLICY)
+    script = Script([Turn.call("pay", {"amount": 5}), Turn.text("Paid 5.")])
+    tokens = TokenStore(tmp_path / "tokens.db")
+    ana = tokens.create("ana", ("clerk",), "acme")
+    lee = tokens.create("lee", ("treasurer",), "acme")
+
+    def app() -> Any:  # a new process: a new agent, nothing in memory, the same files
+        agent = Payments(client=scripted_client(script), policy=tmp_path / "p.yaml", audit=None)
+        store = ApprovalStore(tmp_path / "approvals.db")
+        return create_app(agent, store=store, authenticator=TokenAuthenticator(tokens))
+
+    with serve_app(app()) as base:
+        run = httpx2.post(base + "/v1/runs", json={"prompt": "pay 5"},
+                          headers={"Authorization": f"Bearer {ana}"}).json()  # fmt: skip
+        httpx2.get(base + run["events"], headers={"Authorization": f"Bearer {ana}"}, timeout=30)
+    with serve_app(app()) as base:
+        [approval] = httpx2.get(
+            base + "/v1/approvals", headers={"Authorization": f"Bearer {lee}"}
+        ).json()["approvals"]
+        decided = httpx2.post(base + f"/v1/approvals/{approval['approval_id']}",
+                              json={"approved": True},
+                              headers={"Authorization": f"Bearer {lee}"})  # fmt: skip
+        assert decided.json()["run_resumed"] is True
+        rest = httpx2.get(base + run["events"], headers={"Authorization": f"Bearer {ana}"},
+                          timeout=30)  # fmt: skip
+        assert '"status":"completed"' in rest.text
+        assert "paid 5" in rest.text
