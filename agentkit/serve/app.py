@@ -13,6 +13,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from agentkit.decision import Principal
 from agentkit.errors import AgentkitError, ApprovalRefused
+from agentkit.serve.event_store import EventStore
 from agentkit.serve.hub import HostedRun, RunHub
 from agentkit.serve.page_routes import add_page
 from agentkit.serve.tokens import Authenticator, Unauthenticated
@@ -66,12 +68,14 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     heartbeat: float = HEARTBEAT_SECONDS,
     limits: UserLimits | None = None,
+    events: EventStore | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `agent`; mount it in your own app, or `agentkit serve` it.
 
     Paused runs go to `store` (decisions recorded there continue them); `authenticator`
     turns each request's headers into a `Principal`; `limits` bound what
-    each user runs (default `UserLimits()`).
+    each user runs (default `UserLimits()`); `events` keeps runs and their events across
+    restarts (default: ``service.db`` beside the approvals store).
     """
     # the OpenAPI description is served at /v1/openapi.json to callers with a principal
     app = FastAPI(
@@ -81,7 +85,9 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    hub = RunHub()
+    event_store = events or EventStore(Path(store.path).with_name("service.db"))
+    event_store.mark_interrupted()
+    hub = RunHub(store=event_store)
     app.state.hub = hub
     app.state.authenticator = authenticator
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -142,11 +148,12 @@ def create_app(
 
     @app.get("/v1/runs")
     async def list_runs(who: Caller) -> dict[str, Any]:
-        return {"runs": [_summary(r) for r in hub.owned_by(who)]}
+        runs = await hub.statuses_of(who)
+        return {"runs": [{"run_id": r, "status": status} for r, status in runs.items()]}
 
     @app.get("/v1/runs/{run_id}")
     async def get_run(run_id: str, who: Caller) -> Any:
-        hosted = _own(hub, run_id, who)
+        hosted = await _own(hub, run_id, who)
         if hosted is None:
             return _not_found("run", run_id)
         return _summary(hosted, full=True)
@@ -157,7 +164,7 @@ def create_app(
         who: Caller,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> Any:
-        hosted = _own(hub, run_id, who)
+        hosted = await _own(hub, run_id, who)
         if hosted is None:
             return _not_found("run", run_id)
         after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
@@ -177,7 +184,7 @@ def create_app(
         through ``POST /v1/approvals/{id}``."""
         from agentkit.serve.ag_ui import AGUITranslator
 
-        hosted = _own(hub, run_id, who)
+        hosted = await _own(hub, run_id, who)
         if hosted is None:
             return _not_found("run", run_id)
         after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
@@ -229,6 +236,7 @@ def create_app(
             state = await asyncio.to_thread(store.load, run_id)
             decisions = await asyncio.to_thread(store.decisions, run_id)
             owner = state.principal
+            await hub.adopt(run_id)
             counters.track(owner)  # a decided run always continues; it counts as running
             hub.launch(
                 run_id,
@@ -254,8 +262,8 @@ def create_app(
     return app
 
 
-def _own(hub: RunHub, run_id: str, who: Principal) -> HostedRun | None:
-    hosted = hub.get(run_id)
+async def _own(hub: RunHub, run_id: str, who: Principal) -> HostedRun | None:
+    hosted = await hub.find(run_id)
     if hosted is None:
         return None
     mine = hosted.principal.user_id == who.user_id and hosted.principal.workspace == who.workspace
@@ -282,16 +290,13 @@ def _approval(row: StoredApproval, pending: PendingApproval) -> dict[str, Any]:
 
 
 def _summary(hosted: HostedRun, *, full: bool = False) -> dict[str, Any]:
-    from agentkit.audit.redact import Redactor
-
-    state = hosted.state
     out: dict[str, Any] = {
         "run_id": hosted.run_id,
-        "status": state.status if state is not None else "running",
+        "status": hosted.status,
         "events": len(hosted.events),
     }
-    if full and state is not None:
-        out["state"] = Redactor().redact(state.model_dump(mode="json"), include_prompts=True)
+    if full and hosted.view is not None:
+        out["state"] = hosted.view  # redacted like the audit (the run.result event's)
     return out
 
 

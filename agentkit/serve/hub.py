@@ -15,6 +15,7 @@ from typing import Any
 
 from agentkit.decision import Principal
 from agentkit.events import EventSink, RunEvent
+from agentkit.serve.event_store import EventStore
 from agentkit.state import RunResult
 
 
@@ -26,6 +27,9 @@ class HostedRun:
     principal: Principal
     events: list[dict[str, Any]] = field(default_factory=list)
     state: RunResult | None = None
+    status: str = "running"
+    view: dict[str, Any] | None = None
+    """The state as the wire shows it (redacted), once the run stopped."""
     finished: bool = False
     """No run of it is in progress (it completed, failed, or paused)."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -49,16 +53,51 @@ class RunHub:
     forgotten (a run in progress never is).
     """
 
-    def __init__(self, max_finished: int = MAX_FINISHED_RUNS) -> None:
+    def __init__(
+        self, max_finished: int = MAX_FINISHED_RUNS, store: EventStore | None = None
+    ) -> None:
+        self._store = store
         self._runs: dict[str, HostedRun] = {}
         self._finished: dict[str, None] = {}  # run ids in the order they finished
         self._max_finished = max_finished
 
     def get(self, run_id: str) -> HostedRun | None:
+        """A run this process holds in memory."""
         return self._runs.get(run_id)
+
+    async def find(self, run_id: str) -> HostedRun | None:
+        """A run in memory, else as the event store kept it (an earlier process's)."""
+        hosted = self._runs.get(run_id)
+        if hosted is not None or self._store is None:
+            return hosted
+        stored = await self._store.load(run_id)
+        if stored is None:
+            return None
+        return HostedRun(
+            run_id,
+            stored.principal,
+            events=stored.events,
+            status=stored.status,
+            view=stored.state,
+            finished=True,
+        )
+
+    async def adopt(self, run_id: str) -> None:
+        """Hold a run an earlier process started, with its events, so that continuing it
+        here goes on counting from its last event."""
+        if run_id not in self._runs:
+            found = await self.find(run_id)
+            if found is not None:
+                self._runs[run_id] = found
 
     def owned_by(self, principal: Principal) -> list[HostedRun]:
         return [r for r in self._runs.values() if _same_person(r.principal, principal)]
+
+    async def statuses_of(self, principal: Principal) -> dict[str, str]:
+        """Run id -> status of every run of `principal`, in memory and in the store."""
+        found = dict(await self._store.owned_by(principal)) if self._store is not None else {}
+        found.update({r.run_id: r.status for r in self.owned_by(principal)})
+        return found
 
     def launch(
         self,
@@ -70,13 +109,18 @@ class RunHub:
         """Drive a run (new or resumed) in the background, recording its events."""
         hosted = self._runs.get(run_id) or HostedRun(run_id, principal)
         self._runs[run_id] = hosted
-        hosted.finished = False
+        hosted.finished, hosted.status = False, "running"
         self._finished.pop(run_id, None)
+        store = self._store
+        if store is not None:
+            store.started(run_id, principal)
 
         def sink(event: RunEvent) -> None:
             record = event.to_dict()
             record["seq"] = len(hosted.events) + 1  # the service's own order, across resumes
             hosted.events.append(record)
+            if store is not None:
+                store.event(run_id, record)
             hosted.notify()
 
         async def run() -> None:
@@ -89,9 +133,12 @@ class RunHub:
                     hosted.notify()
                     raise
                 state = failed
-            hosted.state = state
+            hosted.state, hosted.status = state, state.status
             await on_end(state)
             sink(_result_event(state, len(hosted.events) + 1))
+            hosted.view = hosted.events[-1].get("result")
+            if store is not None:
+                store.ended(run_id, principal, state.status, hosted.view or {})
             hosted.finished = True
             hosted.notify()
             self._retire(run_id)

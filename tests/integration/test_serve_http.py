@@ -307,3 +307,17 @@ def test_a_paused_run_is_decided_and_continued_after_a_restart(
                           timeout=30)  # fmt: skip
         assert '"status":"completed"' in rest.text
         assert "paid 5" in rest.text
+        seqs = [int(line[4:]) for line in rest.text.splitlines() if line.startswith("id: ")]
+        assert seqs == list(range(1, len(seqs) + 1))  # the first process's events, then these
+        assert '"type":"run.paused"' in rest.text
+    with serve_app(app()) as base:  # a third process: the finished run, as it ended
+        mine = httpx2.get(base + "/v1/runs", headers={"Authorization": f"Bearer {ana}"}).json()
+        assert {"run_id": run["run_id"], "status": "completed"} in mine["runs"]
+        got = httpx2.get(base + f"/v1/runs/{run['run_id']}",
+                         headers={"Authorization": f"Bearer {ana}"}).json()  # fmt: skip
+        assert got["state"]["output"] == "Paid 5."
+        theirs = httpx2.get(base + f"/v1/runs/{run['run_id']}",
+                            headers={"Authorization": f"Bearer {lee}"})  # fmt: skip
+        assert theirs.status_code == 404
+        again = httpx2.get(base + run["events"], headers={"Authorization": f"Bearer {ana}"})
+        assert again.text.count("id: ") == len(seqs)
