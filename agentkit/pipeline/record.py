@@ -79,6 +79,14 @@ class RunFailed(AuditEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RunCancelled(AuditEvent):
+    """The caller cancelled the run (left `Agent.stream` early, cancelled its task)."""
+
+    name = "run.ended"
+    status: str = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRequested(AuditEvent):
     name = "model.request"
     model: str

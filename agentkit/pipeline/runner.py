@@ -9,6 +9,7 @@ calls allowed then run concurrently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -212,6 +213,9 @@ class Runner:
         except AgentkitError as exc:
             self._fail(recorder, run, exc)
             raise
+        except asyncio.CancelledError:
+            self._cancelled(recorder, run)
+            raise
         return await self._drive(recorder, run)
 
     # --- the loop --------------------------------------------------------------------------
@@ -236,6 +240,9 @@ class Runner:
                 self._close_turn(run)
         except AgentkitError as exc:
             self._fail(recorder, run, exc)
+            raise
+        except asyncio.CancelledError:
+            self._cancelled(recorder, run)
             raise
 
     async def _model_turn(self, recorder: RunRecorder, run: RunResult) -> ModelResponse:
@@ -311,6 +318,14 @@ class Runner:
             self.ledger.remember_pause(run.run_id)
         seal_state(run, self.sealer)
         recorder.emit(ev.RunPaused([p.approval_id for p in run.pending]))
+
+    def _cancelled(self, recorder: RunRecorder, run: RunResult) -> None:
+        """Record that the caller cancelled the run, so its audit trail has an end."""
+        run.status = "failed"
+        run.error = RunError(type="Cancelled", message="the run was cancelled by its caller")
+        run.ended_at = self._clock()
+        with contextlib.suppress(AuditError):  # the cancellation goes on either way
+            recorder.emit(ev.RunCancelled())
 
     def _fail(self, recorder: RunRecorder, run: RunResult, exc: AgentkitError) -> None:
         run.status = "failed"

@@ -132,7 +132,8 @@ def test_a_failed_run_yields_its_state_then_raises() -> None:
 def test_leaving_the_stream_early_cancels_the_run() -> None:
     RAN.clear()
     script = Script([Turn.call("slow", {"ticket": 1}), Turn.text("done")])
-    agent = Ops(client=scripted_client(script), audit=None)
+    audit = CapturedAudit()
+    agent = Ops(client=scripted_client(script), audit=audit)
 
     async def until_the_call_is_decided() -> str:
         stream = agent.stream("go")
@@ -145,6 +146,9 @@ def test_leaving_the_stream_early_cancels_the_run() -> None:
 
     assert asyncio.run(until_the_call_is_decided()) == "call.decided"
     assert RAN == []  # the tool's body was cancelled at its first await
+    assert audit.events[-1] == "run.ended"  # the audit trail says how it ended
+    assert audit.fields_of("run.ended")[-1]["status"] == "cancelled"
+    assert audit.verify().ok
 
 
 def test_events_are_json(tmp_path: Any) -> None:
