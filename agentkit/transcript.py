@@ -72,9 +72,10 @@ class Transcript:
         lines.extend(self.ending(run))
         return "\n".join(lines)
 
-    def ending(self, run: RunResult) -> list[str]:
+    def ending(self, run: RunResult, *, answer: bool = True) -> list[str]:
         """What follows the steps: pending approvals, sources, the answer or the error, and
-        the usage line (all a live run has not printed as it went)."""
+        the usage line (all a live run has not printed as it went); `answer` False when
+        the answer was streamed out already."""
         lines: list[str] = []
         for pending in run.pending:
             lines.append(
@@ -84,7 +85,7 @@ class Transcript:
         if run.citations:
             lines.append(self.paint("sources (untrusted: cited by the model)", "blue"))
             lines.extend(f"  [{i}] {printable(url)}" for i, url in enumerate(run.citations, 1))
-        if run.output is not None:
+        if run.output is not None and answer:
             lines.append(f"{self.paint('answer', 'green')}  {printable(run.output)}")
         if run.error is not None:
             error = f"error  {printable(run.error.type)}: {printable(run.error.message)}"

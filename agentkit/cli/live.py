@@ -28,12 +28,15 @@ class LiveTranscript:
         self.mode: str | None = None
         """How the run talks to a model ("offline", "online"), shown in its first line."""
         self._mid_text = False
+        self.streamed = False
+        """Whether the answer's text was printed as it streamed."""
 
     def __call__(self, event: RunEvent) -> None:
         if event.type == "model.delta":  # the answer as it streams, on one line
             self._stream.write(printable(str(event.data.get("text", ""))))
             self._stream.flush()
             self._mid_text = True
+            self.streamed = True
             return
         fields = {**event.data, "run_id": event.run_id, "tool": event.tool or ""}
         line = self._line(event.type, fields)

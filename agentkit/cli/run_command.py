@@ -124,4 +124,5 @@ def execute(
             if exc.run is None:
                 raise
             run = exc.run  # the transcript up to the failure, the error last
-        return finish(run, store=store, command=command, as_json=args.json)
+        streamed = live is not None and live.streamed
+        return finish(run, store=store, command=command, as_json=args.json, streamed=streamed)

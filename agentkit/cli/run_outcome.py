@@ -47,8 +47,10 @@ def finish(
     command: SavedCommand,
     as_json: bool,
     out: TextIO | None = None,
+    streamed: bool = False,
 ) -> int:
-    """Store a paused run (with how it was started), print the ending, return the exit code."""
+    """Store a paused run (with how it was started), print the ending, return the exit code;
+    `streamed`: the answer was printed as it streamed."""
     from agentkit.cli import saved_runs
     from agentkit.transcript import Transcript, use_colour
 
@@ -60,7 +62,7 @@ def finish(
         stream.write(json.dumps(json.loads(run.to_json()), indent=2) + "\n")
     else:
         transcript = Transcript(colour=use_colour(stream))
-        for line in transcript.ending(run):
+        for line in transcript.ending(run, answer=not streamed):
             stream.write(line + "\n")
         if run.status == "awaiting_approval":
             stream.write(next_steps(run, store) + "\n")

@@ -9,11 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentkit.cli import saved_runs
+from agentkit import Agent, RunConfig
+from agentkit.cli import main, saved_runs
 from agentkit.cli.run_outcome import COMPLETED, DENIED, FAILED, PAUSED, exit_code
 from agentkit.decision import Principal
 from agentkit.errors import ConfigError, RunStateError
 from agentkit.state import RunResult, Step
+from agentkit.testing import Script, Turn
 
 STEP_STATUSES = ["ok", "denied", "declined", "failed", "invalid", "approved", "server"]
 
@@ -66,3 +68,18 @@ def test_an_unreadable_saved_command_is_a_typed_error(tmp_path: Path, text: str)
 def test_a_run_not_started_by_the_cli_says_so(tmp_path: Path) -> None:
     with pytest.raises(RunStateError, match="not started by `agentkit run`"):
         saved_runs.load(tmp_path / "s.db", "r")
+
+
+class Streaming(Agent):
+    config = RunConfig(stream=True)
+    offline_script = Script([Turn.text("The disk on the replica is full, nothing else.")])
+
+
+def test_a_streamed_answer_is_printed_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "tests.unit.test_cli_run_outcome:Streaming", "why?", "--offline"]
+    assert main([*argv, "--store", str(tmp_path / "s.db")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("The disk on the replica is full, nothing else.") == 1
+    assert "status completed" in out
