@@ -1,9 +1,10 @@
-"""The runs a service process drives: their owners, events and state, in memory.
+"""The runs a service process drives: their owners, events and state.
 
 Each run's events are kept in order with a service-wide sequence number (a resumed run
 goes on counting), so a subscriber that reconnects with ``Last-Event-ID`` gets exactly
-what it missed. Paused runs are also stored in the approvals store, which outlives the
-process; events do not yet (a durable event store is the next step).
+what it missed. The event store (`agentkit.serve.event_store`) keeps them on disk, and
+runs an earlier process started are read back from it; paused runs are in the approvals
+store.
 """
 
 from __future__ import annotations

@@ -53,6 +53,9 @@ class Sessions:
         self._by_id: dict[str, Session] = {}
 
     def open(self, principal: Principal) -> str:
+        now = time.time()
+        for stale in [k for k, v in self._by_id.items() if v.expires < now]:
+            del self._by_id[stale]  # sessions nobody comes back to do not pile up
         sid = secrets.token_urlsafe(32)
         self._by_id[sid] = Session(
             principal, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS
