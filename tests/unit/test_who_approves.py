@@ -244,3 +244,27 @@ def test_an_inline_approver_follows_the_rules(tmp_path: Path) -> None:
                      approver=treasurer)  # fmt: skip
     assert asyncio.run(agent.run("pay", principal=CLERK)).steps[0].status == "ok"
     assert PAID == [10]
+
+
+def test_the_refusals_say_what_is_missing() -> None:
+    need = Approvers(rule="approvers.pay", roles=("treasurer", "cfo"), self_approval=False)
+
+    def check(signers: list[Signer], requester: str = "ana") -> object:
+        return check_signers(need, requester=requester, approved=True, signers=signers,
+                             requested_at=0.0, now=0.0)  # fmt: skip
+
+    with pytest.raises(ApprovalRefused, match=r"^a decision needs the person who made it$"):
+        check([])
+    with pytest.raises(
+        ApprovalRefused, match=r"one of the roles cfo, treasurer \(approvers.pay\)$"
+    ):
+        check([Signer(user_id="bob", roles=("clerk",))])
+    with pytest.raises(ApprovalRefused, match=r"\(approvers.pay\): another person must$"):
+        check([Signer(user_id="ana", roles=("cfo",))])
+
+
+def test_a_request_is_approvable_up_to_its_expiry_exactly() -> None:
+    need = Approvers(expires_after=60)
+    at_expiry = check_signers(need, requester="a", approved=True, signers=[Signer(user_id="b")],
+                              requested_at=10.0, now=70.0)  # fmt: skip
+    assert at_expiry == "approved"
