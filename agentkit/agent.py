@@ -41,6 +41,7 @@ from agentkit.errors import AgentkitError, ConfigError
 from agentkit.events import EventSink, RunEvent
 from agentkit.model.types import ModelClient
 from agentkit.pipeline.authorise import RateWindow
+from agentkit.pipeline.checkpoints import Checkpoints
 from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
 from agentkit.pipeline.overrides import with_overrides
 from agentkit.pipeline.run_config import RunConfig
@@ -151,14 +152,21 @@ class Agent:
         principal: Principal | None = None,
         run_id: str | None = None,
         events: EventSink | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> RunResult:
         """Run the agent on one prompt until it answers, pauses for approval, or fails.
 
         `events`, when given, is called with each `RunEvent` as it happens (what
-        `stream` yields, without the last ``run.result``).
+        `stream` yields, without the last ``run.result``). `checkpoints`, when given, is
+        told where the run could be continued from by another process
+        (`agentkit.pipeline.checkpoints`; the service uses it).
         """
         return await self.runner.start(
-            prompt, principal=principal or self.principal, run_id=run_id, events=events
+            prompt,
+            principal=principal or self.principal,
+            run_id=run_id,
+            events=events,
+            checkpoints=checkpoints,
         )
 
     def stream(
@@ -200,17 +208,38 @@ class Agent:
         approver: str = "unknown",
         principal: Principal | None = None,
         events: EventSink | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> RunResult:
         """Continue a paused run with decisions on its pending approvals.
 
         `run` may be the result itself or its JSON (from another process); it must carry
         the seal it paused with (`agentkit.sealing`). Pass `principal`, the person your
-        application says the run is for: a run of anyone else is refused. `events` as
-        for `run`.
+        application says the run is for: a run of anyone else is refused. `events` and
+        `checkpoints` as for `run`.
         """
         state = RunResult.from_json(run) if isinstance(run, str) else run
         return await self.runner.resume(
-            state, decisions, approver_name=approver, principal=principal, events=events
+            state,
+            decisions,
+            approver_name=approver,
+            principal=principal,
+            events=events,
+            checkpoints=checkpoints,
+        )
+
+    async def continue_from(
+        self,
+        checkpoint: RunResult | str,
+        *,
+        principal: Principal | None = None,
+        events: EventSink | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> RunResult:
+        """Continue a run from the checkpoint a process that died kept for it (the sealed
+        state given to `Checkpoints.turn_starting`): its last model turn is asked again."""
+        state = RunResult.from_json(checkpoint) if isinstance(checkpoint, str) else checkpoint
+        return await self.runner.continue_from(
+            state, principal=principal, events=events, checkpoints=checkpoints
         )
 
     def resume_sync(

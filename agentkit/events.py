@@ -42,10 +42,12 @@ EventType = Literal[
     "call.failed",
     "call.timed_out",
     "run.result",
+    "run.interrupted",
 ]
 """Every event type, in the vocabulary of the audit log; ``model.delta`` (a piece of the
 answer's text as it streams, with ``RunConfig(stream=True)``) and ``run.result`` (the
-stream's last event) are the stream's own."""
+stream's last event) are the stream's own, and ``run.interrupted`` the service's (the
+worker driving the run died where continuing on its own could repeat a call)."""
 
 _CONTEXT = ("run_id", "turn", "principal", "call_id", "tool", "request_id")
 

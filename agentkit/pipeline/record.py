@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from agentkit.audit.chain import AuditRecorder
 from agentkit.audit.redact import Redactor
 from agentkit.events import EventSink, RunEvent, split_context
+from agentkit.pipeline.checkpoints import Checkpoints
 from agentkit.state import RunResult, Step
 
 
@@ -56,6 +57,8 @@ class RunStarted(AuditEvent):
 @dataclass(frozen=True, slots=True)
 class RunResumed(AuditEvent):
     name = "run.resumed"
+    reason: str | None = None
+    """Why, when not a decision on its approvals (``continued``: its process stopped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +182,17 @@ class RunRecorder:
     """Writes the events of one run to an `AuditRecorder`, adding the run's context, and
     hands each one, once stored, to the run's event sink (`Agent.stream`)."""
 
-    __slots__ = ("_audit", "_events", "_pending_text", "_redactor", "_run", "_seq")
+    __slots__ = ("_audit", "_events", "_pending_text", "_redactor", "_run", "_seq", "checkpoints")
 
     def __init__(
-        self, audit: AuditRecorder, run: RunResult, events: EventSink | None = None
+        self,
+        audit: AuditRecorder,
+        run: RunResult,
+        events: EventSink | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> None:
+        self.checkpoints = checkpoints
+        """Told of the run's safe points (`agentkit.pipeline.checkpoints`)."""
         self._audit = audit
         self._run = run
         self._events = events

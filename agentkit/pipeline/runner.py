@@ -40,6 +40,7 @@ from agentkit.pipeline.authorise import (
     count_call,
     history_for,
 )
+from agentkit.pipeline.checkpoints import Checkpoints
 from agentkit.pipeline.confirm import (
     PROCESS_LEDGER,
     ApprovalDecision,
@@ -149,6 +150,7 @@ class Runner:
         principal: Principal | None = None,
         run_id: str | None = None,
         events: EventSink | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> RunResult:
         run = RunResult(
             run_id=run_id or uuid.uuid4().hex,
@@ -159,7 +161,7 @@ class Runner:
             user_messages=[prompt],
             started_at=self._clock(),
         )
-        recorder = RunRecorder(self.audit, run, events)
+        recorder = RunRecorder(self.audit, run, events, checkpoints)
         facts = {name: tool.facts for name, tool in self.tools.items() if tool.facts}
         try:
             recorder.emit(
@@ -180,6 +182,7 @@ class Runner:
         approver_name: str = "unknown",
         principal: Principal | None = None,
         events: EventSink | None = None,
+        checkpoints: Checkpoints | None = None,
     ) -> RunResult:
         """Continue a paused run with decisions on its pending approvals.
 
@@ -193,7 +196,7 @@ class Runner:
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
         check_state(run, self.sealer, principal)
         check_fresh(run, self.audit)
-        recorder = RunRecorder(self.audit, run, events)
+        recorder = RunRecorder(self.audit, run, events, checkpoints)
         answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
         ledgers = ledgers_for(run, answered, self.ledger)
         check_not_used(run, ledgers)
@@ -218,11 +221,49 @@ class Runner:
             raise
         return await self._drive(recorder, run)
 
+    async def continue_from(
+        self,
+        run: RunResult,
+        *,
+        principal: Principal | None = None,
+        events: EventSink | None = None,
+        checkpoints: Checkpoints | None = None,
+    ) -> RunResult:
+        """Continue a run from a checkpoint its earlier process kept at the start of a turn
+        (`Checkpoints.turn_starting`): the model is asked again from there.
+
+        Raises:
+            RunStateTampered: the state is not one this deployment sealed.
+            RunStateError: the run is not a running checkpoint, or `principal` is not its.
+            StaleRunState: the audit log knows approvals used after it.
+        """
+        if run.status != "running" or run.open_calls or run.pending:
+            raise RunStateError(
+                f"run {run.run_id} is not a checkpoint taken between turns (status "
+                f"{run.status}, {len(run.open_calls)} open calls)"
+            )
+        check_state(run, self.sealer, principal)
+        check_fresh(run, self.audit)
+        run.seal = None
+        recorder = RunRecorder(self.audit, run, events, checkpoints)
+        try:
+            recorder.emit(ev.RunResumed(reason="continued"))
+        except AuditError as exc:
+            self._fail(recorder, run, exc)
+            raise
+        return await self._drive(recorder, run, checkpoint_first=False)
+
     # --- the loop --------------------------------------------------------------------------
 
-    async def _drive(self, recorder: RunRecorder, run: RunResult) -> RunResult:
+    async def _drive(
+        self, recorder: RunRecorder, run: RunResult, *, checkpoint_first: bool = True
+    ) -> RunResult:
+        checkpoint = checkpoint_first
         try:
             while True:
+                if checkpoint and recorder.checkpoints is not None:
+                    await recorder.checkpoints.turn_starting(run.run_id, sealed_copy(run, self))
+                checkpoint = True
                 self.limits.check_before_request(
                     run.run_id, run.turn, run.totals.cost_usd, unpriced=unpriced_requests(run)
                 )
@@ -524,6 +565,8 @@ class Runner:
     async def _execute(
         self, recorder: RunRecorder, run: RunResult, step: Step, call: ValidCall
     ) -> None:
+        if recorder.checkpoints is not None and call.tool.side_effect != "read":
+            await recorder.checkpoints.effect_starting(run, step)
         started = time.perf_counter()
         result = await execute(call.tool, call.arguments, structure_cap=self.config.structure_cap)
         step.duration_ms = (time.perf_counter() - started) * 1000
@@ -573,6 +616,15 @@ def _ran_event(result: ToolOutcome, step: Step, output: str) -> ev.CallExecuted:
         metadata=step.metadata or None,
         error_type=result.error_type,
     )
+
+
+def sealed_copy(run: RunResult, runner: Runner) -> str:
+    """`run` as JSON, sealed as it is now (the run itself stays unsealed)."""
+    seal_state(run, runner.sealer)
+    try:
+        return run.model_dump_json()
+    finally:
+        run.seal = None
 
 
 def authoriser_name(authoriser: Authoriser) -> str:

@@ -13,7 +13,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field
 
 from agentkit.decision import Principal
 from agentkit.errors import AgentkitError, ApprovalRefused
-from agentkit.serve.event_store import EventStore
 from agentkit.serve.hub import HostedRun, RunHub
 from agentkit.serve.page_routes import add_page
+from agentkit.serve.run_store import RunStore, StoredRun, default_run_store_path, open_run_store
 from agentkit.serve.tokens import Authenticator, Unauthenticated
 from agentkit.serve.user_limits import LimitRefused, UserCounters, UserLimits
 from agentkit.serve.visibility import find_approval as _find
@@ -45,6 +45,14 @@ class StartRun(BaseModel):
     prompt: str = Field(min_length=1, max_length=32_000)
 
 
+class ContinueRun(BaseModel):
+    """``POST /v1/runs/{id}/continue``: take up a run its worker left interrupted."""
+
+    effects_checked: bool = False
+    """The caller checked what the call the run was making when its worker died did
+    (required when there was one: continuing asks the model again, which may repeat it)."""
+
+
 class Decide(BaseModel):
     """``POST /v1/approvals/{id}``: the caller's verdict."""
 
@@ -52,9 +60,14 @@ class Decide(BaseModel):
     reason: str = Field(default="", max_length=2_000)
 
 
-def _caller(request: Request) -> Principal:
+async def _caller(request: Request) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.authenticate(request.headers)
+    if getattr(authenticator, "blocks", True):  # may wait on the network (a JWKS fetch)
+        who = await asyncio.to_thread(authenticator.authenticate, request.headers)
+    else:
+        who = authenticator.authenticate(request.headers)
+    request.app.state.hub.keep_leases()  # mounted apps get no lifespan: start on first use
+    return who
 
 
 Caller = Annotated[Principal, Depends(_caller)]
@@ -68,15 +81,25 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     heartbeat: float = HEARTBEAT_SECONDS,
     limits: UserLimits | None = None,
-    events: EventStore | None = None,
+    runs: RunStore | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `agent`; mount it in your own app, or `agentkit serve` it.
 
     Paused runs go to `store` (decisions recorded there continue them); `authenticator`
     turns each request's headers into a `Principal`; `limits` bound what
-    each user runs (default `UserLimits()`); `events` keeps runs and their events across
-    restarts (default: ``service.db`` beside the approvals store).
+    each user runs (default `UserLimits()`); `runs` keeps runs, events and checkpoints for
+    every worker of the deployment (`open_run_store`; default: SQLite ``service.db``
+    beside the approvals store).
     """
+    run_store = runs or open_run_store(default_run_store_path(store.path))
+    hub = RunHub(store=run_store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.keep_leases()
+        yield
+        await hub.close()
+
     # the OpenAPI description is served at /v1/openapi.json to callers with a principal
     app = FastAPI(
         title=f"agentkit: {type(agent).__name__}",
@@ -84,10 +107,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=lifespan,
     )
-    event_store = events or EventStore(Path(store.path).with_name("service.db"))
-    event_store.mark_interrupted()
-    hub = RunHub(store=event_store)
     app.state.hub = hub
     app.state.authenticator = authenticator
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -138,12 +159,72 @@ def create_app(
         counters.admit(who)  # before any work: a refused run costs nothing
         run_id = uuid.uuid4().hex
         prompt = body.prompt
+        checkpoints = hub.checkpoints_for(run_id)
         hub.launch(
             run_id,
             who,
-            lambda sink: agent.run(prompt, principal=who, run_id=run_id, events=sink),
+            lambda sink: agent.run(
+                prompt, principal=who, run_id=run_id, events=sink, checkpoints=checkpoints
+            ),
             ended(who),
+            prompt=prompt,
         )
+        return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
+
+    def carry_on(stored: StoredRun, who: Principal) -> None:
+        """Continue a run its worker left: from its checkpoint, else from its prompt."""
+        run_id, checkpoints = stored.run_id, hub.checkpoints_for(stored.run_id)
+        drive: Callable[[Any], Awaitable[RunResult]]
+        if stored.checkpoint is not None:
+            state = RunResult.from_json(stored.checkpoint)
+            cost = state.totals.cost_usd
+            drive = lambda sink: agent.continue_from(  # noqa: E731
+                state, events=sink, checkpoints=checkpoints
+            )
+        else:
+            prompt, cost = stored.prompt or "", 0.0
+            drive = lambda sink: agent.run(  # noqa: E731
+                prompt, principal=who, run_id=run_id, events=sink, checkpoints=checkpoints
+            )
+        counters.track(who)
+        hub.launch(run_id, who, drive, ended(who, cost))
+
+    async def take_over(stored: StoredRun) -> None:
+        """A run whose worker died, now leased here: continued when that repeats nothing
+        but a model request, else left for its owner to continue."""
+        await hub.adopt(stored.run_id)
+        hosted = hub.get(stored.run_id)
+        assert hosted is not None
+        if stored.effect is None and stored.checkpoint is not None:
+            carry_on(stored, hosted.principal)
+        elif stored.effect is not None:
+            await hub.interrupt(hosted, "its worker stopped while a call ran", stored.effect)
+        else:
+            await hub.interrupt(hosted, "its worker stopped before its first turn", None)
+
+    hub.on_orphan = take_over
+
+    @app.post("/v1/runs/{run_id}/continue", status_code=202)
+    async def continue_run(run_id: str, body: ContinueRun, who: Caller) -> Any:
+        hosted = await _own(hub, run_id, who)
+        if hosted is None:
+            return _not_found("run", run_id)
+        stored = await run_store.load(run_id, events=False)
+        if stored is None or stored.status != "interrupted":
+            return _error(409, "NotInterrupted", f"run {run_id} is {hosted.status}")
+        if stored.effect is not None and not body.effects_checked:
+            return _error(
+                409,
+                "EffectUnknown",
+                f"run {run_id} stopped while call {stored.effect} ran: check what it did, "
+                "then continue with effects_checked (the model is asked again and may "
+                "repeat it; the policy decides it again)",
+            )
+        if not await run_store.claim(run_id):
+            return _error(409, "AlreadyRunning", f"run {run_id} was continued already")
+        counters.admit(who)
+        await hub.adopt(run_id)
+        carry_on(stored, who)
         return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
 
     @app.get("/v1/runs")
@@ -232,7 +313,9 @@ def create_app(
         run_id = decided.pending.run_id
         open_now = await asyncio.to_thread(store.approvals, "pending")
         resumed = False
-        if not any(a.pending.run_id == run_id for a in open_now):
+        if not any(a.pending.run_id == run_id for a in open_now) and await run_store.claim(
+            run_id
+        ):  # the claim: two last decisions at once continue the run once
             state = await asyncio.to_thread(store.load, run_id)
             decisions = await asyncio.to_thread(store.decisions, run_id)
             owner = state.principal
@@ -241,7 +324,13 @@ def create_app(
             hub.launch(
                 run_id,
                 owner,
-                lambda sink: agent.resume(state, decisions, principal=owner, events=sink),
+                lambda sink: agent.resume(
+                    state,
+                    decisions,
+                    principal=owner,
+                    events=sink,
+                    checkpoints=hub.checkpoints_for(run_id),
+                ),
                 ended(owner, state.totals.cost_usd),
             )
             resumed = True

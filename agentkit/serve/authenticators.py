@@ -95,6 +95,9 @@ class TrustedProxyAuthenticator:
     gateway; the secret is what keeps a direct caller from naming anyone.
     """
 
+    blocks = False
+    """Answers from memory or a local file at once: called on the event loop."""
+
     def __init__(
         self,
         secret: str,

@@ -30,7 +30,11 @@ class Unauthenticated(Exception):
 
 
 class Authenticator(Protocol):
-    """The seam between HTTP and a `Principal`: who the request's headers say is calling."""
+    """The seam between HTTP and a `Principal`: who the request's headers say is calling.
+
+    `authenticate` runs in a worker thread (it may wait on the network) unless the class
+    sets ``blocks = False``, when it runs on the event loop and must answer at once.
+    """
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
         """The caller (headers by lower-case name), or `Unauthenticated`."""
@@ -96,6 +100,9 @@ class TokenStore:
 
 class TokenAuthenticator:
     """``Authorization: Bearer akt_...`` against a `TokenStore`."""
+
+    blocks = False
+    """Answers from memory or a local file at once: called on the event loop."""
 
     def __init__(self, store: TokenStore) -> None:
         self._store = store

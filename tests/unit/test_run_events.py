@@ -244,4 +244,5 @@ def test_every_audited_stage_is_an_event_type() -> None:
 
     # the two lists are written twice (a Literal for the type checker, a set for the
     # log): this keeps them the same
-    assert set(get_args(EventType)) == KNOWN_EVENTS | {"model.delta", "run.result"}
+    stream_own = {"model.delta", "run.result", "run.interrupted"}
+    assert set(get_args(EventType)) == KNOWN_EVENTS | stream_own

@@ -1,0 +1,152 @@
+"""The two databases the service's run store speaks to, behind one small async interface.
+
+SQLite (through aiosqlite) is the embedded default: one file, enough for one host and any
+number of worker processes on it. PostgreSQL (through psycopg's async connection) is for
+workers on several hosts. Both take the same statements: they are written with ``?``
+placeholders and a portable subset of SQL (``ON CONFLICT``, ``RETURNING``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from agentkit.errors import ConfigError
+
+Params = Sequence[Any]
+
+
+class Backend(Protocol):
+    """What the run store needs of a database."""
+
+    name: str
+
+    async def setup(self, schema: Sequence[str]) -> None: ...
+
+    async def transaction(self, statements: Sequence[tuple[str, Sequence[Params]]]) -> None:
+        """Run each statement once per parameter row, in order, all or none."""
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """Rows of one statement (committed at once when it writes, as ``RETURNING`` does)."""
+
+    async def close(self) -> None: ...
+
+
+class SQLiteBackend:
+    """One aiosqlite connection (its own thread), write-ahead logging for readers in other
+    processes, a busy timeout so several workers on one file wait for each other."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._db: Any = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> Any:
+        if self._db is None:
+            import aiosqlite
+
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA busy_timeout=30000")
+            self.path.chmod(0o600)
+            self._db = db
+        return self._db
+
+    async def setup(self, schema: Sequence[str]) -> None:
+        db = await self._connection()
+        async with self._lock:
+            for statement in schema:
+                await db.execute(statement)
+
+    async def transaction(self, statements: Sequence[tuple[str, Sequence[Params]]]) -> None:
+        db = await self._connection()
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in statements:
+                    await db.executemany(sql, rows)
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        db = await self._connection()
+        async with self._lock:
+            cursor = await db.execute(sql, params)
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return [tuple(row) for row in rows]
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+
+class PostgresBackend:
+    """One psycopg async connection per worker process; statements go one at a time (a
+    worker's writes are batched above this, so one connection is not the bottleneck)."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._db: Any = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> Any:
+        if self._db is None:
+            try:
+                import psycopg
+            except ImportError:
+                raise ConfigError(
+                    "a PostgreSQL run store needs psycopg: pip install 'agentkit[serve,db]'"
+                ) from None
+            self._db = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        return self._db
+
+    async def setup(self, schema: Sequence[str]) -> None:
+        db = await self._connection()
+        async with self._lock, db.transaction():
+            # several workers starting at once would race on CREATE TABLE IF NOT EXISTS
+            await db.execute("SELECT pg_advisory_xact_lock(4242424242)")
+            for statement in schema:
+                await db.execute(statement)
+
+    async def transaction(self, statements: Sequence[tuple[str, Sequence[Params]]]) -> None:
+        db = await self._connection()
+        async with self._lock, db.transaction(), db.cursor() as cursor:
+            for sql, rows in statements:
+                await cursor.executemany(_pg(sql), rows)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        db = await self._connection()
+        async with self._lock:
+            cursor = await db.execute(_pg(sql), params)
+            rows = await cursor.fetchall()
+        return [tuple(row) for row in rows]
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+def backend_for(where: str | Path) -> Backend:
+    """A backend for a ``postgresql://`` URL, else for a SQLite file path."""
+    text = str(where)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PostgresBackend(text)
+    if "://" in text:
+        raise ConfigError(f"a run store is a SQLite path or a postgresql:// URL, not {text!r}")
+    return SQLiteBackend(text)
