@@ -20,6 +20,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--offline", action="store_true", help="answer from the fake xAI server")
     serve.add_argument("--store", default=DEFAULT_STORE_PATH, help="approvals store (SQLite)")
     serve.add_argument("--tokens", default=DEFAULT_TOKENS, help="token store (SQLite)")
+    serve.add_argument(
+        "--runs",
+        default=None,
+        metavar="PATH|URL",
+        help="runs and events: a SQLite file (default: service.db beside --store) or a "
+        "postgresql:// URL shared by workers on several hosts",
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the stores (default 1)"
+    )
     serve.set_defaults(handler=_serve)
 
     tokens = subparsers.add_parser("tokens", help="API tokens of `agentkit serve`")
@@ -55,7 +65,6 @@ def _revoke(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import os
-    from contextlib import ExitStack
 
     try:
         import uvicorn
@@ -65,22 +74,29 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             "agentkit serve needs the [serve] extra: pip install 'agentkit[serve]'"
         ) from None
-    from agentkit.approval_store import ApprovalStore
-    from agentkit.cli.launch import launch
-    from agentkit.cli.saved_runs import SavedCommand
-    from agentkit.serve import TokenAuthenticator, TokenStore, create_app
+    from agentkit.serve.worker import WorkerConfig, build_app
 
-    offline = args.offline or not os.environ.get("XAI_API_KEY")
-    command = SavedCommand(target=args.target, offline=offline, workdir=os.getcwd())
-    store = ApprovalStore(args.store)
-    with ExitStack() as stack:
-        from agentkit.audit.default_log import default_audit_log
-
-        launched = launch(
-            command, stack, store=store, audit=default_audit_log(), notices=sys.stderr
-        )
-        app = create_app(
-            launched.agent, store=store, authenticator=TokenAuthenticator(TokenStore(args.tokens))
-        )
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    if args.workers < 1:
+        print("agentkit serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    config = WorkerConfig(
+        target=args.target,
+        offline=args.offline or not os.environ.get("XAI_API_KEY"),
+        workdir=os.getcwd(),
+        store=os.path.abspath(args.store),
+        tokens=os.path.abspath(args.tokens),
+        runs=args.runs if args.runs is None or "://" in args.runs else os.path.abspath(args.runs),
+    )
+    if args.workers == 1:
+        uvicorn.run(build_app(config), host=args.host, port=args.port, log_level="info")
+        return 0
+    config.to_environment()  # each worker process builds its own app from it
+    uvicorn.run(
+        "agentkit.serve.worker:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+    )
     return 0

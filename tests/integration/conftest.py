@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import pwd
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -109,3 +114,90 @@ def serve_app() -> Any:
             thread.join(10)
 
     return served
+
+
+# --- a throwaway PostgreSQL server ------------------------------------------------------
+# Initialised into a temporary directory, listening on a free loopback port with its unix
+# socket in that directory too, stopped at the end of the session. As root it runs as the
+# `postgres` OS user (the server refuses root).
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running throwaway server."""
+
+    host: str
+    port: int
+    socket_dir: Path
+    user: str
+
+    def url(self, database: str) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+
+
+def _pg_bin_dir() -> Path | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
+    for directory in candidates:
+        if all(os.access(os.path.join(directory, b), os.X_OK) for b in ("initdb", "pg_ctl")):
+            return Path(directory)
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb and shutil.which("pg_ctl") else None
+
+
+def _version_key(path: str) -> int:
+    version = Path(path).parent.name
+    return int(version) if version.isdigit() else 0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _run_as(user: str | None, *argv: str) -> subprocess.CompletedProcess[str]:
+    command = ["runuser", "-u", user, "--", *argv] if user else list(argv)
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _server_user(missing_service: Callable[[str], NoReturn]) -> str | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        missing_service("running as root and there is no 'postgres' OS user to run the server")
+    return "postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_server(missing_service: Callable[[str], NoReturn]) -> Iterator[PostgresServer]:
+    """A PostgreSQL server of its own for the test session."""
+    bin_dir = _pg_bin_dir()
+    if bin_dir is None:
+        missing_service("PostgreSQL server binaries (initdb, pg_ctl) not found")
+    user = _server_user(missing_service)
+    root = Path(tempfile.mkdtemp(prefix="agentkit-pg-"))
+    data, sockets = root / "data", root / "sock"
+    sockets.mkdir()
+    if user:
+        shutil.chown(root, user), shutil.chown(sockets, user)
+    init = _run_as(user, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+                   "-A", "trust", "-E", "UTF8", "--no-sync")  # fmt: skip
+    if init.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"initdb failed: {init.stderr[-2000:]}")
+    port = _free_port()
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    start = _run_as(user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
+                    "-l", str(root / "server.log"), "-w", "-t", "60", "start")  # fmt: skip
+    if start.returncode != 0:
+        log = (root / "server.log").read_text(errors="replace")[-2000:]
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"postgres did not start: {start.stderr}\n{log}")
+    try:
+        yield PostgresServer("127.0.0.1", port, sockets, "postgres")
+    finally:
+        _run_as(user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
