@@ -28,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "postgresql:// URL shared by workers on several hosts",
     )
     serve.add_argument(
+        "--lease",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how soon another worker takes up the runs of a worker that died (default 10)",
+    )
+    serve.add_argument(
         "--workers", type=int, default=1, help="worker processes sharing the stores (default 1)"
     )
     serve.set_defaults(handler=_serve)
@@ -86,6 +93,7 @@ def _serve(args: argparse.Namespace) -> int:
         store=os.path.abspath(args.store),
         tokens=os.path.abspath(args.tokens),
         runs=args.runs if args.runs is None or "://" in args.runs else os.path.abspath(args.runs),
+        lease=args.lease,
     )
     if args.workers == 1:
         uvicorn.run(build_app(config), host=args.host, port=args.port, log_level="info")

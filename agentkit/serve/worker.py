@@ -27,6 +27,7 @@ class WorkerConfig:
     store: str
     tokens: str
     runs: str | None = None
+    lease: float | None = None
 
     def to_environment(self) -> None:
         os.environ[CONFIG_VARIABLE] = json.dumps(asdict(self))
@@ -51,7 +52,7 @@ def build_app(config: WorkerConfig) -> Any:
     from agentkit.cli.launch import launch
     from agentkit.cli.saved_runs import SavedCommand
     from agentkit.serve import TokenAuthenticator, TokenStore, create_app
-    from agentkit.serve.run_store import open_run_store
+    from agentkit.serve.run_store import LEASE_SECONDS, default_run_store_path, open_run_store
 
     command = SavedCommand(target=config.target, offline=config.offline, workdir=config.workdir)
     store = ApprovalStore(config.store)
@@ -62,7 +63,10 @@ def build_app(config: WorkerConfig) -> Any:
         launched.agent,
         store=store,
         authenticator=TokenAuthenticator(TokenStore(config.tokens)),
-        runs=open_run_store(config.runs) if config.runs else None,
+        runs=open_run_store(
+            config.runs or default_run_store_path(config.store),
+            lease_seconds=config.lease or LEASE_SECONDS,
+        ),
     )
 
 

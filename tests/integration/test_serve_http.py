@@ -106,6 +106,7 @@ ENDPOINTS = [
     ("GET", "/v1/runs", {}),
     ("GET", "/v1/runs/r1", {}),
     ("GET", "/v1/runs/r1/events", {}),
+    ("POST", "/v1/runs/r1/continue", {"json": {}}),
     ("GET", "/v1/approvals", {}),
     ("GET", "/v1/approvals/apr_x", {}),
     ("POST", "/v1/approvals/apr_x", {"json": {"approved": True}}),
