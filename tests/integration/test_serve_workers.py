@@ -1,7 +1,8 @@
-"""Two `agentkit serve` processes on one PostgreSQL run store; one is killed (SIGKILL) with
-runs in flight. Every run ends: continued by the other worker from its last checkpoint, or
-(when a call that changes something was running) left interrupted for its owner, who
-continues it. No event anyone saw is lost or sent twice, and every audit chain verifies."""
+"""Two `agentkit serve` processes on one run store (PostgreSQL, or SQLite on one host);
+one is killed (SIGKILL) with runs in flight. Every run ends: continued by the other worker
+from its last checkpoint, or (when a call that changes something was running) left
+interrupted for its owner, who continues it. No event anyone saw is lost or sent twice,
+and every audit chain verifies."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from typing import Any
 
 import httpx2
 import pytest
-
-pytestmark = pytest.mark.postgres
 
 AGENT = '''
 import asyncio
@@ -86,16 +85,23 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def deployment(tmp_path: Path, postgres_server: Any, wheel_env: dict[str, str]) -> Iterator[Any]:
-    import psycopg
-
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"])
+def deployment(
+    request: pytest.FixtureRequest, tmp_path: Path, wheel_env: dict[str, str]
+) -> Iterator[Any]:
+    """Two workers sharing a PostgreSQL database, or (on one host) a SQLite file."""
     from agentkit.serve import TokenStore
 
-    name = f"serve_{os.urandom(4).hex()}"
-    admin = f"host={postgres_server.host} port={postgres_server.port} user=postgres dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    runs = str(tmp_path / "service.db")
+    if request.param == "postgresql":
+        import psycopg
+
+        server: Any = request.getfixturevalue("postgres_server")
+        name = f"serve_{os.urandom(4).hex()}"
+        admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        runs = server.url(name)
     (tmp_path / "slow_agent.py").write_text(AGENT)
     (tmp_path / "policy.yaml").write_text(POLICY)
     token = TokenStore(tmp_path / "tokens.db").create("ana", ("operator",))
@@ -106,7 +112,7 @@ def deployment(tmp_path: Path, postgres_server: Any, wheel_env: dict[str, str]) 
         command = [
             sys.executable, "-m", "agentkit", "serve", "slow_agent:Slow", "--offline",
             "--port", str(port), "--store", "approvals.db", "--tokens", "tokens.db",
-            "--runs", postgres_server.url(name), "--lease", "1.5",
+            "--runs", runs, "--lease", "1.5",
         ]  # fmt: skip
         log = open(tmp_path / f"worker{index}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log)
