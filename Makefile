@@ -70,7 +70,7 @@ chromium:
 postgres:
 	tools/ci/install-postgres.sh
 
-bench: $(BENCH) sandbox-image
+bench: $(BENCH) sandbox-image postgres
 	.venv-bench/bin/python -m tools.bench.run_all
 
 clean:

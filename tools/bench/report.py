@@ -8,6 +8,7 @@ from typing import Any
 from tools.bench.agentdojo.table import section as agentdojo_section
 from tools.bench.peers import LABELS
 from tools.bench.scale import section as scale_section
+from tools.bench.serve_kill import section as kill_section
 from tools.bench.serve_load import section as serve_section
 
 TARGET_OVERHEAD_FACTOR = 5.0
@@ -329,6 +330,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += scale_section(report["scale"])
     if "serve" in report:
         lines += serve_section(report["serve"])
+    if "serve_kill" in report:
+        lines += kill_section(report["serve_kill"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

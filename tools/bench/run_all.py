@@ -26,6 +26,7 @@ from tools.bench import (
     latency,
     profile,
     sandbox,
+    serve_kill,
     serve_load,
 )
 from tools.bench import scale as scale_bench
@@ -115,6 +116,8 @@ def run(quick: bool) -> dict[str, Any]:
         )
         report.stage("service")
         results["serve"] = serve_load.measure(300 if quick else 1000)
+        report.stage("workers")
+        results["serve_kill"] = serve_kill.measure(2 if quick else 5)
         report.stage("imports")
         results["imports"] = imports.measure_all(3 if quick else 9)
         report.stage("sandbox")
