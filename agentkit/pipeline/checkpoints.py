@@ -17,10 +17,12 @@ from agentkit.state import RunResult, Step
 
 @runtime_checkable
 class Checkpoints(Protocol):
-    """Receives a run's safe points. Each method returns once what it was told is kept."""
+    """Receives a run's safe points."""
 
     async def turn_starting(self, run_id: str, state: str) -> None:
-        """The run as JSON (sealed, status ``running``), about to ask the model again."""
+        """The run as JSON (sealed, status ``running``), about to ask the model again. May
+        return before the state is kept, if `effect_starting` then waits for it too."""
 
     async def effect_starting(self, run: RunResult, step: Step) -> None:
-        """`step`'s call (not a read) is about to run."""
+        """`step`'s call (not a read) is about to run: return once that is kept (with every
+        checkpoint before it); the call runs after."""

@@ -300,7 +300,7 @@ class _StoreCheckpoints:
         self._store = store
 
     async def turn_starting(self, run_id: str, state: str) -> None:
-        await self._store.checkpoint(run_id, state)
+        self._store.checkpoint(run_id, state)
 
     async def effect_starting(self, run: RunResult, step: Step) -> None:
         await self._store.effect(run.run_id, step.call_id)

@@ -4,8 +4,8 @@ Every worker process of a deployment opens the same store (`open_run_store`: a S
 path, or a ``postgresql://`` URL for workers on several hosts) and so sees the same runs
 and events. Writes are buffered and written together, in order, one transaction per
 batch (a write per event would cost more than the event); a batch goes at most
-`FLUSH_SECONDS` after its first write, and at once when something waits on it (a
-checkpoint: the run goes on only once it is kept).
+`FLUSH_SECONDS` after its first write, and at once when something waits on it (a call
+that changes something runs only once its mark is kept).
 
 A run is driven by one worker at a time: the worker holds a lease on it and renews it
 while it lives. A worker that dies stops renewing; once the lease runs out another worker
@@ -104,6 +104,8 @@ class RunStore:
         self._clock = clock
         self._pending: list[tuple[str, Params]] = []
         self._kept: dict[str, int] = {}
+        self._batch = 0  # the batch now filling; once taken, later writes go to the next
+        self._written = -1  # the last batch written
         self._ready = False
         self._setup_lock: asyncio.Lock | None = None
         self._write_lock: asyncio.Lock | None = None
@@ -147,16 +149,20 @@ class RunStore:
             (json.dumps(state), self._clock(), run_id),
         )
 
-    async def checkpoint(self, run_id: str, state: str) -> None:
-        """Keep `state` (sealed JSON) as where `run_id` continues from; returns once kept."""
+    def checkpoint(self, run_id: str, state: str) -> None:
+        """Keep `state` (sealed JSON) as where `run_id` continues from, with the next batch.
+
+        Not waited for: until it is written the checkpoint before it holds, and continuing
+        from that one repeats only reads (a call that changes something waits for its
+        `effect` mark, and so for every checkpoint before it, to be written)."""
         self._queue(
             "UPDATE agentkit_runs SET checkpoint = ?, effect = NULL, updated = ? WHERE run_id = ?",
             (state, self._clock(), run_id),
         )
-        await self.flush()
 
     async def effect(self, run_id: str, call_id: str) -> None:
-        """A call that changes something is about to run; returns once that is kept."""
+        """A call that changes something is about to run; returns once that (and all
+        queued before it) is kept."""
         self._queue(
             "UPDATE agentkit_runs SET effect = ?, updated = ? WHERE run_id = ?",
             (call_id, self._clock(), run_id),
@@ -164,14 +170,20 @@ class RunStore:
         await self.flush()
 
     async def flush(self) -> None:
-        """Write everything queued so far (and whatever is queued while waiting to)."""
+        """Write everything queued so far. Callers waiting together share one write (group
+        commit): a batch another caller wrote meanwhile is not written again."""
+        target = self._batch
         await self._setup()
         assert self._write_lock is not None
         async with self._write_lock:
+            if self._written >= target:
+                return  # written while this caller waited
             statements, self._pending = self._pending, []
             kept, self._kept = self._kept, {}
+            taken, self._batch = self._batch, self._batch + 1
             if statements:
                 await self.backend.transaction(_grouped(statements))
+            self._written = taken
         if kept and self.on_durable is not None:
             self.on_durable(kept)
 

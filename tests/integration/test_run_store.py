@@ -84,12 +84,13 @@ def test_a_checkpoint_and_an_effect_are_kept_until_the_run_ends(where: str) -> N
     async def go() -> None:
         store = store_at(where, "w1")
         store.started("r", ANA)
-        await store.checkpoint("r", '{"turn": 1}')
+        store.checkpoint("r", '{"turn": 1}')
         await store.effect("r", "call_9")
         found = await store.load("r")
         assert found is not None
         assert (found.checkpoint, found.effect) == ('{"turn": 1}', "call_9")
-        await store.checkpoint("r", '{"turn": 2}')  # a new turn: the effect is behind it
+        store.checkpoint("r", '{"turn": 2}')  # a new turn: the effect is behind it
+        await store.flush()
         found = await store.load("r")
         assert found is not None
         assert (found.checkpoint, found.effect) == ('{"turn": 2}', None)
