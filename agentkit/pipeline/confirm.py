@@ -18,6 +18,7 @@ A ledger remembers used approval ids, so an approval cannot be spent twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -327,6 +328,13 @@ def check_fresh(run: RunResult, witness: object) -> None:
 
 def _state_text(run: RunResult) -> str:
     return canonical_json(run.model_dump(mode="json", exclude={"seal"}))
+
+
+def sealed_json(run: RunResult, sealer: Sealer) -> str:
+    """`run` as JSON carrying the seal of its state now; `run` itself is left as it is."""
+    data = run.model_dump(mode="json", exclude={"seal"})
+    data["seal"] = sealer.seal("run", canonical_json(data))
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 # --- the seams: who decides inline, and who remembers used approvals ------------------------

@@ -59,6 +59,7 @@ from agentkit.pipeline.confirm import (
     normalise_decisions,
     pending_approval,
     seal_state,
+    sealed_json,
 )
 from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.label import label_fields, label_output
@@ -619,12 +620,9 @@ def _ran_event(result: ToolOutcome, step: Step, output: str) -> ev.CallExecuted:
 
 
 def sealed_copy(run: RunResult, runner: Runner) -> str:
-    """`run` as JSON, sealed as it is now (the run itself stays unsealed)."""
-    seal_state(run, runner.sealer)
-    try:
-        return run.model_dump_json()
-    finally:
-        run.seal = None
+    """`run` as JSON, sealed as it is now (the run itself stays unsealed); dumped once for
+    both the seal and the copy, the costly part of a checkpoint."""
+    return sealed_json(run, runner.sealer)
 
 
 def authoriser_name(authoriser: Authoriser) -> str:

@@ -394,7 +394,9 @@ async def _sse(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         if event is None:
             yield b": ping\n\n"
             continue
-        data = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        data = getattr(event, "text", None) or json.dumps(
+            event, ensure_ascii=False, separators=(",", ":")
+        )
         yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -174,9 +175,11 @@ class RunHub:
     def append(self, hosted: HostedRun, record: dict[str, Any]) -> None:
         """Add an event to a run this worker drives (sent once the store holds it)."""
         record["seq"] = len(hosted.events) + 1  # the service's own order, across resumes
-        hosted.events.append(record)
+        kept = EventRecord(record)
+        kept.text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        hosted.events.append(kept)
         if self._store is not None:
-            self._store.event(hosted.run_id, record)
+            self._store.event(hosted.run_id, record["seq"], kept.text)
         else:
             hosted.durable = record["seq"]
             hosted.notify()
@@ -291,6 +294,14 @@ class RunHub:
                 idle = 0.0
                 yield None
             await asyncio.sleep(POLL_SECONDS)
+
+
+class EventRecord(dict[str, Any]):
+    """An event as the wire shows it, with its JSON text made once (for the store and
+    every subscriber)."""
+
+    __slots__ = ("text",)
+    text: str
 
 
 class _StoreCheckpoints:

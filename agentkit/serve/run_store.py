@@ -126,9 +126,9 @@ class RunStore:
              now + self.lease_seconds, now),
         )  # fmt: skip
 
-    def event(self, run_id: str, record: dict[str, Any]) -> None:
-        seq = int(record["seq"])
-        self._queue(_INSERT_EVENT, (run_id, seq, json.dumps(record, ensure_ascii=False)))
+    def event(self, run_id: str, seq: int, record: str) -> None:
+        """Event number `seq` of `run_id`, as JSON text."""
+        self._queue(_INSERT_EVENT, (run_id, seq, record))
         self._kept[run_id] = seq
 
     def ended(self, run_id: str, status: str, state: dict[str, Any] | None) -> None:

@@ -1,9 +1,10 @@
 """The two databases the service's run store speaks to, behind one small async interface.
 
-SQLite (the standard library's driver, on a thread of its own) is the embedded default: one file, enough for one host and any
-number of worker processes on it. PostgreSQL (through psycopg's async connection) is for
-workers on several hosts. Both take the same statements: they are written with ``?``
-placeholders and a portable subset of SQL (``ON CONFLICT``, ``RETURNING``).
+SQLite (the standard library's driver, on a thread of its own) is the embedded default:
+one file, enough for one host and any number of worker processes on it. PostgreSQL
+(psycopg's async connection) is for workers on several hosts. Both take the same
+statements: they are written with ``?`` placeholders and a portable subset of SQL
+(``ON CONFLICT``, ``RETURNING``).
 """
 
 from __future__ import annotations

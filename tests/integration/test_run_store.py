@@ -5,6 +5,7 @@ to exactly one other worker."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,7 @@ def test_events_owner_and_status_survive_a_new_store(where: str) -> None:
         store = store_at(where, "w1")
         store.started("r1", ANA, prompt="go")
         for seq in range(1, 6):
-            store.event("r1", {"seq": seq, "type": "call.requested", "text": "é"})
+            store.event("r1", seq, json.dumps({"seq": seq, "type": "call.requested", "text": "é"}))
             if seq == 3:
                 await store.flush()  # two batches
         store.started("r2", ANA)
@@ -157,8 +158,8 @@ def test_durable_reports_the_last_kept_event_of_each_run(where: str) -> None:
         store.on_durable = kept.append
         store.started("a", ANA), store.started("b", ANA)
         for seq in (1, 2, 3):
-            store.event("a", {"seq": seq})
-        store.event("b", {"seq": 1})
+            store.event("a", seq, json.dumps({"seq": seq}))
+        store.event("b", 1, json.dumps({"seq": 1}))
         await store.flush()
         await store.close()
 
@@ -187,7 +188,7 @@ def test_sqlite_events_come_back_in_order_however_they_were_batched(
             if run_id not in counts:
                 store.started(run_id, ANA)
             counts[run_id] = counts.get(run_id, 0) + 1
-            store.event(run_id, {"seq": counts[run_id]})
+            store.event(run_id, counts[run_id], json.dumps({"seq": counts[run_id]}))
             if i % flush_every == 0:
                 await store.flush()
         await store.close()
