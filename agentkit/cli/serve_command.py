@@ -81,7 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigError(
             "agentkit serve needs the [serve] extra: pip install 'agentkit[serve]'"
         ) from None
-    from agentkit.serve.worker import WorkerConfig, build_app
+    from agentkit.cli.serve_worker import WorkerConfig, build_app
 
     if args.workers < 1:
         print("agentkit serve: --workers must be at least 1", file=sys.stderr)
@@ -100,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     config.to_environment()  # each worker process builds its own app from it
     uvicorn.run(
-        "agentkit.serve.worker:app_from_environment",
+        "agentkit.cli.serve_worker:app_from_environment",
         factory=True,
         workers=args.workers,
         host=args.host,

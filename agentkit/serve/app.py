@@ -204,6 +204,11 @@ def create_app(
 
     hub.on_orphan = take_over
 
+    async def others_usage() -> None:
+        counters.elsewhere = await run_store.usage_elsewhere()
+
+    hub.on_tick = others_usage
+
     @app.post("/v1/runs/{run_id}/continue", status_code=202)
     async def continue_run(run_id: str, body: ContinueRun, who: Caller) -> Any:
         hosted = await _own(hub, run_id, who)

@@ -81,6 +81,9 @@ class RunHub:
         self._keeper: asyncio.Task[None] | None = None
         self.on_orphan: Orphan | None = None
         """Called with each run whose worker died, once this worker leased it."""
+        self.on_tick: Callable[[], Awaitable[None]] | None = None
+        """Called each time the leases are renewed (the service refreshes its view of
+        the other workers' per-user usage)."""
         if store is not None:
             store.on_durable = self._durable
 
@@ -167,7 +170,8 @@ class RunHub:
             hosted.state = state
             await on_end(state)
             self.append(hosted, _result_event(state, 0).to_dict())
-            await self.end(hosted, state.status, hosted.events[-1].get("result"))
+            view = hosted.events[-1].get("result")
+            await self.end(hosted, state.status, view, state.totals.cost_usd)
 
         hosted.task = asyncio.get_running_loop().create_task(run())
         return hosted
@@ -184,14 +188,16 @@ class RunHub:
             hosted.durable = record["seq"]
             hosted.notify()
 
-    async def end(self, hosted: HostedRun, status: str, view: dict[str, Any] | None) -> None:
+    async def end(
+        self, hosted: HostedRun, status: str, view: dict[str, Any] | None, cost_usd: float = 0.0
+    ) -> None:
         """The run stopped here: recorded, its subscribers told once that is kept."""
         hosted.status, hosted.view = status, view
         if self._store is not None:
             if status == "interrupted":  # its checkpoint stays, to continue from
                 self._store.interrupted(hosted.run_id, view or {})
             else:
-                self._store.ended(hosted.run_id, status, view)
+                self._store.ended(hosted.run_id, status, view, cost_usd)
             await self._store.flush()
         hosted.finished, hosted.local = True, False
         hosted.notify()
@@ -238,6 +244,8 @@ class RunHub:
                 if self.on_orphan is not None:
                     for stored in await store.claim_expired():
                         await self.on_orphan(stored)
+                if self.on_tick is not None:
+                    await self.on_tick()
             except Exception:  # a database hiccup must not end lease keeping
                 log.exception("keeping run leases failed; trying again")
             await asyncio.sleep(store.lease_seconds / 3)

@@ -28,6 +28,7 @@ from typing import Any
 
 from agentkit.decision import Principal
 from agentkit.serve.store_backends import Backend, Params, backend_for
+from agentkit.serve.user_limits import DAY, Elsewhere
 
 FLUSH_SECONDS = 0.02
 LEASE_SECONDS = 10.0
@@ -45,6 +46,9 @@ _SCHEMA = (
         effect TEXT,
         worker TEXT,
         lease_until DOUBLE PRECISION,
+        origin TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        cost_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
         updated DOUBLE PRECISION NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS agentkit_run_events (
         run_id TEXT NOT NULL,
@@ -118,12 +122,12 @@ class RunStore:
         now = self._clock()
         self._queue(
             "INSERT INTO agentkit_runs (run_id, user_id, workspace, status, prompt, worker,"
-            " lease_until, updated) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)"
+            " lease_until, origin, created, updated) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (run_id) DO UPDATE SET status = 'running', worker = excluded.worker,"
             " lease_until = excluded.lease_until, updated = excluded.updated,"
             " prompt = COALESCE(excluded.prompt, agentkit_runs.prompt)",
             (run_id, owner.user_id, _space(owner), prompt, self.worker,
-             now + self.lease_seconds, now),
+             now + self.lease_seconds, self.worker, now, now),
         )  # fmt: skip
 
     def event(self, run_id: str, seq: int, record: str) -> None:
@@ -131,14 +135,17 @@ class RunStore:
         self._queue(_INSERT_EVENT, (run_id, seq, record))
         self._kept[run_id] = seq
 
-    def ended(self, run_id: str, status: str, state: dict[str, Any] | None) -> None:
-        """The run stopped here (completed, failed, paused, interrupted): no lease, no
-        checkpoint (a paused run's state is in the approvals store)."""
+    def ended(
+        self, run_id: str, status: str, state: dict[str, Any] | None, cost_usd: float = 0.0
+    ) -> None:
+        """The run stopped here (completed, failed, paused): no lease, no checkpoint (a
+        paused run's state is in the approvals store); `cost_usd` is what it cost so far."""
         self._queue(
             "UPDATE agentkit_runs SET status = ?, state = ?, checkpoint = NULL, effect = NULL,"
-            " worker = NULL, lease_until = NULL, updated = ? WHERE run_id = ?",
-            (status, json.dumps(state) if state is not None else None, self._clock(), run_id),
-        )
+            " worker = NULL, lease_until = NULL, cost_usd = ?, updated = ? WHERE run_id = ?",
+            (status, json.dumps(state) if state is not None else None, cost_usd,
+             self._clock(), run_id),
+        )  # fmt: skip
 
     def interrupted(self, run_id: str, state: dict[str, Any]) -> None:
         """No worker drives the run and none will on its own: its owner may continue it
@@ -248,6 +255,26 @@ class RunStore:
             (principal.user_id, _space(principal)),
         )
         return [(str(r[0]), str(r[1])) for r in rows]
+
+    async def usage_elsewhere(self) -> dict[tuple[str, str | None], Elsewhere]:
+        """Per user: runs other workers drive now, and runs they started in the last minute
+        and what those of the last day cost (for limits across workers)."""
+        await self.flush()
+        now = self._clock()
+        rows = await self.backend.fetch(
+            "SELECT user_id, workspace,"
+            " SUM(CASE WHEN status = 'running' AND worker <> ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN origin <> ? AND created > ? THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN origin <> ? THEN cost_usd ELSE 0 END)"
+            " FROM agentkit_runs WHERE updated > ? OR status = 'running'"
+            " GROUP BY user_id, workspace",
+            (self.worker, self.worker, now - 60, self.worker, now - DAY),
+        )
+        return {
+            (str(user), workspace or None): Elsewhere(int(running or 0), int(started or 0),
+                                                      float(cost or 0.0))
+            for user, workspace, running, started, cost in rows
+        }  # fmt: skip
 
     async def close(self) -> None:
         if self._ready:

@@ -199,3 +199,25 @@ def test_sqlite_events_come_back_in_order_however_they_were_batched(
 
     found = asyncio.run(go())
     assert found == {r: list(range(1, runs.count(r) + 1)) for r in set(runs)}
+
+
+def test_usage_elsewhere_counts_the_other_workers_runs_only(where: str) -> None:
+    clock = Clock()
+
+    async def go() -> None:
+        from agentkit.serve.user_limits import Elsewhere
+
+        a, b = store_at(where, "a", clock), store_at(where, "b", clock)
+        for run_id in ("r1", "r2", "r3"):
+            a.started(run_id, ANA)
+        a.ended("r3", "completed", {}, cost_usd=0.25)
+        await a.flush()
+        seen_by_b = await b.usage_elsewhere()
+        assert seen_by_b[("ana", "acme")] == Elsewhere(2, 3, 0.25)
+        own = await a.usage_elsewhere()
+        assert own[("ana", "acme")] == Elsewhere(0, 0, 0.0)  # its own runs it counts itself
+        clock.now += 61  # a minute on: started runs no longer count, running ones do
+        assert (await b.usage_elsewhere())[("ana", "acme")] == Elsewhere(2, 0, 0.25)
+        await a.close(), await b.close()
+
+    asyncio.run(go())

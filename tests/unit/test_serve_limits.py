@@ -72,3 +72,33 @@ def test_users_are_counted_apart() -> None:
     counters.admit(USERS[2])
     counters.finished(USERS[0], 0.0)
     counters.admit(USERS[0])
+
+
+@given(
+    st.integers(0, 4),
+    st.integers(0, 4),
+    st.floats(0, 3),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.floats(0.5, 3),
+)
+def test_what_other_workers_have_counts_against_the_same_limits(
+    running: int, started: int, cost: float, at_once: int, a_minute: int, a_day: float
+) -> None:
+    from agentkit.serve.user_limits import Elsewhere
+
+    ana = USERS[0]
+    limits = UserLimits(concurrent_runs=at_once, runs_per_minute=a_minute, cost_usd_per_day=a_day)
+    counters = UserCounters(limits, clock=lambda: 1_000.0)
+    counters.elsewhere = {(ana.user_id, ana.workspace): Elsewhere(running, started, cost)}
+    admitted = 0
+    for _ in range(10):
+        try:
+            counters.admit(ana)
+        except LimitRefused:
+            break
+        admitted += 1
+    room = 0 if cost >= a_day else min(at_once - running, a_minute - started)
+    assert admitted == max(0, room)
+    other = USERS[2]  # another user is not held back by ana's usage
+    counters.admit(other)
