@@ -1,4 +1,5 @@
-"""Paused runs and their approvals, persisted in SQLite, and the ledger that stops replays.
+"""Paused runs and their approvals, persisted in SQLite or PostgreSQL, and the ledger that
+stops replays.
 
 ```python
 store = ApprovalStore(".agentkit/approvals.db")
@@ -10,7 +11,12 @@ result = await agent.resume(run, store.decisions(run.run_id))
 ```
 
 An approval id can be used once: `consume()` inserts it under a primary key, so a
-second use, from any process sharing the file, is refused.
+second use, from any process sharing the file (or the database), is refused.
+
+Given a ``postgresql://`` URL instead of a path, the store keeps the same tables in the
+schema ``agentkit_approvals`` of that database (psycopg, the ``[db]`` extra), so service
+workers on several hosts share it; each transaction holds one advisory lock, as each
+SQLite transaction holds the file's write lock, so decisions never interleave.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from agentkit.audit.chain import AuditRecorder
 from agentkit.canonical import canonical_json
-from agentkit.errors import ApprovalRefused, RunStateError, RunStateTampered
+from agentkit.errors import ApprovalRefused, ConfigError, RunStateError, RunStateTampered
 from agentkit.pipeline.confirm import ApprovalDecision, check_state
 from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunResult
@@ -88,18 +94,26 @@ class StoredApproval:
 
 
 class ApprovalStore:
-    """SQLite store of paused runs, their pending approvals and used approval ids."""
+    """Store of paused runs, their pending approvals and used approval ids: a SQLite file,
+    or a ``postgresql://`` URL."""
 
     def __init__(
         self, path: str | Path = DEFAULT_STORE_PATH, *, sealer: Sealer | None = None
     ) -> None:
         self._sealer = sealer
-        self.path = Path(path)
-        self._identity = self.path.resolve()
-        _private_dirs(self.path.parent)
-        _private_file(self.path)
         self._lock = threading.Lock()
-        db = sqlite3.connect(self.path, timeout=10)
+        self.location = str(path)
+        """The file's path, or the database's URL."""
+        self._postgres: _Postgres | None = None
+        if self.location.startswith(("postgresql://", "postgres://")):
+            self._postgres = _Postgres(self.location)
+            self._identity: object = self.location
+            return
+        self._path = Path(path)
+        self._identity = self._path.resolve()
+        _private_dirs(self._path.parent)
+        _private_file(self._path)
+        db = sqlite3.connect(self._path, timeout=10)
         try:
             db.executescript(_SCHEMA)  # commits on its own: no transaction around it
             columns = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
@@ -110,8 +124,22 @@ class ApprovalStore:
         finally:
             db.close()
 
+    @property
+    def path(self) -> Path:
+        """The SQLite file (the CLI keeps its saved commands beside it).
+
+        Raises:
+            ConfigError: the store is in PostgreSQL.
+        """
+        if self._postgres is not None:
+            raise ConfigError(
+                f"the approvals store {self.location} is in PostgreSQL, not a file: the CLI's "
+                "run, resume and approvals commands take a SQLite store (--store PATH)"
+            )
+        return self._path
+
     def __eq__(self, other: object) -> bool:
-        """Stores on the same file are the same ledger of used approvals."""
+        """Stores on the same file (or database) are the same ledger of used approvals."""
         if not isinstance(other, ApprovalStore):
             return NotImplemented
         return self._identity == other._identity
@@ -120,9 +148,13 @@ class ApprovalStore:
         return hash(self._identity)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[Any]:
         with self._lock:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            if self._postgres is not None:
+                with self._postgres.transaction() as pg:
+                    yield pg
+                return
+            db = sqlite3.connect(self._path, timeout=10, isolation_level=None)
             try:
                 db.execute("BEGIN IMMEDIATE")
                 yield db
@@ -143,9 +175,9 @@ class ApprovalStore:
             )
             for p in run.pending:
                 db.execute(
-                    "INSERT OR IGNORE INTO approvals (approval_id, run_id, call_id, tool,"
-                    " arguments,"
-                    " arguments_sha256, reason, rule, requested_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO approvals (approval_id, run_id, call_id, tool, arguments,"
+                    " arguments_sha256, reason, rule, requested_at) VALUES (?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT DO NOTHING",
                     (
                         p.approval_id,
                         p.run_id,
@@ -163,7 +195,7 @@ class ApprovalStore:
         with self._connect() as db:
             row = db.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            raise RunStateError(f"no stored run {run_id!r} in {self.path}")
+            raise RunStateError(f"no stored run {run_id!r} in {self.location}")
         return RunResult.from_json(row[0])
 
     def approvals(self, verdict: Verdict | None = "pending") -> list[StoredApproval]:
@@ -301,7 +333,7 @@ class ApprovalStore:
         )
         if not self.sealer.check(row.verdict_seal, *parts):
             raise RunStateTampered(
-                f"the verdict on {row.pending.approval_id} in {self.path} does not carry its "
+                f"the verdict on {row.pending.approval_id} in {self.location} does not carry its "
                 "seal: it was not recorded by ApprovalStore.decide under this deployment's key"
             )
 
@@ -318,11 +350,66 @@ class ApprovalStore:
 
     def consume(self, approval_id: str) -> bool:
         with self._connect() as db:
-            try:
-                db.execute("INSERT INTO consumed VALUES (?, ?)", (approval_id, time.time()))
-            except sqlite3.IntegrityError:
-                return False
-        return True
+            added = db.execute(
+                "INSERT INTO consumed VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (approval_id, time.time()),
+            )
+            return bool(added.rowcount == 1)
+
+
+_PG_SCHEMA = (
+    "CREATE SCHEMA IF NOT EXISTS agentkit_approvals",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY, agent TEXT NOT NULL, status TEXT NOT NULL,
+        state TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS approvals (
+        approval_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, call_id TEXT NOT NULL,
+        tool TEXT NOT NULL, arguments TEXT NOT NULL, arguments_sha256 TEXT NOT NULL,
+        reason TEXT NOT NULL, rule TEXT NOT NULL, requested_at DOUBLE PRECISION NOT NULL,
+        verdict TEXT NOT NULL DEFAULT 'pending', approver TEXT, decided_at DOUBLE PRECISION,
+        verdict_seal TEXT, signers TEXT)""",
+    """CREATE TABLE IF NOT EXISTS consumed (
+        approval_id TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS signatures (
+        approval_id TEXT NOT NULL, approver TEXT NOT NULL, roles TEXT NOT NULL,
+        approved INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (approval_id, approver))""",
+)
+_PG_LOCK = 4_242_424_243  # one advisory lock: a transaction at a time, as SQLite's file lock
+
+
+class _Postgres:
+    """The store's statements on one psycopg connection, in schema ``agentkit_approvals``."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise ConfigError(
+                "a PostgreSQL approvals store needs psycopg: pip install 'agentkit[db]'"
+            ) from None
+        self._db = psycopg.connect(
+            url, autocommit=True, options="-c search_path=agentkit_approvals"
+        )
+        with self.transaction() as db:
+            for statement in _PG_SCHEMA:
+                db.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_PostgresStatements]:
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+            yield _PostgresStatements(self._db)
+
+
+class _PostgresStatements:
+    """`execute` with the SQLite spelling (``?`` placeholders) the store is written in."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(sql.replace("?", "%s"), params)
 
 
 def _stored(row: tuple[object, ...]) -> StoredApproval:

@@ -18,7 +18,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--offline", action="store_true", help="answer from the fake xAI server")
-    serve.add_argument("--store", default=DEFAULT_STORE_PATH, help="approvals store (SQLite)")
+    serve.add_argument(
+        "--store",
+        default=DEFAULT_STORE_PATH,
+        metavar="PATH|URL",
+        help="approvals store: a SQLite file, or a postgresql:// URL (then the runs too)",
+    )
     serve.add_argument("--tokens", default=DEFAULT_TOKENS, help="token store (SQLite)")
     serve.add_argument(
         "--runs",
@@ -90,7 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
         target=args.target,
         offline=args.offline or not os.environ.get("XAI_API_KEY"),
         workdir=os.getcwd(),
-        store=os.path.abspath(args.store),
+        store=args.store if "://" in args.store else os.path.abspath(args.store),
         tokens=os.path.abspath(args.tokens),
         runs=args.runs if args.runs is None or "://" in args.runs else os.path.abspath(args.runs),
         lease=args.lease,

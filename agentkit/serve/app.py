@@ -88,10 +88,10 @@ def create_app(
     Paused runs go to `store` (decisions recorded there continue them); `authenticator`
     turns each request's headers into a `Principal`; `limits` bound what
     each user runs (default `UserLimits()`); `runs` keeps runs, events and checkpoints for
-    every worker of the deployment (`open_run_store`; default: SQLite ``service.db``
-    beside the approvals store).
+    every worker of the deployment (`open_run_store`; default: the approvals store's
+    PostgreSQL database, or SQLite ``service.db`` beside its file).
     """
-    run_store = runs or open_run_store(default_run_store_path(store.path))
+    run_store = runs or open_run_store(default_run_store_path(store.location))
     hub = RunHub(store=run_store)
 
     @asynccontextmanager

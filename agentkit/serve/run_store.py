@@ -338,6 +338,10 @@ def _stored(row: tuple[Any, ...], events: list[dict[str, Any]]) -> StoredRun:
     )
 
 
-def default_run_store_path(approvals_path: str | Path) -> Path:
-    """Beside the approvals store: ``service.db``."""
-    return Path(approvals_path).with_name("service.db")
+def default_run_store_path(approvals: str | Path) -> str:
+    """Where the runs go by default: the approvals store's PostgreSQL database (its own
+    tables), or ``service.db`` beside its SQLite file."""
+    text = str(approvals)
+    if "://" in text:
+        return text
+    return str(Path(text).with_name("service.db"))

@@ -89,10 +89,11 @@ def _free_port() -> int:
 def deployment(
     request: pytest.FixtureRequest, tmp_path: Path, wheel_env: dict[str, str]
 ) -> Iterator[Any]:
-    """Two workers sharing a PostgreSQL database, or (on one host) a SQLite file."""
+    """Two workers sharing a PostgreSQL database (runs and approvals), or (on one host)
+    SQLite files."""
     from agentkit.serve import TokenStore
 
-    runs = str(tmp_path / "service.db")
+    stores = ["--store", "approvals.db", "--runs", str(tmp_path / "service.db")]
     if request.param == "postgresql":
         import psycopg
 
@@ -101,7 +102,7 @@ def deployment(
         admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        runs = server.url(name)
+        stores = ["--store", server.url(name)]  # the runs go to the same database
     (tmp_path / "slow_agent.py").write_text(AGENT)
     (tmp_path / "policy.yaml").write_text(POLICY)
     token = TokenStore(tmp_path / "tokens.db").create("ana", ("operator",))
@@ -111,8 +112,7 @@ def deployment(
         port = _free_port()
         command = [
             sys.executable, "-m", "agentkit", "serve", "slow_agent:Slow", "--offline",
-            "--port", str(port), "--store", "approvals.db", "--tokens", "tokens.db",
-            "--runs", runs, "--lease", "1.5",
+            "--port", str(port), *stores, "--tokens", "tokens.db", "--lease", "1.5",
         ]  # fmt: skip
         log = open(tmp_path / f"worker{index}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log)
