@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import socket
 import statistics
@@ -132,6 +133,7 @@ def measure(size: int) -> dict[str, Any]:
                 ["--role", "clients", "--base-url", f"http://127.0.0.1:{port}",
                  "--token", (Path(tmp) / "token").read_text(), "--size", str(size)],
             )  # fmt: skip
+            peak_rss_mb = _peak_rss_mb(service.pid)
         finally:
             service.terminate()
             service.wait(30)
@@ -142,11 +144,14 @@ def measure(size: int) -> dict[str, Any]:
         "in_process": floor,
         "over_http": served,
         "ratio": served["wall_ms"] / floor["wall_ms"],
+        "peak_rss_mb": peak_rss_mb,
         "added_p99_ms": served["p99_ms"] - floor["p99_ms"],
     }
 
 
 TARGET = 1.3
+PAUSED = 1000
+"""Runs left paused to weigh what one costs the service's memory."""
 
 
 def section(data: dict[str, Any]) -> list[str]:
@@ -166,7 +171,8 @@ def section(data: dict[str, Any]) -> list[str]:
         f"{http['p99_ms']:.0f} |",
         "",
         f"Over HTTP / in-process: {data['ratio']:.2f} x (target {TARGET} x: {met}); "
-        f"added p99 per run {data['added_p99_ms']:.0f} ms.",
+        f"added p99 per run {data['added_p99_ms']:.0f} ms; the service's peak resident "
+        f"memory {data.get('peak_rss_mb', float('nan')):.0f} MiB.",
         "",
     ]
     return lines + _trip_lines(data.get("approval_round_trip"))
@@ -178,7 +184,9 @@ def _trip_lines(trip: dict[str, Any] | None) -> list[str]:
     return [
         f"Approval round trip (another person approves over HTTP -> the run's stream shows it "
         f"completed; scripted model, {trip['runs']} runs one after another): p50 "
-        f"{trip['p50_ms']:.1f} ms, p99 {trip['p99_ms']:.1f} ms.",
+        f"{trip['p50_ms']:.1f} ms, p99 {trip['p99_ms']:.1f} ms. Memory per paused run "
+        f"(its events, its run record; {trip.get('paused_runs', 0):,} runs left paused): "
+        f"{trip.get('kb_per_paused_run', float('nan')):.1f} KiB.",
         "",
     ]
 
@@ -236,6 +244,14 @@ def approval_round_trip(runs: int = 50) -> dict[str, Any]:
                 rest = http.get(run["events"], headers={**as_ana, "Last-Event-ID": str(seen)})
                 assert '"status":"completed"' in rest.text
                 times.append((time.perf_counter() - started) * 1000)
+            gc.collect()
+            before = _rss_mb()
+            held = [http.post("/v1/runs", json={"prompt": "close 1"}, headers=as_ana).json()
+                    for _ in range(PAUSED)]  # fmt: skip
+            for run in held:  # each stream ends once its run paused
+                http.get(run["events"], headers=as_ana)
+            gc.collect()
+            per_paused_kb = (_rss_mb() - before) * 1024 / PAUSED
         server.should_exit = True
         thread.join(10)
     times = sorted(times[1:])  # the first one warms up
@@ -243,7 +259,24 @@ def approval_round_trip(runs: int = 50) -> dict[str, Any]:
         "runs": runs,
         "p50_ms": statistics.median(times),
         "p99_ms": times[max(0, int(len(times) * 0.99) - 1)],
+        "paused_runs": PAUSED,
+        "kb_per_paused_run": per_paused_kb,
     }
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The highest resident memory of process `pid` so far (Linux's VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _listening(port: int) -> bool:
