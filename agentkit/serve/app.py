@@ -169,6 +169,7 @@ def create_app(
             ended(who),
             prompt=prompt,
         )
+        await run_store.flush()  # the id it answers with is known to every worker
         return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
 
     def carry_on(stored: StoredRun, who: Principal) -> None:

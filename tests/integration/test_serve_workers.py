@@ -247,3 +247,25 @@ def _continued(events: list[dict[str, Any]]) -> bool:
         or (e["type"] == "run.resumed" and e["data"].get("reason") == "continued")
         for e in events
     )
+
+
+def test_every_worker_shows_every_run_live(deployment: dict[str, Any]) -> None:
+    (_, first), (_, second) = deployment["workers"]
+    headers = {"Authorization": f"Bearer {deployment['token']}"}
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+            made = (await http.post(first + "/v1/runs", json={"prompt": "go"})).json()
+            here: list[dict[str, Any]] = []
+            there: list[dict[str, Any]] = []
+            await asyncio.gather(  # followed where it runs, and at the other worker
+                _read(http, first + made["events"], 0, here),
+                _read(http, second + made["events"], 0, there),
+            )
+            listed = (await http.get(second + "/v1/runs")).json()
+            return here, there, {r["run_id"]: r["status"] for r in listed["runs"]} | made
+
+    here, there, listed = asyncio.run(scenario())
+    assert here[-1]["type"] == "run.result"
+    assert there == here  # the same events, in the same order, through the store
+    assert listed[listed["run_id"]] == "completed"
