@@ -269,3 +269,32 @@ def test_every_worker_shows_every_run_live(deployment: dict[str, Any]) -> None:
     assert here[-1]["type"] == "run.result"
     assert there == here  # the same events, in the same order, through the store
     assert listed[listed["run_id"]] == "completed"
+
+
+def test_serve_with_several_worker_processes(tmp_path: Path, wheel_env: dict[str, str]) -> None:
+    from agentkit.serve import TokenStore
+
+    (tmp_path / "slow_agent.py").write_text(AGENT)
+    (tmp_path / "policy.yaml").write_text(POLICY)
+    token = TokenStore(tmp_path / "tokens.db").create("ana")
+    port = _free_port()
+    env = {**wheel_env, "PYTHONPATH": str(tmp_path)}
+    command = [sys.executable, "-m", "agentkit", "serve", "slow_agent:Slow", "--offline",
+               "--workers", "2", "--port", str(port), "--tokens", "tokens.db"]  # fmt: skip
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log)
+    base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+    try:
+        _wait_healthy(process, base, tmp_path)
+        with httpx2.Client(base_url=base, headers=headers, timeout=30) as http:
+            made = [http.post("/v1/runs", json={"prompt": "go"}) for _ in range(4)]
+            assert all(m.status_code == 202 for m in made), [m.text for m in made]
+            runs = [m.json() for m in made]
+            for run in runs:
+                assert '"status":"completed"' in http.get(run["events"]).text
+            listed = http.get("/v1/runs").json()["runs"]
+        assert {r["run_id"] for r in listed} == {r["run_id"] for r in runs}
+    finally:
+        process.terminate()
+        process.wait(20)
+    assert process.returncode == 0, (tmp_path / "serve.log").read_text()[-3000:]
