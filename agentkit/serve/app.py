@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from agentkit.decision import Principal
-from agentkit.errors import AgentkitError, ApprovalRefused
+from agentkit.errors import AgentkitError, ApprovalRefused, RunStateError
 from agentkit.serve.hub import HostedRun, RunHub
 from agentkit.serve.page_routes import add_page
 from agentkit.serve.run_store import RunStore, StoredRun, default_run_store_path, open_run_store
@@ -172,15 +172,31 @@ def create_app(
         await run_store.flush()  # the id it answers with is known to every worker
         return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
 
-    def carry_on(stored: StoredRun, who: Principal) -> None:
-        """Continue a run its worker left: from its checkpoint, else from its prompt."""
+    async def paused_state(run_id: str) -> RunResult | None:
+        """The run as it paused, when the approvals store has it."""
+        try:
+            return await asyncio.to_thread(store.load, run_id)
+        except RunStateError:
+            return None
+
+    async def carry_on(stored: StoredRun, who: Principal) -> None:
+        """Continue a run its worker left: from its checkpoint; else, when it was resuming
+        after its approvals, from its paused state with their verdicts; else (it stopped
+        before its first turn) from its prompt."""
         run_id, checkpoints = stored.run_id, hub.checkpoints_for(stored.run_id)
         drive: Callable[[Any], Awaitable[RunResult]]
+        paused = None if stored.checkpoint is not None else await paused_state(run_id)
         if stored.checkpoint is not None:
             state = RunResult.from_json(stored.checkpoint)
             cost = state.totals.cost_usd
             drive = lambda sink: agent.continue_from(  # noqa: E731
                 state, events=sink, checkpoints=checkpoints
+            )
+        elif paused is not None:
+            decisions = await asyncio.to_thread(store.decisions, run_id)
+            cost, owner = paused.totals.cost_usd, paused.principal
+            drive = lambda sink: agent.resume(  # noqa: E731
+                paused, decisions, principal=owner, events=sink, checkpoints=checkpoints
             )
         else:
             prompt, cost = stored.prompt or "", 0.0
@@ -197,9 +213,11 @@ def create_app(
         hosted = hub.get(stored.run_id)
         assert hosted is not None
         if stored.effect is None and stored.checkpoint is not None:
-            carry_on(stored, hosted.principal)
+            await carry_on(stored, hosted.principal)
         elif stored.effect is not None:
             await hub.interrupt(hosted, "its worker stopped while a call ran", stored.effect)
+        elif await paused_state(stored.run_id) is not None:
+            await hub.interrupt(hosted, "its worker stopped as the run resumed", None)
         else:
             await hub.interrupt(hosted, "its worker stopped before its first turn", None)
 
@@ -226,11 +244,12 @@ def create_app(
                 "then continue with effects_checked (the model is asked again and may "
                 "repeat it; the policy decides it again)",
             )
-        if not await run_store.claim(run_id):
+        counters.admit(who)  # before the claim: a refused continue leaves the run as it was
+        if not await run_store.claim(run_id, stored.principal):
+            counters.finished(who, 0.0)
             return _error(409, "AlreadyRunning", f"run {run_id} was continued already")
-        counters.admit(who)
         await hub.adopt(run_id)
-        carry_on(stored, who)
+        await carry_on(stored, who)
         return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
 
     @app.get("/v1/runs")
@@ -319,10 +338,11 @@ def create_app(
         run_id = decided.pending.run_id
         open_now = await asyncio.to_thread(store.approvals, "pending")
         resumed = False
-        if not any(a.pending.run_id == run_id for a in open_now) and await run_store.claim(
-            run_id
-        ):  # the claim: two last decisions at once continue the run once
+        state = None
+        if not any(a.pending.run_id == run_id for a in open_now):
             state = await asyncio.to_thread(store.load, run_id)
+        # the claim: two last decisions at once continue the run once
+        if state is not None and await run_store.claim(run_id, state.principal):
             decisions = await asyncio.to_thread(store.decisions, run_id)
             owner = state.principal
             await hub.adopt(run_id)

@@ -240,7 +240,7 @@ class RunHub:
     async def _keep(self, store: RunStore) -> None:
         while True:
             try:
-                await store.renew()
+                await store.renew([r.run_id for r in self._runs.values() if r.local])
                 if self.on_orphan is not None:
                     for stored in await store.claim_expired():
                         await self.on_orphan(stored)

@@ -196,12 +196,14 @@ class RunStore:
 
     # --- leases -----------------------------------------------------------------------------
 
-    async def renew(self) -> None:
-        """Extend this worker's lease on every run it drives."""
+    async def renew(self, run_ids: Sequence[str]) -> None:
+        """Extend this worker's lease on the runs it drives (`run_ids`); a run it claimed
+        but does not drive (its driver failed) is left to expire, for another to take."""
         await self.flush()
+        until = self._clock() + self.lease_seconds
         await self.backend.transaction([(
-            "UPDATE agentkit_runs SET lease_until = ? WHERE worker = ? AND status = 'running'",
-            [(self._clock() + self.lease_seconds, self.worker)],
+            "UPDATE agentkit_runs SET lease_until = ? WHERE run_id = ? AND worker = ?",
+            [(until, run_id, self.worker) for run_id in run_ids],
         )])  # fmt: skip
 
     async def claim_expired(self) -> list[StoredRun]:
@@ -216,16 +218,21 @@ class RunStore:
         found = [await self.load(str(row[0])) for row in rows]
         return [run for run in found if run is not None]
 
-    async def claim(self, run_id: str) -> bool:
-        """Lease a run no worker drives (paused, interrupted) to this one to continue it;
-        False when another worker has it (two decisions at once continue it once)."""
+    async def claim(self, run_id: str, owner: Principal) -> bool:
+        """Lease a run no worker drives (paused, interrupted, or paused where this store
+        never saw it: by the CLI) to this one to continue it; False when another worker
+        has it (two decisions at once continue it once)."""
         await self.flush()
         now = self._clock()
         rows = await self.backend.fetch(
-            "UPDATE agentkit_runs SET status = 'running', worker = ?, lease_until = ?,"
-            " updated = ? WHERE run_id = ? AND status <> 'running' RETURNING run_id",
-            (self.worker, now + self.lease_seconds, now, run_id),
-        )
+            "INSERT INTO agentkit_runs (run_id, user_id, workspace, status, worker,"
+            " lease_until, origin, created, updated) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)"
+            " ON CONFLICT (run_id) DO UPDATE SET status = 'running', worker = excluded.worker,"
+            " lease_until = excluded.lease_until, updated = excluded.updated"
+            " WHERE agentkit_runs.status <> 'running' RETURNING run_id",
+            (run_id, owner.user_id, _space(owner), self.worker, now + self.lease_seconds,
+             self.worker, now, now),
+        )  # fmt: skip
         return bool(rows)
 
     # --- reads ------------------------------------------------------------------------------

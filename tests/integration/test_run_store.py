@@ -122,7 +122,7 @@ def test_a_live_lease_is_not_taken_and_an_expired_one_is_taken_once(where: str) 
         await dead.flush(), await alive.flush()
         clock.now += 9
         assert await other.claim_expired() == []  # both leases still hold
-        await alive.renew()  # only the live worker renews
+        await alive.renew(["kept"])  # only the live worker renews, what it drives
         clock.now += 2
         claims = await asyncio.gather(other.claim_expired(), alive.claim_expired())
         taken = [run.run_id for claimed in claims for run in claimed]
@@ -142,9 +142,13 @@ def test_a_stopped_run_is_claimed_by_one_of_two_workers(where: str) -> None:
         a.started("r", ANA)
         a.ended("r", "awaiting_approval", None)
         await a.flush()
-        won = await asyncio.gather(a.claim("r"), b.claim("r"))
+        won = await asyncio.gather(a.claim("r", ANA), b.claim("r", ANA))
         assert sorted(won) == [False, True]
-        assert not await a.claim("r")  # running now: nobody else continues it
+        assert not await a.claim("r", ANA)  # running now: nobody else continues it
+        assert await b.claim("paused-by-the-cli", ANA)  # a run it never saw: taken too
+        found = await b.load("paused-by-the-cli")
+        assert found is not None
+        assert (found.principal, found.status, found.worker) == (ANA, "running", "b")
         await a.close(), await b.close()
 
     asyncio.run(go())
@@ -218,6 +222,25 @@ def test_usage_elsewhere_counts_the_other_workers_runs_only(where: str) -> None:
         assert own[("ana", "acme")] == Elsewhere(0, 0, 0.0)  # its own runs it counts itself
         clock.now += 61  # a minute on: started runs no longer count, running ones do
         assert (await b.usage_elsewhere())[("ana", "acme")] == Elsewhere(2, 0, 0.25)
+        await a.close(), await b.close()
+
+    asyncio.run(go())
+
+
+def test_a_claimed_run_nobody_drives_is_left_to_expire(where: str) -> None:
+    clock = Clock()
+
+    async def go() -> None:
+        a, b = store_at(where, "a", clock), store_at(where, "b", clock)
+        a.started("r", ANA)
+        a.ended("r", "awaiting_approval", None)
+        await a.flush()
+        assert await a.claim("r", ANA)  # then its driver fails before it runs anything
+        for _ in range(4):
+            clock.now += 4
+            await a.renew([])  # it drives nothing: the claim is not kept alive
+        [taken] = await b.claim_expired()
+        assert taken.run_id == "r"
         await a.close(), await b.close()
 
     asyncio.run(go())

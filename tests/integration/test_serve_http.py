@@ -34,6 +34,7 @@ approvers:
   - {id: payments, tools: [pay], roles: [treasurer]}
 """
 SECRET = "xai-" + "S" * 48
+PAID: list[int] = []
 
 
 class Payments(Agent):
@@ -45,6 +46,7 @@ class Payments(Agent):
     @tool(side_effect="financial")
     async def pay(self, amount: int) -> str:
         """Pay an amount."""
+        PAID.append(amount)
         return f"paid {amount}"
 
 
@@ -322,3 +324,55 @@ def test_a_paused_run_is_decided_and_continued_after_a_restart(
         assert theirs.status_code == 404
         again = httpx2.get(base + run["events"], headers={"Authorization": f"Bearer {ana}"})
         assert again.text.count("id: ") == len(seqs)
+
+
+def test_a_run_whose_worker_died_as_it_resumed_is_continued_by_its_owner(
+    tmp_path: Path, serve_app: Any
+) -> None:
+    import asyncio
+    import time
+
+    from agentkit.serve.run_store import open_run_store
+
+    (tmp_path / "p.yaml").write_text(POLICY)
+    script = Script([Turn.call("pay", {"amount": 5}), Turn.text("Paid 5.")])
+    tokens = TokenStore(tmp_path / "tokens.db")
+    ana = tokens.create("ana", ("clerk",), "acme")
+    as_ana = {"Authorization": f"Bearer {ana}"}
+    PAID.clear()
+
+    def app() -> Any:
+        agent = Payments(client=scripted_client(script), policy=tmp_path / "p.yaml", audit=None)
+        store = ApprovalStore(tmp_path / "approvals.db")
+        runs = open_run_store(tmp_path / "service.db", lease_seconds=0.3)
+        return create_app(agent, store=store, authenticator=TokenAuthenticator(tokens), runs=runs)
+
+    with serve_app(app()) as base:
+        run = httpx2.post(base + "/v1/runs", json={"prompt": "pay 5"}, headers=as_ana).json()
+        httpx2.get(base + run["events"], headers=as_ana, timeout=30)
+    store = ApprovalStore(tmp_path / "approvals.db")
+    [approval] = store.approvals("pending")
+    store.decide(approval.pending.approval_id, approved=True, approver="lee", roles=("treasurer",))
+
+    async def a_worker_claims_it_then_dies() -> None:
+        dying = open_run_store(tmp_path / "service.db", worker="dead", lease_seconds=0.1)
+        owner = store.load(run["run_id"]).principal
+        assert await dying.claim(run["run_id"], owner)
+        await dying.close()
+
+    asyncio.run(a_worker_claims_it_then_dies())
+    with serve_app(app()) as base:
+        status, deadline = "running", time.monotonic() + 20
+        while status == "running" and time.monotonic() < deadline:
+            status = httpx2.get(base + f"/v1/runs/{run['run_id']}", headers=as_ana).json()["status"]
+            time.sleep(0.1)
+        assert status == "interrupted"  # taken up, but not on its own: it was resuming
+        assert PAID == []
+        go_on = httpx2.post(base + f"/v1/runs/{run['run_id']}/continue", json={}, headers=as_ana)
+        assert go_on.status_code == 202, go_on.text  # no call was running: no check needed
+        rest = httpx2.get(base + run["events"], headers=as_ana, timeout=30).text
+        assert '"type":"run.interrupted"' in rest
+        assert '"status":"completed"' in rest
+        assert PAID == [5]  # the approved call ran once
+        again = httpx2.post(base + f"/v1/runs/{run['run_id']}/continue", json={}, headers=as_ana)
+        assert again.status_code == 409
