@@ -201,3 +201,22 @@ def postgres_server(missing_service: Callable[[str], NoReturn]) -> Iterator[Post
     finally:
         _run_as(user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def new_pg_database(postgres_server: PostgresServer) -> Callable[[str], str]:
+    """Make an empty database on the session's server, named from `prefix`; its URL."""
+
+    def create(prefix: str) -> str:
+        import psycopg
+
+        name = f"{prefix}_{os.urandom(4).hex()}"
+        admin = (
+            f"host={postgres_server.host} port={postgres_server.port} "
+            f"user={postgres_server.user} dbname=postgres"
+        )
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return postgres_server.url(name)
+
+    return create

@@ -6,10 +6,8 @@ and a verdict written around the store is refused."""
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -46,14 +44,7 @@ class Payments(Agent):
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "approvals.db")
-    import psycopg
-
-    server: Any = request.getfixturevalue("postgres_server")
-    name = f"approvals_{os.urandom(4).hex()}"
-    admin = f"host={server.host} port={server.port} user={server.user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return str(server.url(name))
+    return str(request.getfixturevalue("new_pg_database")("approvals"))
 
 
 def paused(tmp_path: Path, store: ApprovalStore) -> tuple[Agent, RunResult]:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,14 +25,7 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh store location: a SQLite path, or a new PostgreSQL database's URL."""
     if request.param == "sqlite":
         return str(tmp_path / "service.db")
-    import psycopg
-
-    server: Any = request.getfixturevalue("postgres_server")
-    name = f"runs_{os.urandom(4).hex()}"
-    admin = f"host={server.host} port={server.port} user={server.user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return str(server.url(name))
+    return str(request.getfixturevalue("new_pg_database")("runs"))
 
 
 class Clock:

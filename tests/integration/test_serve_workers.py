@@ -95,14 +95,8 @@ def deployment(
 
     stores = ["--store", "approvals.db", "--runs", str(tmp_path / "service.db")]
     if request.param == "postgresql":
-        import psycopg
-
-        server: Any = request.getfixturevalue("postgres_server")
-        name = f"serve_{os.urandom(4).hex()}"
-        admin = f"host={server.host} port={server.port} user=postgres dbname=postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        stores = ["--store", server.url(name)]  # the runs go to the same database
+        url = request.getfixturevalue("new_pg_database")("serve")
+        stores = ["--store", url]  # the runs go to the same database
     (tmp_path / "slow_agent.py").write_text(AGENT)
     (tmp_path / "policy.yaml").write_text(POLICY)
     token = TokenStore(tmp_path / "tokens.db").create("ana", ("operator",))
