@@ -20,6 +20,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "agentkit.cli.run_command",
     "agentkit.cli.resume_command",
     "agentkit.cli.serve_command",
+    "agentkit.cli.worker_command",
     "agentkit.cli.fake_xai_command",
     "agentkit.cli.policy_command",
     "agentkit.cli.approvals_command",
