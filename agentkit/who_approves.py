@@ -78,6 +78,8 @@ def check_signers(
     if not signers:
         raise ApprovalRefused("a decision needs the person who made it")
     if approvers.expires_after is not None and now > requested_at + approvers.expires_after:
+        if not approved:
+            return "denied"  # nobody can approve it any more: declining it is all that is left
         raise ApprovalRefused(
             f"the approval request expired {approvers.expires_after:g} s after it was made "
             f"({approvers.rule})"

@@ -268,3 +268,21 @@ def test_a_request_is_approvable_up_to_its_expiry_exactly() -> None:
     at_expiry = check_signers(need, requester="a", approved=True, signers=[Signer(user_id="b")],
                               requested_at=10.0, now=70.0)  # fmt: skip
     assert at_expiry == "approved"
+
+
+@given(
+    roles=st.none() | st.lists(st.sampled_from(["treasurer", "cfo"]), min_size=1).map(tuple),
+    signer=st.builds(Signer, user_id=NAMES, roles=ROLES),
+    late=st.floats(min_value=0.001, max_value=1e7),
+)
+def test_past_its_expiry_a_request_is_only_ever_declined(
+    roles: tuple[str, ...] | None, signer: Signer, late: float
+) -> None:
+    need = Approvers(roles=roles, expires_after=60, self_approval=False)
+    now = 100.0 + 60 + late
+    with pytest.raises(ApprovalRefused, match="expired"):  # by anyone, whatever their roles
+        check_signers(need, requester="ana", approved=True, signers=[signer],
+                      requested_at=100.0, now=now)  # fmt: skip
+    declined = check_signers(need, requester="ana", approved=False, signers=[signer],
+                             requested_at=100.0, now=now)  # fmt: skip
+    assert declined == "denied"  # declining needs no role then: it only stops the call
