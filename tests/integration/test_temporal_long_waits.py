@@ -17,10 +17,18 @@ import pytest
 pytest.importorskip("temporalio")
 
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from agentkit import Agent, Principal, tool
 from agentkit.sealing import Sealer
-from agentkit.temporal import Decide, RunEnd, start_run, worker_for, workflow_id
+from agentkit.temporal import (
+    AgentRunWorkflow,
+    Decide,
+    RunEnd,
+    start_run,
+    worker_for,
+    workflow_id,
+)
 from agentkit.testing import Script, Turn, scripted_client
 
 POLICY = """
@@ -94,6 +102,9 @@ def _run(tmp_path: Path, expiry: str, decide_after: timedelta | None) -> RunEnd:
                 else:
                     await asyncio.sleep(2.5)  # the runner checks expiry on its own clock too
                 end: RunEnd = await handle.result()  # time skips to the expiry timer, if any
+                # the workflow is deterministic: its history replays to the same decisions
+                history = await handle.fetch_history()
+                await Replayer(workflows=[AgentRunWorkflow]).replay_workflow(history)
                 return end
         finally:
             await env.shutdown()
