@@ -182,11 +182,14 @@ def test_nobody_reads_another_persons_runs(service: dict[str, Any], owners: list
         for owner, run_id in runs:
             visible = call(service, who, "GET", f"/v1/runs/{run_id}").status_code
             streamed = call(service, who, "GET", f"/v1/runs/{run_id}/events").status_code
+            path = f"/v1/runs/{run_id}/continue"
+            pushed = call(service, who, "POST", path, json={"effects_checked": True})
             if owner == who:
                 assert (visible, streamed) == (200, 200)
+                assert pushed.status_code == 409  # it is the owner's, but not interrupted
                 assert run_id in listed
             else:
-                assert (visible, streamed) == (404, 404)
+                assert (visible, streamed, pushed.status_code) == (404, 404, 404)
                 assert run_id not in listed
 
 
