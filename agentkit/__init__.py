@@ -121,6 +121,8 @@ _EXPORTS: dict[str, str] = {
     "RunStateTampered": "agentkit.errors",
     "StaleRunState": "agentkit.errors",
     "Sealer": "agentkit.sealing",
+    "idempotency_key": "agentkit.call_context",
+    "current_call": "agentkit.call_context",
 }
 
 __all__ = [
@@ -224,6 +226,8 @@ __all__ = [
     "print_transcript",
     "python_tool",
     "server_search_tools",
+    "current_call",
+    "idempotency_key",
     "tool",
     "verify_file",
     "web_search",

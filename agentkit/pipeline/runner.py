@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder, NullAudit
+from agentkit.call_context import CURRENT_CALL, CallContext
 from agentkit.decision import Authoriser, Decision, Principal, ProposedCall, ToolInfo
 from agentkit.errors import (
     AgentkitError,
@@ -569,7 +570,13 @@ class Runner:
         if recorder.checkpoints is not None and call.tool.side_effect != "read":
             await recorder.checkpoints.effect_starting(run, step)
         started = time.perf_counter()
-        result = await execute(call.tool, call.arguments, structure_cap=self.config.structure_cap)
+        serving = CURRENT_CALL.set(CallContext(run.run_id, step.call_id))
+        try:
+            result = await execute(
+                call.tool, call.arguments, structure_cap=self.config.structure_cap
+            )
+        finally:
+            CURRENT_CALL.reset(serving)
         step.duration_ms = (time.perf_counter() - started) * 1000
         by_field = label_fields(result, call.tool.output_trust)
         labelled = label_output(
