@@ -221,13 +221,13 @@ __all__ = [
     "UnsupportedParameter",
     "XAIClient",
     "capture_audit",
+    "current_call",
     "database_tools",
+    "idempotency_key",
     "load_policy",
     "print_transcript",
     "python_tool",
     "server_search_tools",
-    "current_call",
-    "idempotency_key",
     "tool",
     "verify_file",
     "web_search",
@@ -250,6 +250,7 @@ if TYPE_CHECKING:
         capture_audit,
         verify_file,
     )
+    from agentkit.call_context import current_call, idempotency_key
     from agentkit.decision import (
         AllowAll,
         Authoriser,

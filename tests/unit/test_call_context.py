@@ -30,7 +30,7 @@ def test_every_call_gets_its_own_key_and_nothing_outside_a_call_does() -> None:
     script = Script([Turn.calls([("look", {"ticket": t}) for t in (1, 2, 3)]), Turn.text("ok")])
     result = asyncio.run(Desk(client=scripted_client(script), audit=None).run("go", run_id="r9"))
     expected = {int(s.arguments["ticket"]): f"r9:{s.call_id}" for s in result.steps}
-    assert SEEN == expected
+    assert expected == SEEN
     assert len(set(SEEN.values())) == 3
     assert idempotency_key() is None
     assert current_call() is None

@@ -95,9 +95,10 @@ def areas() -> list[Area]:
         Area(
             "tools",
             "Tools",
-            ("agentkit.tool", "agentkit.tools"),
-            "The `@tool` decorator, `Tool`, and the bundled tools: model-written Python in "
-            "the sandbox, SQL, web and X search. See [writing tools](../../tools.md).",
+            ("agentkit.tool", "agentkit.tools", "agentkit.call_context"),
+            "The `@tool` decorator, `Tool`, the call a running tool serves (its idempotency "
+            "key), and the bundled tools: model-written Python in the sandbox, SQL, web and "
+            "X search. See [writing tools](../../tools.md).",
             lead=("tool", "Tool", "ToolOutput"),
         ),
         Area(
