@@ -38,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action.add_argument("run_id")
         _connection(action)
         action.set_defaults(handler=_status if name == "status" else _result)
+    listing = actions.add_parser("list", help="durable runs, newest first")
+    listing.add_argument("--limit", type=int, default=20)
+    _connection(listing)
+    listing.set_defaults(handler=_list)
+    follow = actions.add_parser("follow", help="print a run's status as it changes, to its end")
+    follow.add_argument("run_id")
+    follow.add_argument("--every", type=float, default=1.0, help="seconds between looks")
+    _connection(follow)
+    follow.set_defaults(handler=_follow)
     decide = actions.add_parser("decide", help="approve or deny a pending call")
     decide.add_argument("run_id")
     decide.add_argument("approval_id")
@@ -125,9 +134,9 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _handle(client: Any, run_id: str) -> Any:
-    from agentkit.temporal import workflow_id
+    from agentkit.temporal import RunEnd, workflow_id
 
-    return client.get_workflow_handle(workflow_id(run_id))
+    return client.get_workflow_handle(workflow_id(run_id), result_type=RunEnd)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -142,12 +151,54 @@ def _result(args: argparse.Namespace) -> int:
     from agentkit.temporal import RunEnd
 
     async def go() -> RunEnd:
-        end: RunEnd = await _handle(await _client(args), args.run_id).result(result_type=RunEnd)
+        end: RunEnd = await _handle(await _client(args), args.run_id).result()
         return end
 
     end = asyncio.run(go())
     print(json.dumps({"status": end.status, "error": end.error}))
     return 0 if end.status == "completed" else 1
+
+
+def _list(args: argparse.Namespace) -> int:
+    async def go() -> list[str]:
+        client = await _client(args)
+        lines = []
+        async for run in client.list_workflows('WorkflowType = "agentkit.AgentRun"'):
+            state = run.status.name.lower() if run.status is not None else "unknown"
+            lines.append(f"{run.id.removeprefix('agentkit-run-')}  {state}  {run.start_time:%c}")
+            if len(lines) >= args.limit:
+                break
+        return lines
+
+    print("\n".join(asyncio.run(go())) or "no durable runs")
+    return 0
+
+
+def _follow(args: argparse.Namespace) -> int:
+    from temporalio.client import WorkflowExecutionStatus
+
+
+    async def go() -> int:
+        handle = _handle(await _client(args), args.run_id)
+        shown = None
+        while True:
+            described = await handle.describe()
+            if described.status != WorkflowExecutionStatus.RUNNING:
+                if described.status != WorkflowExecutionStatus.COMPLETED:
+                    print(f"the workflow ended: {described.status}")
+                    return 1
+                end = await handle.result()
+                print(f"ended: {end.status}" + (f" ({end.error})" if end.error else ""))
+                return 0 if end.status == "completed" else 1
+            now = await handle.query("status")
+            text = json.dumps(now, sort_keys=True)
+            if text != shown:
+                pending = ", ".join(p["approval_id"] for p in now["pending"])
+                print(now["status"] + (f" (waiting on {pending})" if pending else ""), flush=True)
+                shown = text
+            await asyncio.sleep(args.every)
+
+    return asyncio.run(go())
 
 
 def _decide(args: argparse.Namespace) -> int:

@@ -229,9 +229,24 @@ def test_workers_killed_at_every_stage_lose_nothing(deployment: tuple[Deployment
 
     end = asyncio.run(scenario())
     assert end.status == "completed", (end, where.logs())
-    assert json.loads(end.state or "{}")["output"] == "Ticket 7 is closed."
+    state = json.loads(end.state or "{}")
+    assert state["output"] == "Ticket 7 is closed."
     assert sorted(where.ran()) == ["close", "lookup"]  # each tool ran once, by its own count
     _verify_audit(where.folder)
+    cli = [sys.executable, "-m", "agentkit", "durable"]
+    connect = ["--address", where.address]
+    listed = subprocess.run([*cli, "list", *connect], capture_output=True, text=True,
+                            env=where.env, check=True).stdout  # fmt: skip
+    assert f"{state['run_id']}  completed" in listed
+    followed = subprocess.run([*cli, "follow", state["run_id"], *connect], capture_output=True,
+                              text=True, env=where.env)  # fmt: skip
+    assert (followed.returncode, followed.stdout.strip()) == (0, "ended: completed"), (
+        followed.stderr
+    )
+    result = subprocess.run([*cli, "result", state["run_id"], *connect], capture_output=True,
+                            text=True, env=where.env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"status": "completed", "error": None}
 
 
 def test_a_worker_killed_while_a_destructive_call_runs_waits_for_a_person(
