@@ -177,7 +177,6 @@ def _list(args: argparse.Namespace) -> int:
 def _follow(args: argparse.Namespace) -> int:
     from temporalio.client import WorkflowExecutionStatus
 
-
     async def go() -> int:
         handle = _handle(await _client(args), args.run_id)
         shown = None
@@ -202,9 +201,9 @@ def _follow(args: argparse.Namespace) -> int:
 
 
 def _decide(args: argparse.Namespace) -> int:
-    from agentkit.temporal import Decide
+    from agentkit.temporal import DecideApproval
 
-    decision = Decide(
+    decision = DecideApproval(
         approval_id=args.approval_id,
         approved=args.verdict == "approve",
         approver=args.approver,

@@ -15,7 +15,7 @@ async with worker_for(MyAgent(), client):            # or: agentkit worker mod:M
 """
 
 from agentkit.temporal.activities import AgentActivities
-from agentkit.temporal.messages import Decide, ResolveEffect, RunEnd, RunStart
+from agentkit.temporal.messages import DecideApproval, ResolveEffect, RunEnd, RunStart
 from agentkit.temporal.worker import DEFAULT_TASK_QUEUE, start_run, worker_for, workflow_id
 from agentkit.temporal.workflow import AgentRunWorkflow
 
@@ -23,7 +23,7 @@ __all__ = [
     "DEFAULT_TASK_QUEUE",
     "AgentActivities",
     "AgentRunWorkflow",
-    "Decide",
+    "DecideApproval",
     "ResolveEffect",
     "RunEnd",
     "RunStart",

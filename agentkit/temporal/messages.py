@@ -47,7 +47,7 @@ class TurnOutcome:
 
 
 @dataclass
-class Decide:
+class DecideApproval:
     """An approval decision, sent as the workflow update ``decide``."""
 
     approval_id: str

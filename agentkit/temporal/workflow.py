@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from agentkit.errors import ApprovalRefused
     from agentkit.temporal.activities import NEXT, RESUME, START
     from agentkit.temporal.messages import (
-        Decide,
+        DecideApproval,
         Decided,
         EffectStarted,
         ResolveEffect,
@@ -169,7 +169,7 @@ class AgentRunWorkflow:
         return min(ends) if ends else None
 
     @workflow.update(name="decide")
-    def decide(self, decision: Decide) -> str:
+    def decide(self, decision: DecideApproval) -> str:
         pending = self._pending[decision.approval_id]
         signer = Signer(user_id=decision.approver, roles=tuple(decision.roles))
         signers = [*self._signers.get(decision.approval_id, []), signer]
@@ -186,7 +186,7 @@ class AgentRunWorkflow:
         return outcome
 
     @decide.validator
-    def _check_decide(self, decision: Decide) -> None:
+    def _check_decide(self, decision: DecideApproval) -> None:
         pending = self._pending.get(decision.approval_id)
         if pending is None or decision.approval_id in self._verdicts:
             raise ApplicationError(f"approval {decision.approval_id} is not pending (a replay?)")
@@ -197,7 +197,9 @@ class AgentRunWorkflow:
         signer = Signer(user_id=decision.approver, roles=tuple(decision.roles))
         self._outcome(pending, decision, [*self._signers.get(decision.approval_id, []), signer])
 
-    def _outcome(self, pending: dict[str, Any], decision: Decide, signers: list[Signer]) -> str:
+    def _outcome(
+        self, pending: dict[str, Any], decision: DecideApproval, signers: list[Signer]
+    ) -> str:
         try:
             return check_signers(
                 Approvers.model_validate(pending.get("approvers") or {}),

@@ -29,7 +29,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from agentkit.decision import Principal  # noqa: E402
-from agentkit.temporal import Decide, ResolveEffect, RunEnd, start_run, workflow_id  # noqa: E402
+from agentkit.temporal import DecideApproval, ResolveEffect, RunEnd, start_run, workflow_id  # noqa: E402
 
 AGENT = '''
 import asyncio
@@ -187,10 +187,12 @@ async def _until(client: Client, run_id: str, status: str, seconds: float = 60) 
     raise AssertionError(f"run {run_id} never reached {status}: {found}")
 
 
-def _decide(pending: dict[str, Any], who: str, roles: tuple[str, ...], **over: Any) -> Decide:
+def _decide(
+    pending: dict[str, Any], who: str, roles: tuple[str, ...], **over: Any
+) -> DecideApproval:
     fields = {"approval_id": pending["approval_id"], "approved": True, "approver": who,
               "roles": list(roles), "arguments_sha256": pending["arguments_sha256"]}  # fmt: skip
-    return Decide(**{**fields, **over})
+    return DecideApproval(**{**fields, **over})
 
 
 def test_workers_killed_at_every_stage_lose_nothing(deployment: tuple[Deployment, str]) -> None:

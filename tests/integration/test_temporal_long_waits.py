@@ -23,7 +23,7 @@ from agentkit import Agent, Principal, tool
 from agentkit.sealing import Sealer
 from agentkit.temporal import (
     AgentRunWorkflow,
-    Decide,
+    DecideApproval,
     RunEnd,
     start_run,
     worker_for,
@@ -96,7 +96,7 @@ def _run(tmp_path: Path, expiry: str, decide_after: timedelta | None) -> RunEnd:
                 if decide_after is not None:
                     await env.sleep(decide_after)  # a week passes; workers may come and go
                     [pending] = paused["pending"]
-                    decision = Decide(pending["approval_id"], True, "lee", ["lead"],
+                    decision = DecideApproval(pending["approval_id"], True, "lee", ["lead"],
                                       pending["arguments_sha256"])  # fmt: skip
                     assert await handle.execute_update("decide", decision) == "approved"
                 else:
