@@ -26,6 +26,7 @@ import yaml
 temporalio = pytest.importorskip("temporalio")
 
 from temporalio.client import Client, WorkflowUpdateFailedError  # noqa: E402
+from temporalio.service import RPCError  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from agentkit.decision import Principal  # noqa: E402
@@ -178,9 +179,12 @@ async def _status(client: Client, run_id: str) -> dict[str, Any]:
 
 
 async def _until(client: Client, run_id: str, status: str, seconds: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
+    deadline, found = time.monotonic() + seconds, {}
     while time.monotonic() < deadline:
-        found = await _status(client, run_id)
+        try:  # a query waits for a live worker; the one that held the run may have died
+            found = await asyncio.wait_for(_status(client, run_id), 10)
+        except (TimeoutError, RPCError):
+            continue
         if found["status"] == status:
             return found
         await asyncio.sleep(0.2)
