@@ -283,19 +283,25 @@ def test_the_same_run_over_ag_ui(service: dict[str, Any]) -> None:
     assert rest[-1].result == "Paid 70 from ops."
 
 
+def pay_five_app(tmp_path: Path, tokens: TokenStore, runs: Any = None) -> Any:
+    """The service of an agent that pays 5 (after a treasurer approves), on `tmp_path`'s
+    files: a new one is a new process's."""
+    (tmp_path / "p.yaml").write_text(POLICY)
+    script = Script([Turn.call("pay", {"amount": 5}), Turn.text("Paid 5.")])
+    agent = Payments(client=scripted_client(script), policy=tmp_path / "p.yaml", audit=None)
+    store = ApprovalStore(tmp_path / "approvals.db")
+    return create_app(agent, store=store, authenticator=TokenAuthenticator(tokens), runs=runs)
+
+
 def test_a_paused_run_is_decided_and_continued_after_a_restart(
     tmp_path: Path, serve_app: Any
 ) -> None:
-    (tmp_path / "p.yaml").write_text(POLICY)
-    script = Script([Turn.call("pay", {"amount": 5}), Turn.text("Paid 5.")])
     tokens = TokenStore(tmp_path / "tokens.db")
     ana = tokens.create("ana", ("clerk",), "acme")
     lee = tokens.create("lee", ("treasurer",), "acme")
 
     def app() -> Any:  # a new process: a new agent, nothing in memory, the same files
-        agent = Payments(client=scripted_client(script), policy=tmp_path / "p.yaml", audit=None)
-        store = ApprovalStore(tmp_path / "approvals.db")
-        return create_app(agent, store=store, authenticator=TokenAuthenticator(tokens))
+        return pay_five_app(tmp_path, tokens)
 
     with serve_app(app()) as base:
         run = httpx2.post(base + "/v1/runs", json={"prompt": "pay 5"},
@@ -337,18 +343,14 @@ def test_a_run_whose_worker_died_as_it_resumed_is_continued_by_its_owner(
 
     from agentkit.serve.run_store import open_run_store
 
-    (tmp_path / "p.yaml").write_text(POLICY)
-    script = Script([Turn.call("pay", {"amount": 5}), Turn.text("Paid 5.")])
     tokens = TokenStore(tmp_path / "tokens.db")
     ana = tokens.create("ana", ("clerk",), "acme")
     as_ana = {"Authorization": f"Bearer {ana}"}
     PAID.clear()
 
     def app() -> Any:
-        agent = Payments(client=scripted_client(script), policy=tmp_path / "p.yaml", audit=None)
-        store = ApprovalStore(tmp_path / "approvals.db")
-        runs = open_run_store(tmp_path / "service.db", lease_seconds=0.3)
-        return create_app(agent, store=store, authenticator=TokenAuthenticator(tokens), runs=runs)
+        return pay_five_app(tmp_path, tokens, open_run_store(tmp_path / "service.db",
+                                                             lease_seconds=0.3))  # fmt: skip
 
     with serve_app(app()) as base:
         run = httpx2.post(base + "/v1/runs", json={"prompt": "pay 5"}, headers=as_ana).json()
