@@ -264,7 +264,9 @@ class Runner:
         try:
             while True:
                 if checkpoint and recorder.checkpoints is not None:
-                    await recorder.checkpoints.turn_starting(run.run_id, sealed_copy(run, self))
+                    await recorder.checkpoints.turn_starting(
+                        run.run_id, sealed_json(run, self.sealer)
+                    )
                 checkpoint = True
                 self.limits.check_before_request(
                     run.run_id, run.turn, run.totals.cost_usd, unpriced=unpriced_requests(run)
@@ -624,12 +626,6 @@ def _ran_event(result: ToolOutcome, step: Step, output: str) -> ev.CallExecuted:
         metadata=step.metadata or None,
         error_type=result.error_type,
     )
-
-
-def sealed_copy(run: RunResult, runner: Runner) -> str:
-    """`run` as JSON, sealed as it is now (the run itself stays unsealed); dumped once for
-    both the seal and the copy, the costly part of a checkpoint."""
-    return sealed_json(run, runner.sealer)
 
 
 def authoriser_name(authoriser: Authoriser) -> str:

@@ -159,7 +159,7 @@ def create_app(
         counters.admit(who)  # before any work: a refused run costs nothing
         run_id = uuid.uuid4().hex
         prompt = body.prompt
-        checkpoints = hub.checkpoints_for(run_id)
+        checkpoints = hub.checkpoints
         hub.launch(
             run_id,
             who,
@@ -183,7 +183,7 @@ def create_app(
         """Continue a run its worker left: from its checkpoint; else, when it was resuming
         after its approvals, from its paused state with their verdicts; else (it stopped
         before its first turn) from its prompt."""
-        run_id, checkpoints = stored.run_id, hub.checkpoints_for(stored.run_id)
+        run_id, checkpoints = stored.run_id, hub.checkpoints
         drive: Callable[[Any], Awaitable[RunResult]]
         paused = None if stored.checkpoint is not None else await paused_state(run_id)
         if stored.checkpoint is not None:
@@ -355,7 +355,7 @@ def create_app(
                     decisions,
                     principal=owner,
                     events=sink,
-                    checkpoints=hub.checkpoints_for(run_id),
+                    checkpoints=hub.checkpoints,
                 ),
                 ended(owner, state.totals.cost_usd),
             )

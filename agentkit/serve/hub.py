@@ -21,6 +21,7 @@ from typing import Any
 
 from agentkit.decision import Principal
 from agentkit.events import EventSink, RunEvent
+from agentkit.pipeline.checkpoints import Checkpoints
 from agentkit.serve.run_store import RunStore, StoredRun
 from agentkit.state import RunResult, Step
 
@@ -41,9 +42,6 @@ class HostedRun:
     status: str = "running"
     view: dict[str, Any] | None = None
     """The state as the wire shows it (redacted), once the run stopped."""
-    finished: bool = False
-    """No run of it is in progress here (it completed, failed, paused, or another worker
-    drives it)."""
     durable: int = 0
     """Events up to this sequence number are in the store (and may be sent)."""
     local: bool = False
@@ -51,6 +49,12 @@ class HostedRun:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when something arrives; replaced by a fresh one each time (no task per event)."""
     task: asyncio.Task[Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        """No run of it is in progress here (it completed, failed, paused, or another
+        worker drives it)."""
+        return not self.local
 
     def notify(self) -> None:
         changed, self.changed = self.changed, asyncio.Event()
@@ -84,6 +88,7 @@ class RunHub:
         self.on_tick: Callable[[], Awaitable[None]] | None = None
         """Called each time the leases are renewed (the service refreshes its view of
         the other workers' per-user usage)."""
+        self._checkpoints = None if store is None else _StoreCheckpoints(store)
         if store is not None:
             store.on_durable = self._durable
 
@@ -109,7 +114,6 @@ class RunHub:
             events=stored.events,
             status=stored.status,
             view=stored.state,
-            finished=True,
             durable=len(stored.events),
         )
 
@@ -148,7 +152,7 @@ class RunHub:
         """Drive a run (new, resumed or continued) in the background, recording its events."""
         hosted = self._runs.get(run_id) or HostedRun(run_id, principal)
         self._runs[run_id] = hosted
-        hosted.finished, hosted.status, hosted.local = False, "running", True
+        hosted.status, hosted.local = "running", True
         self._finished.pop(run_id, None)
         store = self._store
         if store is not None:
@@ -199,7 +203,7 @@ class RunHub:
             else:
                 self._store.ended(hosted.run_id, status, view, cost_usd)
             await self._store.flush()
-        hosted.finished, hosted.local = True, False
+        hosted.local = False
         hosted.notify()
         self._retire(hosted.run_id)
 
@@ -210,9 +214,10 @@ class RunHub:
         self.append(hosted, record)
         await self.end(hosted, "interrupted", data)
 
-    def checkpoints_for(self, run_id: str) -> Any:
-        """What the runner tells of `run_id`'s safe points (None without a store)."""
-        return None if self._store is None else _StoreCheckpoints(self._store)
+    @property
+    def checkpoints(self) -> Checkpoints | None:
+        """Where runs tell their safe points: the store (None without one)."""
+        return self._checkpoints
 
     def _durable(self, kept: dict[str, int]) -> None:
         for run_id, seq in kept.items():
