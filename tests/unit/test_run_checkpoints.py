@@ -13,8 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentkit import Agent, AllowAll, tool
+from agentkit.audit.testing import CapturedAudit
 from agentkit.decision import Principal
-from agentkit.errors import RunStateError, RunStateTampered
+from agentkit.errors import AuditWriteFailed, RunStateError, RunStateTampered, StaleRunState
+from agentkit.pipeline.confirm import sealed_json
+from agentkit.policy import Policy
 from agentkit.sealing import Sealer
 from agentkit.state import RunResult, Step
 from agentkit.testing import Script, Turn, scripted_client
@@ -40,6 +43,12 @@ class Desk(Agent):
 SCRIPT = Script([Turn.call("look", {"ticket": 1}), Turn.call("close", {"ticket": 1}),
                  Turn.text("done")])  # fmt: skip
 KEY = Sealer(bytes(range(32)))
+CONFIRM_CLOSE = """
+version: 1
+tools:
+  look: {side_effect: read, action: allow}
+  close: {side_effect: write, action: confirm}
+"""
 
 
 class Kept:
@@ -50,10 +59,12 @@ class Kept:
         self.log: list[str] = []
 
     async def turn_starting(self, run_id: str, state: str) -> None:
+        assert run_id == json.loads(state)["run_id"]
         self.states.append(state)
         self.log.append(f"turn {json.loads(state)['turn']}")
 
     async def effect_starting(self, run: RunResult, step: Step) -> None:
+        assert step in run.steps
         self.log.append(f"effect {step.tool}")
 
 
@@ -147,3 +158,61 @@ def test_any_edit_to_a_checkpoint_is_refused(field: str, junk: str) -> None:
     with pytest.raises(RunStateTampered):
         asyncio.run(agent().continue_from(json.dumps(data)))
     assert WROTE == []
+
+
+def test_a_continued_run_reports_from_where_it_goes_on() -> None:
+    kept, later = Kept(), Kept()
+    asyncio.run(agent().run("go", checkpoints=kept))
+    seen: list[Any] = []
+    continued = asyncio.run(
+        agent().continue_from(kept.states[1], events=seen.append, checkpoints=later)
+    )
+    assert later.log == ["effect close", "turn 2"]  # not its own checkpoint a second time
+    assert seen[0].type == "run.resumed"
+    assert seen[0].data == {"reason": "continued"}
+    assert continued.seal is None
+
+
+@pytest.mark.parametrize("status", ["awaiting_approval", "completed", "failed"])
+def test_a_sealed_state_that_is_no_checkpoint_is_refused_as_such(status: str) -> None:
+    kept = Kept()
+    asyncio.run(agent().run("go", checkpoints=kept))
+    state = RunResult.from_json(kept.states[1]).model_copy(update={"status": status})
+    with pytest.raises(RunStateError, match="not a checkpoint taken between turns") as refused:
+        asyncio.run(agent().continue_from(sealed_json(state, KEY)))
+    assert not isinstance(refused.value, RunStateTampered)  # refused before its seal is read
+    mid_turn = RunResult.from_json(kept.states[1]).model_copy(update={"open_calls": ["c1"]})
+    with pytest.raises(RunStateError, match="1 open calls"):
+        asyncio.run(agent().continue_from(sealed_json(mid_turn, KEY)))
+
+
+def test_a_checkpoint_older_than_an_approval_the_audit_saw_used_is_refused() -> None:
+    """A rolled-back checkpoint must not run an approved call a second time."""
+    audit = CapturedAudit()
+    script = Script([Turn.call("close", {"ticket": 1}), Turn.text("done")])
+    confirming = Desk(client=scripted_client(script), audit=audit, sealer=KEY,
+                      policy=Policy.from_yaml(CONFIRM_CLOSE))  # fmt: skip
+    kept = Kept()
+    paused = asyncio.run(confirming.run("go", checkpoints=kept))
+    [pending] = paused.pending
+    asyncio.run(confirming.resume(paused, {pending.approval_id: True}))
+    with pytest.raises(StaleRunState):
+        asyncio.run(confirming.continue_from(kept.states[-1]))
+
+
+class FailingAudit(CapturedAudit):
+    def record(self, event: str, fields: Any) -> Any:
+        if event == "run.resumed":
+            raise AuditWriteFailed("the disk is full")
+        return super().record(event, fields)
+
+
+def test_a_continue_the_audit_cannot_record_fails_with_its_state() -> None:
+    kept = Kept()
+    asyncio.run(agent().run("go", checkpoints=kept))
+    failing = Desk(client=scripted_client(SCRIPT), audit=FailingAudit(), sealer=KEY)
+    with pytest.raises(AuditWriteFailed) as failed:
+        asyncio.run(failing.continue_from(kept.states[1]))
+    assert failed.value.run is not None
+    assert failed.value.run.status == "failed"
+    assert failed.value.run.error is not None
