@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.bench.agentdojo.table import section as agentdojo_section
+from tools.bench.durable import section as durable_section
 from tools.bench.peers import LABELS
 from tools.bench.scale import section as scale_section
 from tools.bench.serve_kill import section as kill_section
@@ -332,6 +333,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += serve_section(report["serve"])
     if "serve_kill" in report:
         lines += kill_section(report["serve_kill"])
+    if "durable" in report:
+        lines += durable_section(report["durable"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

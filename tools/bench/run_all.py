@@ -22,6 +22,7 @@ from tools.bench import (
     audit_throughput,
     concurrency,
     decision_cost,
+    durable,
     imports,
     latency,
     profile,
@@ -46,6 +47,7 @@ def peer_versions() -> dict[str, str]:
         "openai",
         "openai-agents",
         "pydantic-ai-slim",
+        "temporalio",
         "autogen-ext",
         "httpx2",
         "aiohttp",
@@ -96,7 +98,7 @@ def run(quick: bool) -> dict[str, Any]:
     """All sections, in order, each a stage of the progress display."""
     scale = 0.2 if quick else 1.0
     results: dict[str, Any] = {"machine": machine(), "versions": peer_versions(), "quick": quick}
-    with progress("benchmarks", total=10, stream=sys.stdout) as report:
+    with progress("benchmarks", total=12, stream=sys.stdout) as report:
         report.stage("time per run")
         results["latency"] = latency.measure_all(
             list(latency.DEFAULT_PEERS), int(300 * scale), 30, 2 if quick else 5
@@ -118,6 +120,8 @@ def run(quick: bool) -> dict[str, Any]:
         results["serve"] = serve_load.measure(300 if quick else 1000)
         report.stage("workers")
         results["serve_kill"] = serve_kill.measure(2 if quick else 5)
+        report.stage("durable runs")
+        results["durable"] = durable.measure(quick)
         report.stage("imports")
         results["imports"] = imports.measure_all(3 if quick else 9)
         report.stage("sandbox")
