@@ -371,9 +371,9 @@ async def _streamed(
             result = await task
         except AgentkitError as exc:
             if exc.run is not None:
-                yield _result_event(exc.run, last)
+                yield RunEvent.result_of(exc.run, _next_seq(last))
             raise
-        yield _result_event(result, last)
+        yield RunEvent.result_of(result, _next_seq(last))
     finally:
         if not task.done():
             task.cancel()
@@ -381,12 +381,5 @@ async def _streamed(
                 await task
 
 
-def _result_event(result: RunResult, last: list[RunEvent]) -> RunEvent:
-    return RunEvent(
-        type="run.result",
-        run_id=result.run_id,
-        seq=last[0].seq + 1 if last else 1,
-        turn=result.turn,
-        data={"status": result.status},
-        result=result,
-    )
+def _next_seq(last: list[RunEvent]) -> int:
+    return last[0].seq + 1 if last else 1

@@ -76,6 +76,13 @@ class RunEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
     result: RunResult | None = None
 
+    @classmethod
+    def result_of(cls, run: RunResult, seq: int = 0) -> RunEvent:
+        """The ``run.result`` event that ends the stream of a run that stopped."""
+        data = {"status": run.status}
+        return cls(type="run.result", run_id=run.run_id, seq=seq, turn=run.turn, data=data,
+                   result=run)  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-plain, for the wire: ``data`` as recorded, and the state of ``run.result``
         redacted by the default rules (`result` itself is the run's own, unredacted state,

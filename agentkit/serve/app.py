@@ -10,20 +10,20 @@ the rule itself is enforced by `agentkit.who_approves` inside `ApprovalStore.dec
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from agentkit.decision import Principal
 from agentkit.errors import AgentkitError, ApprovalRefused, RunStateError
 from agentkit.serve.hub import HostedRun, RunHub
 from agentkit.serve.page_routes import add_page
+from agentkit.serve.responses import BodyLimit, error_response, not_found, sse_frames
 from agentkit.serve.run_store import RunStore, StoredRun, default_run_store_path, open_run_store
 from agentkit.serve.tokens import Authenticator, Unauthenticated
 from agentkit.serve.user_limits import LimitRefused, UserCounters, UserLimits
@@ -116,19 +116,21 @@ def create_app(
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(request: Request, exc: Unauthenticated) -> Any:
-        return _error(401, "Unauthenticated", str(exc), {"WWW-Authenticate": "Bearer"})
+        return error_response(401, "Unauthenticated", str(exc), {"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(LimitRefused)
     async def limited(request: Request, exc: LimitRefused) -> Any:
-        return _error(429, "LimitExceeded", exc.message, {"Retry-After": str(exc.retry_after)})
+        return error_response(
+            429, "LimitExceeded", exc.message, {"Retry-After": str(exc.retry_after)}
+        )
 
     @app.exception_handler(ApprovalRefused)
     async def refused(request: Request, exc: ApprovalRefused) -> Any:
-        return _error(403, "ApprovalRefused", str(exc))
+        return error_response(403, "ApprovalRefused", str(exc))
 
     @app.exception_handler(AgentkitError)
-    async def agentkit_error(request: Request, exc: AgentkitError) -> Any:
-        return _error(400, type(exc).__name__, str(exc))
+    async def agentkiterror_response(request: Request, exc: AgentkitError) -> Any:
+        return error_response(400, type(exc).__name__, str(exc))
 
     @app.get("/v1/openapi.json", include_in_schema=False)
     async def openapi(who: Caller) -> dict[str, Any]:
@@ -232,12 +234,12 @@ def create_app(
     async def continue_run(run_id: str, body: ContinueRun, who: Caller) -> Any:
         hosted = await _own(hub, run_id, who)
         if hosted is None:
-            return _not_found("run", run_id)
+            return not_found("run", run_id)
         stored = await run_store.load(run_id, events=False)
         if stored is None or stored.status != "interrupted":
-            return _error(409, "NotInterrupted", f"run {run_id} is {hosted.status}")
+            return error_response(409, "NotInterrupted", f"run {run_id} is {hosted.status}")
         if stored.effect is not None and not body.effects_checked:
-            return _error(
+            return error_response(
                 409,
                 "EffectUnknown",
                 f"run {run_id} stopped while call {stored.effect} ran: check what it did, "
@@ -247,7 +249,7 @@ def create_app(
         counters.admit(who)  # before the claim: a refused continue leaves the run as it was
         if not await run_store.claim(run_id, stored.principal):
             counters.finished(who, 0.0)
-            return _error(409, "AlreadyRunning", f"run {run_id} was continued already")
+            return error_response(409, "AlreadyRunning", f"run {run_id} was continued already")
         await hub.adopt(run_id)
         await carry_on(stored, who)
         return {"run_id": run_id, "events": f"/v1/runs/{run_id}/events"}
@@ -261,7 +263,7 @@ def create_app(
     async def get_run(run_id: str, who: Caller) -> Any:
         hosted = await _own(hub, run_id, who)
         if hosted is None:
-            return _not_found("run", run_id)
+            return not_found("run", run_id)
         return _summary(hosted, full=True)
 
     @app.get("/v1/runs/{run_id}/events")
@@ -272,10 +274,10 @@ def create_app(
     ) -> Any:
         hosted = await _own(hub, run_id, who)
         if hosted is None:
-            return _not_found("run", run_id)
+            return not_found("run", run_id)
         after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
         return StreamingResponse(
-            _sse(hub.follow(hosted, after, heartbeat)),
+            sse_frames(hub.follow(hosted, after, heartbeat)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -292,7 +294,7 @@ def create_app(
 
         hosted = await _own(hub, run_id, who)
         if hosted is None:
-            return _not_found("run", run_id)
+            return not_found("run", run_id)
         after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
         translator = AGUITranslator()
         for earlier in hosted.events[:after]:  # what the client saw shapes what follows
@@ -319,7 +321,7 @@ def create_app(
         row = await _find(store, approval_id)
         pending = await _visible(store, row, who) if row is not None else None
         if row is None or pending is None:
-            return _not_found("approval", approval_id)
+            return not_found("approval", approval_id)
         return _approval(row, pending)
 
     async def decide_as(who: Principal, approval_id: str, approved: bool) -> dict[str, Any] | None:
@@ -371,7 +373,7 @@ def create_app(
     @app.post("/v1/approvals/{approval_id}")
     async def decide(approval_id: str, body: Decide, who: Caller) -> Any:
         outcome = await decide_as(who, approval_id, body.approved)
-        return outcome if outcome is not None else _not_found("approval", approval_id)
+        return outcome if outcome is not None else not_found("approval", approval_id)
 
     add_page(app, hub, store, authenticator, decide_as)
     return app
@@ -413,48 +415,3 @@ def _summary(hosted: HostedRun, *, full: bool = False) -> dict[str, Any]:
     if full and hosted.view is not None:
         out["state"] = hosted.view  # redacted like the audit (the run.result event's)
     return out
-
-
-async def _sse(events: AsyncIterator[Any]) -> AsyncIterator[bytes]:
-    async for event in events:
-        if event is None:
-            yield b": ping\n\n"
-            continue
-        data = getattr(event, "text", None) or json.dumps(
-            event, ensure_ascii=False, separators=(",", ":")
-        )
-        yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {data}\n\n".encode()
-
-
-def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Any:
-    body = {"error": {"type": kind, "message": message}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _not_found(what: str, ident: str) -> Any:
-    return _error(404, "NotFound", f"no {what} {ident!r} for you")
-
-
-class BodyLimit:
-    """Refuse a request body over `max_bytes` (413) or without a length (411), before the
-    app reads it. Plain ASGI: Starlette's BaseHTTPMiddleware would buffer every event
-    stream through memory streams."""
-
-    def __init__(self, app: Any, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        size = headers.get(b"content-length")
-        if size is None:
-            reply = _error(411, "LengthRequired", "send the body with a Content-Length")
-        elif not size.isdigit() or int(size) > self.max_bytes:
-            reply = _error(413, "BodyTooLarge", f"a request body is at most {self.max_bytes} bytes")
-        else:
-            await self.app(scope, receive, send)
-            return
-        await reply(scope, receive, send)

@@ -173,7 +173,7 @@ class RunHub:
                 state = failed
             hosted.state = state
             await on_end(state)
-            self.append(hosted, _result_event(state, 0).to_dict())
+            self.append(hosted, RunEvent.result_of(state).to_dict())
             view = hosted.events[-1].get("result")
             await self.end(hosted, state.status, view, state.totals.cost_usd)
 
@@ -328,17 +328,6 @@ class _StoreCheckpoints:
 
     async def effect_starting(self, run: RunResult, step: Step) -> None:
         await self._store.effect(run.run_id, step.call_id)
-
-
-def _result_event(state: RunResult, seq: int) -> RunEvent:
-    return RunEvent(
-        type="run.result",
-        run_id=state.run_id,
-        seq=seq,
-        turn=state.turn,
-        data={"status": state.status},
-        result=state,
-    )
 
 
 def _same_person(a: Principal, b: Principal) -> bool:
