@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from agentkit.decision import Principal
 from agentkit.errors import AgentkitError
+from agentkit.events import RunEvent
 from agentkit.pipeline.confirm import ApprovalDecision
 from agentkit.state import RunResult, Step
 from agentkit.temporal.messages import EffectStarted, TurnInput, TurnOutcome
@@ -89,8 +90,12 @@ class AgentActivities:
     async def start_turn(self, work: TurnInput) -> TurnOutcome:
         principal = Principal.model_validate(work.principal or {})
         return await self._advance(
-            lambda cp: self.agent.run(
-                work.prompt or "", principal=principal, run_id=work.run_id, checkpoints=cp
+            lambda cp, sink: self.agent.run(
+                work.prompt or "",
+                principal=principal,
+                run_id=work.run_id,
+                events=sink,
+                checkpoints=cp,
             ),
             allowed=1,  # the checkpoint before the first turn passes; the next one stops
         )
@@ -99,7 +104,8 @@ class AgentActivities:
     async def next_turn(self, work: TurnInput) -> TurnOutcome:
         state = RunResult.from_json(work.state or "")
         return await self._advance(
-            lambda cp: self.agent.continue_from(state, checkpoints=cp), allowed=0
+            lambda cp, sink: self.agent.continue_from(state, events=sink, checkpoints=cp),
+            allowed=0,
         )
 
     @activity.defn(name=RESUME)
@@ -117,18 +123,23 @@ class AgentActivities:
             if d.approval_id in by_id
         ]
         return await self._advance(
-            lambda cp: self.agent.resume(
-                state, decisions, principal=state.principal, checkpoints=cp
+            lambda cp, sink: self.agent.resume(
+                state, decisions, principal=state.principal, events=sink, checkpoints=cp
             ),
             allowed=0,  # the approved calls run, then the run goes back to the workflow
         )
 
     async def _advance(self, drive: Any, *, allowed: int) -> TurnOutcome:
+        # the turn's events travel with its outcome: they enter the workflow's history
+        # only if the turn completes, so a turn run again after its worker died shows once
+        events: list[dict[str, Any]] = []
         beating = asyncio.get_running_loop().create_task(self._heartbeat())
         try:
-            run: RunResult = await drive(_OneTurn(allowed, self.client))
+            run: RunResult = await drive(
+                _OneTurn(allowed, self.client), lambda e: events.append(e.to_dict())
+            )
         except _Suspend as suspended:
-            return TurnOutcome("running", suspended.state)
+            return TurnOutcome("running", suspended.state, events=events)
         except AgentkitError as exc:
             failed: RunResult | None = exc.run
             if failed is None:  # refused before the run began (a bad state, a replay)
@@ -141,7 +152,8 @@ class AgentActivities:
             with contextlib.suppress(asyncio.CancelledError):
                 await beating
         pending = [p.model_dump(mode="json") for p in run.pending]
-        return TurnOutcome(run.status, run.to_json(), pending)
+        events.append(RunEvent.result_of(run).to_dict())
+        return TurnOutcome(run.status, run.to_json(), pending, events)
 
     async def _heartbeat(self) -> None:
         while True:  # a worker that stops beating counts as dead within the heartbeat timeout

@@ -44,6 +44,8 @@ class TurnOutcome:
     state: str
     pending: list[dict[str, Any]] = field(default_factory=list)
     """Paused: each pending approval as JSON (`agentkit.state.PendingApproval`)."""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """The turn's events as the wire shows them (`agentkit.events.RunEvent.to_dict`)."""
 
 
 @dataclass

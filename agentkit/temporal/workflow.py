@@ -39,7 +39,11 @@ MAX_RETRIES = 20
 """Turns repeated after their worker died (with no effect started) before the run fails."""
 
 
-@workflow.defn(name="agentkit.AgentRun")
+WORKFLOW_TYPE = "agentkit.AgentRun"
+"""The workflow's type name, as Temporal lists it."""
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
 class AgentRunWorkflow:
     """One durable run (`RunStart` in, `RunEnd` out)."""
 
@@ -52,10 +56,13 @@ class AgentRunWorkflow:
         self._effects: list[EffectStarted] = []
         self._resolution: ResolveEffect | None = None
         self._requester = ""
+        self._run_id = ""
+        self._events: list[dict[str, Any]] = []
 
     @workflow.run
     async def run(self, start: RunStart) -> RunEnd:
         self._requester = str(start.principal.get("user_id", ""))
+        self._run_id = start.run_id
         work = TurnInput(start.run_id, prompt=start.prompt, principal=start.principal)
         outcome = await self._turn(START, work, start)
         while True:
@@ -78,6 +85,18 @@ class AgentRunWorkflow:
                 self._status = outcome.status
                 return RunEnd(outcome.status, outcome.state)
 
+    def _record(self, events: list[dict[str, Any]]) -> None:
+        """Events join the run's stream in the order turns completed, numbered on from the
+        last (each turn's activity numbers its own from 1)."""
+        for event in events:
+            self._events.append({**event, "seq": len(self._events) + 1})
+
+    def _ended(self, status: str, state: str | None, error: str) -> RunEnd:
+        self._status = status
+        data = {"status": status, "error": error}
+        self._record([{"type": "run.result", "run_id": self._run_id, "turn": 0, "data": data}])
+        return RunEnd(status, state, error)
+
     # --- one turn, and what happens when its worker dies ----------------------------------
 
     async def _turn(self, name: str, work: TurnInput, start: RunStart) -> TurnOutcome | RunEnd:
@@ -93,34 +112,36 @@ class AgentRunWorkflow:
                     heartbeat_timeout=timedelta(seconds=start.heartbeat_timeout),
                     retry_policy=RetryPolicy(maximum_attempts=1),  # the workflow decides
                 )
+                self._record(outcome.events)
                 return outcome
             except ActivityError as error:
                 cause = error.cause
                 if isinstance(cause, ApplicationError) and cause.non_retryable:
-                    self._status = "failed"
-                    return RunEnd("failed", work.state, f"{cause.type}: {cause.message}")
+                    return self._ended("failed", work.state, f"{cause.type}: {cause.message}")
                 if self._effects:  # a call that changes something may have run
                     ended = await self._await_resolution(work)
                     if ended is not None:
                         return ended
                 await workflow.sleep(timedelta(seconds=1))
-        self._status = "failed"
-        return RunEnd("failed", work.state, f"the turn's worker died {MAX_RETRIES} times")
+        return self._ended("failed", work.state, f"the turn's worker died {MAX_RETRIES} times")
 
     async def _await_resolution(self, work: TurnInput) -> RunEnd | None:
         self._status, self._resolution = "needs_attention", None
+        calls = [e.call_id for e in self._effects]
+        reason = "its worker stopped while a call ran: say whether it took effect (resolve)"
+        data = {"status": "needs_attention", "reason": reason, "call_id": calls[0]}
+        self._record([{"type": "run.interrupted", "run_id": self._run_id, "turn": 0,
+                       "data": data}])  # fmt: skip
         await workflow.wait_condition(lambda: self._resolution is not None)
         resolution = self._resolution
         assert resolution is not None
         self._status = "running"
         if resolution.ran:
-            calls = ", ".join(e.call_id for e in self._effects)
-            self._status = "failed"
-            return RunEnd(
+            return self._ended(
                 "failed",
                 work.state,
-                f"call {calls} ran (said {resolution.resolver}) but its result was lost with "
-                "its worker; the run stops here rather than run it again",
+                f"call {', '.join(calls)} ran (said {resolution.resolver}) but its result was "
+                "lost with its worker; the run stops here rather than run it again",
             )
         return None  # it did not run: the turn is run again from the same state
 
@@ -219,4 +240,10 @@ class AgentRunWorkflow:
             "status": self._status,
             "pending": list(self._pending.values()),
             "effects": [e.call_id for e in self._effects],
+            "events": len(self._events),
         }
+
+    @workflow.query(name="events")
+    def events(self, after: int) -> list[dict[str, Any]]:
+        """The run's events after sequence number `after`, as the service streams them."""
+        return self._events[max(0, after) :]
