@@ -16,7 +16,13 @@ async with worker_for(MyAgent(), client):            # or: agentkit worker mod:M
 
 from agentkit.temporal.activities import AgentActivities
 from agentkit.temporal.messages import DecideApproval, ResolveEffect, RunEnd, RunStart
-from agentkit.temporal.worker import DEFAULT_TASK_QUEUE, start_run, worker_for, workflow_id
+from agentkit.temporal.worker import (
+    DEFAULT_TASK_QUEUE,
+    start_run,
+    worker_for,
+    workflow_id,
+    workflow_runner,
+)
 from agentkit.temporal.workflow import AgentRunWorkflow
 
 __all__ = [
@@ -30,4 +36,5 @@ __all__ = [
     "start_run",
     "worker_for",
     "workflow_id",
+    "workflow_runner",
 ]

@@ -28,6 +28,7 @@ from agentkit.temporal import (
     start_run,
     worker_for,
     workflow_id,
+    workflow_runner,
 )
 from agentkit.testing import Script, Turn, scripted_client
 
@@ -104,7 +105,8 @@ def _run(tmp_path: Path, expiry: str, decide_after: timedelta | None) -> RunEnd:
                 end: RunEnd = await handle.result()  # time skips to the expiry timer, if any
                 # the workflow is deterministic: its history replays to the same decisions
                 history = await handle.fetch_history()
-                await Replayer(workflows=[AgentRunWorkflow]).replay_workflow(history)
+                replayer = Replayer(workflows=[AgentRunWorkflow], workflow_runner=workflow_runner())
+                await replayer.replay_workflow(history)
                 return end
         finally:
             await env.shutdown()
