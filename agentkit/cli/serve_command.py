@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from agentkit.approval_store import DEFAULT_STORE_PATH
 
@@ -41,6 +42,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes sharing the stores (default 1)"
+    )
+    serve.add_argument(
+        "--engine",
+        choices=["in-process", "temporal"],
+        default="in-process",
+        help="where runs execute: in this service's processes (default), or as durable "
+        "workflows on Temporal, driven by `agentkit worker` processes (extra [temporal])",
+    )
+    serve.add_argument(
+        "--address", default="127.0.0.1:7233", help="--engine temporal: the Temporal frontend"
+    )
+    serve.add_argument("--namespace", default="default", help="--engine temporal: its namespace")
+    serve.add_argument(
+        "--task-queue", default="agentkit", help="--engine temporal: the workers' task queue"
     )
     serve.set_defaults(handler=_serve)
 
@@ -88,6 +103,8 @@ def _serve(args: argparse.Namespace) -> int:
         ) from None
     from agentkit.cli.serve_worker import WorkerConfig, build_app
 
+    if args.engine == "temporal":
+        return _serve_durable(args, uvicorn)
     if args.workers < 1:
         print("agentkit serve: --workers must be at least 1", file=sys.stderr)
         return 2
@@ -112,4 +129,32 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level="info",
     )
+    return 0
+
+
+def _serve_durable(args: argparse.Namespace, uvicorn: Any) -> int:
+    """The service with runs on Temporal: it keeps nothing of its own, so more capacity is
+    more such processes behind one address (hence no --workers)."""
+    try:
+        from agentkit.temporal.service import create_durable_app
+    except ImportError:
+        from agentkit.errors import ConfigError
+
+        raise ConfigError(
+            "--engine temporal needs the [temporal] extra: pip install 'agentkit[temporal]'"
+        ) from None
+    from agentkit.serve import TokenAuthenticator, TokenStore
+
+    if args.workers != 1:
+        print("agentkit serve: --engine temporal runs one process; start more behind a "
+              "balancer instead of --workers", file=sys.stderr)  # fmt: skip
+        return 2
+    app = create_durable_app(
+        args.address,
+        authenticator=TokenAuthenticator(TokenStore(args.tokens)),
+        task_queue=args.task_queue,
+        namespace=args.namespace,
+        title=args.target.rpartition(":")[2],
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

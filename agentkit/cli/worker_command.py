@@ -160,10 +160,12 @@ def _result(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from agentkit.temporal.workflow import WORKFLOW_TYPE
+
     async def go() -> list[str]:
         client = await _client(args)
         lines = []
-        async for run in client.list_workflows('WorkflowType = "agentkit.AgentRun"'):
+        async for run in client.list_workflows(f'WorkflowType = "{WORKFLOW_TYPE}"'):
             state = run.status.name.lower() if run.status is not None else "unknown"
             lines.append(f"{run.id.removeprefix('agentkit-run-')}  {state}  {run.start_time:%c}")
             if len(lines) >= args.limit:

@@ -305,3 +305,112 @@ def _verify_audit(folder: Path) -> None:
         done = subprocess.run([sys.executable, "-m", "agentkit", "audit", "verify", str(chain)],
                               capture_output=True, text=True, cwd=folder)  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _service(where: Deployment) -> tuple[subprocess.Popen[bytes], str]:
+    """`agentkit serve --engine temporal` on a free loopback port, once it answers."""
+    import httpx2
+
+    port = _free_port()
+    command = [sys.executable, "-m", "agentkit", "serve", "desk_agent:Desk", "--engine",
+               "temporal", "--address", where.address, "--task-queue", where.queue,
+               "--port", str(port), "--tokens", "tokens.db"]  # fmt: skip
+    log = (where.folder / "service.log").open("wb")
+    process = subprocess.Popen(command, cwd=where.folder, env=where.env, stdout=log,
+                               stderr=subprocess.STDOUT)  # fmt: skip
+    where.workers.append(process)  # stopped with the workers
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, where.logs()
+        try:
+            if httpx2.get(base + "/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx2.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the service never answered:\n{where.logs()}")
+
+
+async def _events(http: Any, url: str, headers: dict[str, str], seen: list[dict[str, Any]]) -> None:
+    async with http.stream("GET", url, headers=headers, timeout=120) as stream:
+        assert stream.status_code == 200
+        async for line in stream.aiter_lines():
+            if line.startswith("data: "):
+                seen.append(json.loads(line[6:]))
+
+
+def test_the_service_on_temporal_streams_a_durable_run_and_decides_its_approval(
+    deployment: tuple[Deployment, str],
+) -> None:
+    """POST /v1/runs starts a workflow; its events stream through the service even though
+    the worker driving it is killed in a model request; an approval is shown only to whom
+    its rule lets decide it, the requester and the wrong role are refused, a lead's
+    approval continues the run; every event arrives once, in order."""
+    import httpx2
+
+    from agentkit.serve import TokenStore
+
+    where, base_url = deployment
+    tokens = TokenStore(where.folder / "tokens.db")
+    ana, lee, kim = (
+        {"Authorization": f"Bearer {tokens.create(user, roles)}"}
+        for user, roles in (("ana", ("clerk",)), ("lee", ("lead",)), ("kim", ("clerk",)))
+    )
+    _, base = _service(where)
+
+    async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        first = where.worker(base_url)
+        async with httpx2.AsyncClient(base_url=base, timeout=30) as http:
+            started = await http.post("/v1/runs", json={"prompt": "close 7"}, headers=ana)
+            assert started.status_code == 202, started.text
+            run_id = started.json()["run_id"]
+            assert (await http.get(f"/v1/runs/{run_id}", headers=lee)).status_code == 404
+            seen: list[dict[str, Any]] = []
+            reader = asyncio.create_task(_events(http, f"/v1/runs/{run_id}/events", ana, seen))
+            await asyncio.sleep(3.0)  # the first model request is under way (1.5 s)
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+            where.worker(base_url)
+            approval = await _approval_for(http, lee)
+            assert approval["tool"] == "close"
+            assert (await http.get("/v1/approvals", headers=kim)).json() == {"approvals": []}
+            path = f"/v1/approvals/{approval['approval_id']}"
+            wrong_role = await http.post(path, json={"approved": True}, headers=kim)
+            assert wrong_role.status_code == 404, wrong_role.text  # not shown, not decided
+            own = await http.post(path, json={"approved": True}, headers=ana)
+            assert own.status_code == 403, own.text  # the requester, refused by the validator
+            assert own.json()["error"]["type"] == "ApprovalRefused"
+            decided = await http.post(path, json={"approved": True}, headers=lee)
+            assert decided.status_code == 200, decided.text
+            assert decided.json()["verdict"] == "approved"
+            await asyncio.wait_for(reader, 120)
+            summary = (await http.get(f"/v1/runs/{run_id}", headers=ana)).json()
+            listed = (await http.get("/v1/runs", headers=ana)).json()["runs"]
+            assert {"run_id": run_id, "status": "completed"} in listed
+            assert (await http.get("/v1/runs", headers=lee)).json()["runs"] == []
+            return seen, summary
+
+    seen, summary = asyncio.run(scenario())
+    assert [e["seq"] for e in seen] == list(range(1, len(seen) + 1)), seen  # none lost, none twice
+    kinds = [e["type"] for e in seen]
+    assert kinds.count("call.executed") == 2, kinds  # lookup and close, once each
+    assert "approval.requested" in kinds
+    assert "approval.decided" in kinds
+    assert seen[-1]["type"] == "run.result"
+    assert seen[-1]["data"]["status"] == "completed"
+    assert summary["status"] == "completed"
+    assert summary["events"] == len(seen)
+    assert summary["state"]["output"] == "Ticket 7 is closed."
+    assert sorted(where.ran()) == ["close", "lookup"]
+    _verify_audit(where.folder)
+
+
+async def _approval_for(http: Any, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        shown = (await http.get("/v1/approvals", headers=headers)).json()["approvals"]
+        if shown:
+            return dict(shown[0])
+        await asyncio.sleep(0.2)
+    raise AssertionError("no approval was shown within 60 s")
