@@ -14,14 +14,22 @@ run again for the same run and call (a retry after a crash) then changes nothing
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentkit.decision import Principal
 
 
 @dataclass(frozen=True, slots=True)
 class CallContext:
     run_id: str
     call_id: str
+    principal: Principal = field(default_factory=Principal)
+    """Whom the run is for (a tool that records provenance names them)."""
+    report: Callable[[str, Mapping[str, Any]], None] | None = field(default=None, compare=False)
+    """Tells the run how the call is going (`report_progress`)."""
 
     @property
     def idempotency_key(self) -> str:
@@ -40,3 +48,12 @@ def idempotency_key() -> str | None:
     """``<run id>:<call id>`` of the call the running tool serves (None outside one)."""
     call = CURRENT_CALL.get()
     return call.idempotency_key if call is not None else None
+
+
+def report_progress(stage: str, **detail: Any) -> None:
+    """Tell the run how the running call is going: a ``call.progress`` event for its
+    subscribers and a record in its audit log (``stage`` such as ``pending``, ``done``;
+    `detail` JSON-plain, redacted like every record). Does nothing outside a run's call."""
+    call = CURRENT_CALL.get()
+    if call is not None and call.report is not None:
+        call.report(stage, detail)

@@ -29,6 +29,7 @@ SideEffect = Literal[
     "financial",
     "device_control",
     "security_settings",
+    "media",
 ]
 SIDE_EFFECTS: tuple[SideEffect, ...] = get_args(SideEffect)
 ALWAYS_CONFIRMED: tuple[SideEffect, ...] = ("destructive", "security_settings", "device_control")

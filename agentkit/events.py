@@ -38,6 +38,7 @@ EventType = Literal[
     "call.decided",
     "approval.requested",
     "approval.decided",
+    "call.progress",
     "call.executed",
     "call.failed",
     "call.timed_out",

@@ -36,6 +36,7 @@ KNOWN_EVENTS: frozenset[str] = frozenset(
         "call.decided",
         "approval.requested",
         "approval.decided",
+        "call.progress",
         "call.executed",
         "call.failed",
         "call.timed_out",

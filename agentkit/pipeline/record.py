@@ -169,6 +169,16 @@ class CallExecuted(AuditEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class CallProgress(AuditEvent):
+    """A long call said how it is going (a video job's state), through
+    `agentkit.call_context.report_progress`."""
+
+    name = "call.progress"
+    stage: str
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CallFailed(CallExecuted):
     name = "call.failed"
 

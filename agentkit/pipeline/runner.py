@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -572,7 +572,9 @@ class Runner:
         if recorder.checkpoints is not None and call.tool.side_effect != "read":
             await recorder.checkpoints.effect_starting(run, step)
         started = time.perf_counter()
-        serving = CURRENT_CALL.set(CallContext(run.run_id, step.call_id))
+        serving = CURRENT_CALL.set(
+            CallContext(run.run_id, step.call_id, run.principal, _reporter(recorder, step))
+        )
         try:
             result = await execute(
                 call.tool, call.arguments, structure_cap=self.config.structure_cap
@@ -614,6 +616,13 @@ class Runner:
     def _count_error(self, run: RunResult) -> None:
         run.tool_errors += 1
         self.limits.check_tool_errors(run.run_id, run.tool_errors)
+
+
+def _reporter(recorder: RunRecorder, step: Step) -> Callable[[str, Mapping[str, Any]], None]:
+    def report(stage: str, detail: Mapping[str, Any]) -> None:
+        recorder.call(step).emit(ev.CallProgress(stage=stage, detail=dict(detail) or None))
+
+    return report
 
 
 def _ran_event(result: ToolOutcome, step: Step, output: str) -> ev.CallExecuted:

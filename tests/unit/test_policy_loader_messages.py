@@ -300,8 +300,8 @@ INVALID = [
                 3,
                 "classes.destructve",
                 "classes.destructve: Input should be 'read', 'write', 'destructive', "
-                "'external_send', 'financial', 'device_control' or 'security_settings' "
-                "(did you mean 'destructive'?)",
+                "'external_send', 'financial', 'device_control', 'security_settings' or "
+                "'media' (did you mean 'destructive'?)",
             )
         ],
     ),

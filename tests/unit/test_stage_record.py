@@ -83,6 +83,12 @@ EVENTS: list[tuple[ev.AuditEvent, str, dict[str, Any]]] = [
         {"approval_id": "apr_1", "approved": False, "approver": "bot", "note": "timed out"},
     ),
     (ev.ServerCallRan(), "call.executed", {"server_side": True}),
+    (ev.CallProgress("pending"), "call.progress", {"stage": "pending"}),
+    (
+        ev.CallProgress("done", {"progress": 100}),
+        "call.progress",
+        {"stage": "done", "detail": {"progress": 100}},
+    ),
     (
         ev.CallExecuted(1.5, True, False, "out"),
         "call.executed",
