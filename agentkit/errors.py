@@ -5,6 +5,7 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
   ConfigError                   a mistake by the developer using agentkit
     MissingAPIKey               XAI_API_KEY is not set (the key itself never appears anywhere)
     UnsupportedParameter        the model rejects a parameter; raised before any request leaves
+  ImageInputError               an image given to a run is refused; nothing was sent
   ModelError                    talking to the model failed
     ModelHTTPError              an HTTP status from the API (status_code, body, request_id)
       AuthenticationError       401 / 403
@@ -98,6 +99,14 @@ class UnsupportedParameter(ConfigError):
         super().__init__(f"model {model!r} does not accept the parameter {parameter!r}")
         self.model = model
         self.parameter = parameter
+
+
+class ImageInputError(AgentkitError):
+    """An image given to a run was refused before anything was sent: its format (read from
+    its content), its size, its dimensions, its URL or its `detail`. The message says what
+    was wrong and what is accepted."""
+
+    exit_code = 2
 
 
 # --- model -------------------------------------------------------------------------------
@@ -407,3 +416,35 @@ class StaleRunState(ApprovalRefused, RunStateError):
     """An authentic run state older than the record of its run (the audit chain, a ledger):
     a rolled-back store, or a copy kept from before an approval was used. Resuming it would
     replay an approval, so it is an ApprovalRefused, and a RunStateError about the state."""
+
+
+class MediaError(AgentkitError):
+    """Generating, fetching or keeping an image or a video failed."""
+
+    exit_code = 4
+
+
+class ModerationRefused(MediaError):
+    """The deployment's moderator refused a media prompt, an input image or an output;
+    nothing was sent (or, for an output, nothing was stored or returned)."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"the moderator refused the {stage.replace('_', ' ')}: {reason}")
+        self.stage = stage
+        self.reason = reason
+
+
+class MediaJobFailed(MediaError):
+    """A media job ended failed (its ``error.code`` in `code`) or expired before it was
+    fetched (`code` ``expired``)."""
+
+    def __init__(self, request_id: str, status: str, code: str, message: str) -> None:
+        super().__init__(f"media job {request_id} {status}: {code}: {message}")
+        self.request_id = request_id
+        self.status = status
+        self.code = code
+
+
+class MediaDownloadError(MediaError):
+    """A generated file could not be fetched, or is not what was announced (its size, its
+    content type by content, its checksum)."""

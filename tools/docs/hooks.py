@@ -143,6 +143,17 @@ def areas() -> list[Area]:
             lead=("XAIClient", "ModelClient", "RetryPolicy", "Timeouts"),
         ),
         Area(
+            "media",
+            "Media",
+            ("agentkit.media",),
+            "Images in, images and videos out: image input for runs, the `generate_image` "
+            "and `generate_video` tools (side-effect class `media`), the xAI media client, "
+            "storage with provenance, the moderation seam and video jobs that survive a "
+            "restart. See [multimodal](../../multimodal.md).",
+            module="agentkit.media",
+            lead=("image_tool", "video_tool", "MediaClient", "LocalMediaStorage", "Verdict"),
+        ),
+        Area(
             "sandbox",
             "Sandbox",
             ("agentkit.sandbox",),
