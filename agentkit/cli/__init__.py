@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "agentkit.cli.audit_command",
     "agentkit.cli.sandbox_command",
     "agentkit.cli.db_command",
+    "agentkit.cli.media_command",
 )
 
 
