@@ -24,13 +24,11 @@ import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from types import ModuleType
+from typing import Any, Literal, TypeAlias, cast, get_args
 from urllib.parse import urlsplit
 
 from agentkit.errors import ConfigError, ImageInputError
-
-if TYPE_CHECKING:
-    from PIL import Image as PILImage
 
 Detail = Literal["auto", "low", "high"]
 DETAILS: tuple[str, ...] = get_args(Detail)
@@ -55,15 +53,14 @@ _OTHER_SIGNATURES = (
     (b"%PDF", "PDF"),
 )
 
-ImageLike = "ImageInput | str | bytes | os.PathLike[str]"
-
 
 @dataclass(frozen=True)
 class ImageInput:
     """One image for a run: local bytes already checked, or an https URL xAI fetches.
 
-    For a URL image `media_type`, `width`, `height`, `size` and `sha256` are None: it is
-    not fetched here, so they are not known.
+    Build it with `from_path`, `from_bytes` or `from_url`, which check it. For a URL image
+    `media_type`, `width`, `height`, `size` and `sha256` are None: it is not fetched here,
+    so they are not known.
     """
 
     detail: Detail
@@ -74,6 +71,17 @@ class ImageInput:
     sha256: str | None = None
     url: str | None = None
     data: bytes | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _detail(self.detail)
+        if (self.url is None) == (self.data is None):
+            raise ImageInputError(
+                "an image is either an https URL or bytes; use from_* to build one"
+            )
+        if self.url is not None:
+            _check_url(self.url)
+        elif self.media_type not in _FORMATS.values():
+            raise ImageInputError(f"image media type {self.media_type!r} is not {ACCEPTED}")
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], detail: Detail = "auto") -> ImageInput:
@@ -132,8 +140,8 @@ class ImageInput:
         """What the API is given: the https URL, or a ``data:`` URL of the bytes."""
         if self.url is not None:
             return self.url
-        assert self.data is not None and self.media_type is not None
-        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+        encoded = base64.b64encode(self.data or b"").decode("ascii")
+        return f"data:{self.media_type};base64,{encoded}"
 
     def to_responses_part(self) -> dict[str, Any]:
         """A `/v1/responses` user content part (``image_url`` is a string there)."""
@@ -157,13 +165,12 @@ class ImageInput:
         }
 
 
-def as_image_inputs(
-    images: Sequence[ImageInput | str | bytes | os.PathLike[str]]
-    | ImageInput
-    | str
-    | bytes
-    | os.PathLike[str],
-) -> tuple[ImageInput, ...]:
+ImageLike: TypeAlias = ImageInput | str | bytes | os.PathLike[str]
+ImagesArg: TypeAlias = Sequence[ImageLike] | ImageLike
+"""What a run takes as `images`: a sequence of images, or one alone."""
+
+
+def as_image_inputs(images: ImagesArg) -> tuple[ImageInput, ...]:
     """`ImageInput`s from what a run is given: an ImageInput as it is, a str starting
     with a URL scheme (``https://``; any other scheme is refused) a URL, any other str or
     path-like a file, bytes the image itself. One item alone counts as a list of one."""
@@ -238,7 +245,7 @@ def _format_of(data: bytes) -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
     named = next((name for magic, name in _OTHER_SIGNATURES if data.startswith(magic)), None)
-    what = f"a {named} image" if named else "not an image format agentkit reads"
+    what = f"a {named} image" if named else "in no format agentkit reads"
     raise ImageInputError(f"the image is {what} (by its content); xAI accepts {ACCEPTED}")
 
 
@@ -255,31 +262,36 @@ def _read_dimensions(data: bytes, fmt: str) -> tuple[int, int]:
             _decode_reduced(image, data)
     except ImageInputError:
         raise
-    except image.DecompressionBombError as exc:
-        raise _bomb(str(exc)) from None
+    except (image.DecompressionBombError, image.DecompressionBombWarning) as exc:
+        # the warning is raised where warnings are errors: a bomb either way
+        raise _bomb(str(exc), cap) from None
+    except image.UnidentifiedImageError:
+        raise _unreadable(fmt, "its header is malformed") from None
     except Exception as exc:  # whatever a hostile file makes a parser raise
-        raise ImageInputError(
-            f"the {fmt} image cannot be read ({type(exc).__name__}: {exc}); give a whole, "
-            f"valid {ACCEPTED} image"
-        ) from None
+        raise _unreadable(fmt, f"{type(exc).__name__}: {exc}") from None
     return width, height
+
+
+def _unreadable(fmt: str, why: str) -> ImageInputError:
+    return ImageInputError(
+        f"the {fmt} image cannot be read ({why}); give a whole, valid {ACCEPTED} image"
+    )
 
 
 def _check_pixels(width: int, height: int, cap: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageInputError(f"the image has no pixels ({width}x{height})")
     if width * height > cap:
-        raise _bomb(f"{width}x{height} is {width * height} pixels")
+        raise _bomb(f"{width}x{height} is {width * height} pixels", cap)
 
 
-def _bomb(what: str) -> ImageInputError:
+def _bomb(what: str, cap: int) -> ImageInputError:
     return ImageInputError(
-        f"the image is too large to read safely ({what}); images of up to {MAX_PIXELS} "
-        "pixels are accepted"
+        f"the image is too large to read safely ({what}); images of up to {cap} pixels are accepted"
     )
 
 
-def _decode_reduced(image: Any, data: bytes) -> None:
+def _decode_reduced(image: ModuleType, data: bytes) -> None:
     """Decode a JPEG at 1/8 scale: the cheap way to see that its data is all there, which
     `verify()` does not check for JPEG."""
     with image.open(io.BytesIO(data), formats=["JPEG"]) as opened:
@@ -308,7 +320,7 @@ def _check_url(url: object) -> None:
         raise ImageInputError(f"the image URL carries credentials; {accepted} without them")
 
 
-def _pillow() -> Any:
+def _pillow() -> ModuleType:
     """Pillow's `Image` module, or a ConfigError saying how to install it."""
     try:
         from PIL import Image
@@ -323,10 +335,9 @@ __all__ = [
     "MAX_PIXELS",
     "Detail",
     "ImageInput",
+    "ImageLike",
+    "ImagesArg",
     "as_image_inputs",
     "carries_images",
     "user_message",
 ]
-
-if TYPE_CHECKING:
-    _: type[PILImage.Image]
