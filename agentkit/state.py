@@ -102,6 +102,9 @@ class UsageTotals(BaseModel):
     output_tokens: int = 0
     reasoning_tokens: int = 0
     cached_tokens: int = 0
+    image_tokens: int = 0
+    """Chat Completions reports them (`prompt_tokens_details.image_tokens`); Responses does
+    not break input tokens down, so there it stays 0."""
     total_tokens: int = 0
     cost_usd: float = 0.0
 

@@ -163,6 +163,7 @@ def _add_usage(run: RunResult, response: ModelResponse) -> None:
     totals.output_tokens += usage.output_tokens
     totals.reasoning_tokens += usage.reasoning_tokens
     totals.cached_tokens += usage.cached_tokens
+    totals.image_tokens += usage.image_tokens
     totals.total_tokens += usage.total_tokens
     totals.cost_usd += usage.cost_usd
     run.usage.append(usage.to_dict())
