@@ -39,6 +39,7 @@ from agentkit.audit.chain import AuditRecorder
 from agentkit.decision import Authoriser, Principal, ToolInfo
 from agentkit.errors import AgentkitError, ConfigError
 from agentkit.events import EventSink, RunEvent
+from agentkit.media.image_input import ImagesArg
 from agentkit.model.types import ModelClient
 from agentkit.pipeline.authorise import RateWindow
 from agentkit.pipeline.checkpoints import Checkpoints
@@ -149,6 +150,7 @@ class Agent:
         self,
         prompt: str,
         *,
+        images: ImagesArg = (),
         principal: Principal | None = None,
         run_id: str | None = None,
         events: EventSink | None = None,
@@ -156,13 +158,19 @@ class Agent:
     ) -> RunResult:
         """Run the agent on one prompt until it answers, pauses for approval, or fails.
 
-        `events`, when given, is called with each `RunEvent` as it happens (what
-        `stream` yields, without the last ``run.result``). `checkpoints`, when given, is
-        told where the run could be continued from by another process
-        (`agentkit.pipeline.checkpoints`; the service uses it).
+        `images` go beside the prompt in the first user message: `ImageInput`s, or what
+        `ImageInput` is built from (a str starting ``https://`` is a URL xAI fetches,
+        another str or a path-like a file, bytes the image itself); each is checked before
+        anything is sent (`agentkit.media.image_input`; refusals are `ImageInputError`).
+        A run with images is sent with ``store: false`` and never chained. `events`, when
+        given, is called with each `RunEvent` as it happens (what `stream` yields, without
+        the last ``run.result``). `checkpoints`, when given, is told where the run could be
+        continued from by another process (`agentkit.pipeline.checkpoints`; the service
+        uses it).
         """
         return await self.runner.start(
             prompt,
+            images=images,
             principal=principal or self.principal,
             run_id=run_id,
             events=events,
@@ -170,13 +178,21 @@ class Agent:
         )
 
     def stream(
-        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+        self,
+        prompt: str,
+        *,
+        images: ImagesArg = (),
+        principal: Principal | None = None,
+        run_id: str | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the agent, yielding each `RunEvent` as it happens; the last is ``run.result``
         with the run's state. A run that fails yields its ``run.result`` (status failed),
-        then raises its error. Leaving the loop early cancels the run."""
+        then raises its error. Leaving the loop early cancels the run. `images` as for
+        `run`."""
         return _streamed(
-            lambda sink: self.run(prompt, principal=principal, run_id=run_id, events=sink)
+            lambda sink: self.run(
+                prompt, images=images, principal=principal, run_id=run_id, events=sink
+            )
         )
 
     def resume_stream(
@@ -195,10 +211,15 @@ class Agent:
         )
 
     def run_sync(
-        self, prompt: str, *, principal: Principal | None = None, run_id: str | None = None
+        self,
+        prompt: str,
+        *,
+        images: ImagesArg = (),
+        principal: Principal | None = None,
+        run_id: str | None = None,
     ) -> RunResult:
         """`run` for code without an event loop."""
-        return self._sync(self.run(prompt, principal=principal, run_id=run_id))
+        return self._sync(self.run(prompt, images=images, principal=principal, run_id=run_id))
 
     async def resume(
         self,

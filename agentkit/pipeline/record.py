@@ -52,6 +52,9 @@ class RunStarted(AuditEvent):
     policy: str | None = None
     """What decides the run's calls: the policy's files (``agentkit:default`` for an
     agent given none), or the authoriser's class."""
+    images: list[dict[str, Any]] | None = None
+    """The images given with the prompt, described (`ImageInput.metadata`), never their
+    bytes; left out of a run given none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from agentkit.errors import (
     ToolArgumentsInvalid,
 )
 from agentkit.events import EventSink
+from agentkit.media.image_input import ImageInput, ImagesArg, as_image_inputs, user_message
 from agentkit.model.json_answer import text_format
 from agentkit.model.streaming import TEXT_DELTAS
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
@@ -153,13 +154,21 @@ class Runner:
         run_id: str | None = None,
         events: EventSink | None = None,
         checkpoints: Checkpoints | None = None,
+        images: ImagesArg = (),
     ) -> RunResult:
+        """Start a run on `prompt`, and `images` beside it (`as_image_inputs` says what each
+        may be; every one is checked before anything is sent).
+
+        Raises:
+            ImageInputError: an image is refused (nothing was sent, no run was recorded).
+        """
+        inputs = await _checked_images(images)
         run = RunResult(
             run_id=run_id or uuid.uuid4().hex,
             agent=self.agent_name,
             model=self.model,
             principal=principal or Principal(),
-            conversation=[{"role": "user", "content": prompt}],
+            conversation=[user_message(prompt, inputs)],
             user_messages=[prompt],
             started_at=self._clock(),
         )
@@ -168,7 +177,11 @@ class Runner:
         try:
             recorder.emit(
                 ev.RunStarted(
-                    self.agent_name, self.model, facts or None, authoriser_name(self.authoriser)
+                    self.agent_name,
+                    self.model,
+                    facts or None,
+                    authoriser_name(self.authoriser),
+                    images=[image.metadata() for image in inputs] or None,
                 )
             )
         except AuditError as exc:
@@ -616,6 +629,13 @@ class Runner:
     def _count_error(self, run: RunResult) -> None:
         run.tool_errors += 1
         self.limits.check_tool_errors(run.run_id, run.tool_errors)
+
+
+async def _checked_images(images: ImagesArg) -> Sequence[ImageInput]:
+    """The run's images, checked; reading and parsing files happens off the event loop."""
+    if not images and not isinstance(images, str | bytes):
+        return ()  # a run without images, as ever (an empty str or bytes is refused)
+    return await asyncio.to_thread(as_image_inputs, images)
 
 
 def _reporter(recorder: RunRecorder, step: Step) -> Callable[[str, Mapping[str, Any]], None]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from agentkit.decision import Decision
 from agentkit.errors import ModelBehaviorError
+from agentkit.media.image_input import carries_images
 from agentkit.model.outcome import incomplete_error
 from agentkit.model.types import FunctionCall, ModelRequest, ModelResponse, ServerToolCall
 from agentkit.pipeline.run_config import RunConfig
@@ -43,8 +44,16 @@ def model_request(
     text_format: dict[str, Any] | None,
     config: RunConfig,
 ) -> ModelRequest:
-    """The next request of `run`: the whole conversation, or only what the server lacks."""
-    chained = config.chain_responses and run.previous_response_id is not None
+    """The next request of `run`: the whole conversation, or only what the server lacks.
+
+    A conversation with images is sent with ``store: false`` (xAI advises against storing
+    images) and so never chained: each request carries the whole conversation.
+    """
+    options = config.request_options
+    images = carries_images(run.conversation)
+    if images:
+        options = {**options, "store": False}
+    chained = config.chain_responses and run.previous_response_id is not None and not images
     return ModelRequest(
         model=model,
         input=run.conversation[run.server_has :] if chained else list(run.conversation),
@@ -55,7 +64,7 @@ def model_request(
         parallel_tool_calls=config.parallel_tool_calls,
         stream=config.stream,
         user=run.principal.user_id,
-        **config.request_options,
+        **options,
     )
 
 
