@@ -4,9 +4,12 @@
 - `MediaClient`: xAI's image and video endpoints;
 - `LocalMediaStorage` / `MediaStorage`: where generated files go, with provenance;
 - `Moderator` / `Verdict`: the seam that sees every media prompt, input and output;
-- `VideoJobs` / `VideoJobStore`: video jobs that survive a restart.
+- `VideoJobs` / `VideoJobStore`: video jobs that survive a restart;
+- `ImageInput`: an image given to a run beside its prompt (`Agent.run(..., images=...)`),
+  checked before anything is sent.
 """
 
+from agentkit.media.image_input import ImageInput
 from agentkit.media.moderation import ModerationItem, Moderator, Verdict, moderate
 from agentkit.media.storage import (
     AI_LABEL,
@@ -28,6 +31,7 @@ from agentkit.media.xai_media import (
 __all__ = [
     "AI_LABEL",
     "ImageBatch",
+    "ImageInput",
     "LocalMediaStorage",
     "MediaClient",
     "MediaFile",
