@@ -17,6 +17,7 @@ async for event in agent.stream("close ticket 7"):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -101,9 +102,24 @@ class RunEvent:
         if self.result is not None:
             from agentkit.audit.redact import Redactor
 
-            state = self.result.model_dump(mode="json")
+            state = _without_inline_data(self.result.model_dump(mode="json"))
             out["result"] = Redactor().redact(state, include_prompts=True)
         return out
+
+
+def _without_inline_data(value: Any) -> Any:
+    """The state with each inline ``data:`` URL (an image given to the run) cut to its
+    type and digest: the wire and the service's store get what the image was, not its
+    bytes; the sealed state keeps them to resume from."""
+    if isinstance(value, dict):
+        return {key: _without_inline_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_inline_data(item) for item in value]
+    if isinstance(value, str) and value.startswith("data:") and ";base64," in value[:80]:
+        head, _, body = value.partition(";base64,")
+        digest = hashlib.sha256(body.encode("ascii", "replace")).hexdigest()[:16]
+        return f"{head};base64,<{len(body)} characters left out; sha256 of them {digest}...>"
+    return value
 
 
 class EventSink(Protocol):

@@ -9,24 +9,55 @@
   checked before anything is sent.
 """
 
-from agentkit.media.image_input import ImageInput
-from agentkit.media.moderation import ModerationItem, Moderator, Verdict, moderate
-from agentkit.media.storage import (
-    AI_LABEL,
-    LocalMediaStorage,
-    MediaProvenance,
-    MediaStorage,
-    StoredMedia,
-)
-from agentkit.media.tools import image_tool, video_tool
-from agentkit.media.video_jobs import PollPlan, VideoJob, VideoJobs, VideoJobStore
-from agentkit.media.xai_media import (
-    ImageBatch,
-    MediaClient,
-    MediaFile,
-    VideoStatus,
-    sniff_media_type,
-)
+# Lazy, like the package's own exports: a run that takes images imports only image_input.
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentkit.media.image_input import ImageInput
+    from agentkit.media.moderation import ModerationItem, Moderator, Verdict, moderate
+    from agentkit.media.storage import (
+        AI_LABEL,
+        LocalMediaStorage,
+        MediaProvenance,
+        MediaStorage,
+        StoredMedia,
+    )
+    from agentkit.media.tools import image_tool, video_tool
+    from agentkit.media.video_jobs import PollPlan, VideoJob, VideoJobs, VideoJobStore
+    from agentkit.media.xai_media import (
+        ImageBatch,
+        MediaClient,
+        MediaFile,
+        VideoStatus,
+        sniff_media_type,
+    )
+
+_EXPORTS = {
+    "ImageInput": "agentkit.media.image_input",
+    "ModerationItem": "agentkit.media.moderation",
+    "Moderator": "agentkit.media.moderation",
+    "Verdict": "agentkit.media.moderation",
+    "moderate": "agentkit.media.moderation",
+    "AI_LABEL": "agentkit.media.storage",
+    "LocalMediaStorage": "agentkit.media.storage",
+    "MediaProvenance": "agentkit.media.storage",
+    "MediaStorage": "agentkit.media.storage",
+    "StoredMedia": "agentkit.media.storage",
+    "image_tool": "agentkit.media.tools",
+    "video_tool": "agentkit.media.tools",
+    "PollPlan": "agentkit.media.video_jobs",
+    "VideoJob": "agentkit.media.video_jobs",
+    "VideoJobs": "agentkit.media.video_jobs",
+    "VideoJobStore": "agentkit.media.video_jobs",
+    "ImageBatch": "agentkit.media.xai_media",
+    "MediaClient": "agentkit.media.xai_media",
+    "MediaFile": "agentkit.media.xai_media",
+    "VideoStatus": "agentkit.media.xai_media",
+    "sniff_media_type": "agentkit.media.xai_media",
+}
 
 __all__ = [
     "AI_LABEL",
@@ -51,3 +82,16 @@ __all__ = [
     "sniff_media_type",
     "video_tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit.media' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -284,3 +284,14 @@ def test_agent_run_sync_takes_images() -> None:
     fake = FakeXAI(Script([Turn.text("a chart")]))
     viewer(fake).run_sync(PROMPT, images=ImageInput.from_bytes(PNG, detail="low"))
     assert fake.requests[-1].json["input"][0]["content"][1] == image_part("low")
+
+
+async def test_the_streamed_result_names_the_image_but_leaves_its_bytes_out() -> None:
+    fake = FakeXAI(Script([Turn.text("a chart")]))
+    seen = [event async for event in viewer(fake).stream(PROMPT, images=[PNG])]
+    last = seen[-1]
+    assert last.result is not None  # the state itself keeps the image, to resume from
+    assert PNG_B64 in json.dumps(last.result.model_dump(mode="json"))
+    wire = json.dumps(last.to_dict())
+    assert PNG_B64[:40] not in wire
+    assert "data:image/png;base64,<" in wire  # what it was, not what it held
