@@ -18,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "fake-xai",
         help="serve a scripted fake of the xAI API over HTTP",
         description=(
-            "Serve the offline fake xAI API (/v1/responses, /v1/chat/completions, /v1/models). "
-            "Prints its base URL on one line once it is listening."
+            "Serve the offline fake xAI API (/v1/responses, /v1/chat/completions, /v1/models, "
+            "/v1/images, /v1/videos). Prints its base URL on one line once it is listening. "
+            "A video prompt containing [fail] or [expire] ends its job that way."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -28,17 +29,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="SECONDS", help="delay before every answer"
     )
+    parser.add_argument(
+        "--video-polls",
+        type=int,
+        default=3,
+        metavar="N",
+        help="polls a video job answers pending before it is done (default 3)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from agentkit.testing import FakeXAI, Script
+    from agentkit.testing.fake_media import MediaBehaviour
 
     if args.latency < 0:
         raise ConfigError(f"--latency must not be negative, got {args.latency}")
+    if args.video_polls < 0:
+        raise ConfigError(f"--video-polls must not be negative, got {args.video_polls}")
     script = Script.load(args.script) if args.script else None
-    fake = FakeXAI(script, latency=args.latency)
+    media = MediaBehaviour(video_polls=args.video_polls)
+    fake = FakeXAI(script, latency=args.latency, media=media)
     asyncio.run(_serve(fake, args.host, args.port))
     return 0
 

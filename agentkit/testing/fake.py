@@ -29,6 +29,7 @@ from agentkit.testing.behaviour import (
 )
 from agentkit.testing.chat import chat_message, chunk_events, completion
 from agentkit.testing.exchange import HTTPReply, HTTPRequest, RecordedRequest
+from agentkit.testing.fake_media import FakeMedia, MediaBehaviour
 from agentkit.testing.fake_usage import Tokens
 from agentkit.testing.faults import Fault, FaultQueue
 from agentkit.testing.script import Script, Turn
@@ -76,6 +77,7 @@ class FakeXAI:
         record: bool = True,
         ping_every: int = 0,
         report_cost: bool = True,
+        media: MediaBehaviour | None = None,
     ) -> None:
         self.script = script
         self.latency = latency
@@ -86,6 +88,10 @@ class FakeXAI:
         """Usage carries ``cost_in_usd_ticks``; without it the client prices answers itself."""
         self.record = record
         """Keep every request for `requests`; long benchmarks may turn it off (counts remain)."""
+        self.media = FakeMedia(media)
+        """The image and video endpoints; set ``media.behaviour`` to change how jobs go."""
+        self.images_seen = self.media.images_seen
+        """Every input image part the model requests carried (`SeenImage`), in order."""
         self._counts: Counter[str] = Counter()
         self._faults = FaultQueue()
         self._store = ResponseStore()
@@ -151,7 +157,10 @@ class FakeXAI:
         path, method = request.path, request.method.upper()
         if path in MODEL_PATHS:
             _require(method, "POST")
-            return await self._answer(request, MODEL_PATHS[path])
+            refused = self.media.observe(request, MODEL_PATHS[path])
+            return refused or await self._answer(request, MODEL_PATHS[path])
+        if self.media.serves(path):
+            return await self.media.handle(request)
         if path == "/v1/models":
             _require(method, "GET")
             return replies.json_reply(models_list())
