@@ -129,7 +129,7 @@ def create_app(
         return error_response(403, "ApprovalRefused", str(exc))
 
     @app.exception_handler(AgentkitError)
-    async def agentkiterror_response(request: Request, exc: AgentkitError) -> Any:
+    async def agentkit_error(request: Request, exc: AgentkitError) -> Any:
         return error_response(400, type(exc).__name__, str(exc))
 
     @app.get("/v1/openapi.json", include_in_schema=False)
