@@ -109,6 +109,12 @@ class ImageInputError(AgentkitError):
     exit_code = 2
 
 
+class ImageInputDenied(ImageInputError):
+    """The policy does not let this principal give a run images (``inputs.images``)."""
+
+    exit_code = 3
+
+
 # --- model -------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from agentkit.errors import (
     AgentkitError,
     ApprovalRefused,
     AuditError,
+    ImageInputDenied,
     RunStateError,
     ToolArgumentsInvalid,
 )
@@ -160,9 +161,14 @@ class Runner:
         may be; every one is checked before anything is sent).
 
         Raises:
-            ImageInputError: an image is refused (nothing was sent, no run was recorded).
+            ImageInputError: an image is refused (nothing was sent, no run was recorded);
+                `ImageInputDenied` when the policy does not let the principal send images.
         """
         inputs = await _checked_images(images)
+        refusal = getattr(self.authoriser, "image_input_refusal", None)
+        reason = refusal(principal or Principal()) if inputs and refusal is not None else None
+        if reason:
+            raise ImageInputDenied(reason)
         run = RunResult(
             run_id=run_id or uuid.uuid4().hex,
             agent=self.agent_name,

@@ -111,6 +111,10 @@ class CompiledPolicy:
     teach_except: frozenset[str] = frozenset()
     approvers: tuple[CompiledApprover, ...] = ()
     """Who may decide confirmed calls (the first matching entry)."""
+    images_allowed: bool = True
+    """``inputs.images.allow``: may any run carry images."""
+    image_roles: frozenset[str] | None = None
+    """``inputs.images.roles``: the roles that may (None: anyone)."""
 
 
 def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> CompiledPolicy:
@@ -126,6 +130,7 @@ def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> Compile
     _check_confirmed_classes(spec.classes)
     sensitive = {n: _marks(t) for n, t in spec.tools.items() if t.sensitivities()}
     approvals = spec.approvals
+    images = spec.inputs.images if spec.inputs else None
     return CompiledPolicy(
         default=spec.default or "deny",
         run_limits=_run_limits(spec),
@@ -141,6 +146,8 @@ def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> Compile
         teach=approvals.teach if approvals else True,
         teach_except=frozenset(approvals.except_tools if approvals else ()),
         approvers=tuple(_approvers(spec, lists, roles, closure)),
+        images_allowed=images.allow if images else True,
+        image_roles=_roles(images.roles, roles, ("inputs", "images")) if images else None,
     )
 
 

@@ -307,3 +307,17 @@ def _rule_reason(rule: CompiledRule, call: ProposedCall, sources: frozenset[str]
         origin = ", ".join(sorted(sources))
         return f"{call.tool.name} {verb}: untrusted content from {origin} entered this run"
     return f"{call.tool.name} {verb} by rule {rule.id}"
+
+
+def image_input_refusal(policy: CompiledPolicy, principal: Principal) -> str | None:
+    """Why `principal` may not give a run images (``inputs.images``), or None if they may."""
+    if not policy.images_allowed:
+        return "the policy lets no run carry images (inputs.images.allow: false)"
+    if policy.image_roles is None:
+        return None
+    if _held_roles(policy, principal) & policy.image_roles:
+        return None
+    return (
+        f"the policy lets only {sorted(policy.image_roles)} give a run images "
+        f"(inputs.images.roles); {principal.user_id} holds {sorted(principal.roles)}"
+    )

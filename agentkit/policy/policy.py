@@ -19,7 +19,7 @@ from agentkit.errors import PolicyInvalid, PolicyLoadError
 from agentkit.output_paths import OutputTrust
 from agentkit.policy import against_tools, field_sources, loader, problems, tool_sets
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
-from agentkit.policy.decide import decide
+from agentkit.policy.decide import decide, image_input_refusal
 from agentkit.policy.spec import PolicyFile
 from agentkit.run_limits import RunLimits
 from agentkit.tool import output_structure, render_output
@@ -66,6 +66,10 @@ class Policy:
     def run_limits(self) -> RunLimits:
         """Turn, tool-call and cost budgets for a run."""
         return self._compiled.run_limits
+
+    def image_input_refusal(self, principal: Principal) -> str | None:
+        """Why `principal` may not give a run images, or None when they may."""
+        return image_input_refusal(self._compiled, principal)
 
     def decide(self, principal: Principal, call: ProposedCall, history: History) -> Decision:
         """Authorise one proposed call: allow, deny or confirm, naming the rule."""

@@ -507,6 +507,21 @@ class ApproverRule(_Strict):
     """``false`` switches off an entry of the same id from a base policy."""
 
 
+class ImageInputRule(_Strict):
+    """Who may give a run images (``Agent.run(..., images=...)``)."""
+
+    allow: bool = True
+    """``false``: nobody; the run is refused before anything is sent."""
+    roles: list[str] | None = None
+    """Roles that may (or any role that includes one); unset: anyone."""
+
+
+class InputsSpec(_Strict):
+    """What a run may carry beside its text."""
+
+    images: ImageInputRule | None = None
+
+
 class PolicyFile(_Strict):
     """One YAML policy file. Later files (and ``extends``) merge as documented in docs/policy.md."""
 
@@ -533,6 +548,8 @@ class PolicyFile(_Strict):
     approvals: Approvals | None = None
     approvers: list[ApproverRule] = Field(default_factory=list)
     """Who may decide confirmed calls: roles, self-approval, how many, how long."""
+    inputs: InputsSpec | None = None
+    """What runs may carry beside text: ``inputs: {images: {roles: [support]}}``."""
 
 
 def policy_json_schema() -> dict[str, Any]:
