@@ -162,6 +162,13 @@ async def _scenario(doomed: str, survivor: str, victim: Any, tokens: list[str],
                 by_owner += 1
                 url = f"{survivor}/v1/runs/{run_id}/continue"
                 again = await http.post(url, json={"effects_checked": True}, headers=headers)
+                for _ in range(60):  # the owner's other runs may fill their limit: wait
+                    if again.status_code != 429:
+                        break
+                    await asyncio.sleep(float(again.headers.get("retry-after", "1")))
+                    again = await http.post(url, json={"effects_checked": True}, headers=headers)
+                if again.status_code != 202:
+                    raise RuntimeError(f"continuing {run_id}: {again.status_code} {again.text}")
                 after = seen[run_id][-1]["seq"]
                 await _read(http, survivor + again.json()["events"], headers, after,
                             seen[run_id], stamps[run_id])  # fmt: skip
