@@ -107,6 +107,9 @@ class UsageTotals(BaseModel):
     not break input tokens down, so there it stays 0."""
     total_tokens: int = 0
     cost_usd: float = 0.0
+    tool_cost_usd: float = 0.0
+    """What tools said they spent (``ToolOutput(metadata={"cost_usd": ...})``: an image or a
+    video generated); part of `cost_usd`, so a run's budget covers it."""
 
 
 class RunError(BaseModel):

@@ -57,6 +57,8 @@ class ToolOutput:
     citations: tuple[str, ...] = ()
     truncated: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Kept on the step and in the call's audit record; a positive ``cost_usd`` in it is
+    added to the run's cost (and so counts against its budget)."""
 
 
 @dataclass(frozen=True, slots=True)

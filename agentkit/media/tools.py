@@ -165,20 +165,22 @@ def video_tool(
         if not store_holder:
             store_holder.append(VideoJobStore())
         runner = VideoJobs(lazy.get(), kept, store_holder[0], moderator, plan=plan)
+        seen: list[VideoStatus] = []
+
+        def progress(status: VideoStatus) -> None:
+            seen.append(status)
+            report_progress(status.status, request_id=status.request_id, progress=status.progress)
+
         stored = await runner.run(
             key, "generate", prompt, principal=principal, run_id=run_id, model=model,
-            on_progress=_progress, duration=duration, aspect_ratio=aspect_ratio,
+            on_progress=progress, duration=duration, aspect_ratio=aspect_ratio,
             resolution=resolution, user=principal.user_id,
         )  # fmt: skip
-        return _output("videos", [stored], 0.0)
+        return _output("videos", [stored], seen[-1].cost_usd if seen else 0.0)
 
     return Tool(generate_video, name="generate_video", side_effect="media", timeout=timeout,
                 facts={"media": "video", "model": model,
                        "moderated": moderator is not None})  # fmt: skip
-
-
-def _progress(status: VideoStatus) -> None:
-    report_progress(status.status, request_id=status.request_id, progress=status.progress)
 
 
 def _caller() -> tuple[Principal, str | None]:

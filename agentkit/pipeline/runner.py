@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -610,6 +611,7 @@ class Runner:
         step.truncated = labelled.truncated or result.truncated
         step.citations = list(result.citations)
         step.metadata = dict(result.metadata)
+        _add_tool_cost(run, step.metadata.get("cost_usd"))
         run.citations.extend(url for url in result.citations if url not in run.citations)
         if result.outcome != "ok":
             step.error = result.text
@@ -642,6 +644,14 @@ async def _checked_images(images: ImagesArg) -> Sequence[ImageInput]:
     if not images and not isinstance(images, str | bytes):
         return ()  # a run without images, as ever (an empty str or bytes is refused)
     return await asyncio.to_thread(as_image_inputs, images)
+
+
+def _add_tool_cost(run: RunResult, cost: Any) -> None:
+    """A tool's own spend joins the run's cost (a negative, infinite or non-number figure
+    is ignored: it could only hide spending)."""
+    if isinstance(cost, int | float) and not isinstance(cost, bool) and 0 < cost < math.inf:
+        run.totals.tool_cost_usd += cost
+        run.totals.cost_usd += cost
 
 
 def _reporter(recorder: RunRecorder, step: Step) -> Callable[[str, Mapping[str, Any]], None]:

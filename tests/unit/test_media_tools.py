@@ -136,6 +136,8 @@ async def test_a_generated_image_is_stored_with_its_provenance_and_audited(
     [step] = result.steps
     assert step.error is None
     assert fake.count("/v1/images/generations") == 1
+    assert result.totals.tool_cost_usd == pytest.approx(0.04)  # two images at $0.02
+    assert result.totals.cost_usd >= result.totals.tool_cost_usd  # the budget covers it
     [executed] = _executed(sink)
     media = executed["metadata"]["media"]
     assert len(media) == 2
