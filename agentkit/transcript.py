@@ -117,6 +117,19 @@ class Transcript:
             label = " (untrusted)" if step.untrusted else ""
             truncated = " (truncated)" if step.truncated else ""
             lines.append(f"  output{label}{truncated}  {printable(self._preview(step.output))}")
+        lines.extend(self._media(step))
+        return lines
+
+    def _media(self, step: Step) -> list[str]:
+        """One line per file a media tool stored: where, what, and that AI made it."""
+        lines = []
+        for kept in step.metadata.get("media") or []:
+            if not isinstance(kept, dict):
+                continue
+            made = kept.get("provenance") or {}
+            what = f"{kept.get('media_type')} {kept.get('location')}"
+            how = f"{made.get('label', '')}, {made.get('model')}, sha256 {kept.get('sha256')}"
+            lines.append(self.paint(f"  media  {printable(what)} ({printable(how)})", "green"))
         return lines
 
     def _preview(self, text: str) -> str:

@@ -57,6 +57,17 @@ def hostile_run(text: str) -> RunResult:
         decision=Decision(action="allow", reason=text, rule=text),
         output=text,
         approver=text,
+        metadata={
+            "media": [
+                {
+                    "media_type": text,
+                    "location": text,
+                    "sha256": text,
+                    "provenance": {"label": text, "model": text},
+                },
+                text,
+            ]
+        },
     )
     run_id = text or "r"
     pending = pending_approval(run_id, text, text, {"x": text}, reason=text, rule=text, now=0.0)
