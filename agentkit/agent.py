@@ -40,6 +40,7 @@ from agentkit.decision import Authoriser, Principal, ToolInfo
 from agentkit.errors import AgentkitError, ConfigError
 from agentkit.events import EventSink, RunEvent
 from agentkit.media.image_input import ImagesArg
+from agentkit.media.moderation import Moderator
 from agentkit.model.types import ModelClient
 from agentkit.pipeline.authorise import RateWindow
 from agentkit.pipeline.checkpoints import Checkpoints
@@ -124,6 +125,7 @@ class Agent:
         approvals: ApprovalLedger | None = None,
         sealer: Sealer | None = None,
         rate_window: RateWindow | None = None,
+        moderator: Moderator | None = None,
     ) -> None:
         self.model_name = model or type(self).model
         self.tool_list = self._collect_tools(tools)
@@ -141,6 +143,7 @@ class Agent:
             "sealer": sealer,
             "rate_window": rate_window,
             "config": config or type(self).config,
+            "moderator": moderator,
         }
         self._runner: Runner | None = None
 

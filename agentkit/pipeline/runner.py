@@ -32,6 +32,7 @@ from agentkit.errors import (
 )
 from agentkit.events import EventSink
 from agentkit.media.image_input import ImageInput, ImagesArg, as_image_inputs, user_message
+from agentkit.media.moderation import ModerationItem, Moderator, moderate
 from agentkit.model.json_answer import text_format
 from agentkit.model.streaming import TEXT_DELTAS
 from agentkit.model.types import FunctionCall, ModelClient, ModelResponse
@@ -118,8 +119,11 @@ class Runner:
         sealer: Sealer | None = None,
         rate_window: RateWindow | None = None,
         clock: Any = time.time,
+        moderator: Moderator | None = None,
     ) -> None:
         self.client = client
+        self.moderator = moderator
+        """Shown every image a run is given before anything is sent (`agentkit.media`)."""
         self.model = model
         self._server_tools = [dict(s) for s in server_tools]
         servers = [str(s.get("type")) for s in self._server_tools]
@@ -166,10 +170,8 @@ class Runner:
                 `ImageInputDenied` when the policy does not let the principal send images.
         """
         inputs = await _checked_images(images)
-        refusal = getattr(self.authoriser, "image_input_refusal", None)
-        reason = refusal(principal or Principal()) if inputs and refusal is not None else None
-        if reason:
-            raise ImageInputDenied(reason)
+        if inputs:
+            await self._admit_images(inputs, principal or Principal())
         run = RunResult(
             run_id=run_id or uuid.uuid4().hex,
             agent=self.agent_name,
@@ -195,6 +197,25 @@ class Runner:
             self._fail(recorder, run, exc)
             raise
         return await self._drive(recorder, run)
+
+    async def _admit_images(self, images: Sequence[ImageInput], principal: Principal) -> None:
+        """The policy's word on the principal giving images, then the moderator's on each:
+        a refusal stops the run before anything is sent or recorded."""
+        refusal = getattr(self.authoriser, "image_input_refusal", None)
+        reason = refusal(principal) if refusal is not None else None
+        if reason:
+            raise ImageInputDenied(reason)
+        if self.moderator is None:
+            if getattr(self.authoriser, "images_need_moderator", False):
+                raise ImageInputDenied(
+                    "the policy lets a run carry images only past a moderator "
+                    "(inputs.images.moderated), and this agent has none (Agent(moderator=...))"
+                )
+            return
+        for image in images:
+            item = ModerationItem("input_image", "run", principal, text=image.url,
+                                  data=image.data, media_type=image.media_type)  # fmt: skip
+            await moderate(self.moderator, item)
 
     async def resume(
         self,

@@ -115,6 +115,8 @@ class CompiledPolicy:
     """``inputs.images.allow``: may any run carry images."""
     image_roles: frozenset[str] | None = None
     """``inputs.images.roles``: the roles that may (None: anyone)."""
+    images_moderated: bool = False
+    """``inputs.images.moderated``: images only past a moderator."""
 
 
 def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> CompiledPolicy:
@@ -148,6 +150,7 @@ def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> Compile
         approvers=tuple(_approvers(spec, lists, roles, closure)),
         images_allowed=images.allow if images else True,
         image_roles=_roles(images.roles, roles, ("inputs", "images")) if images else None,
+        images_moderated=images.moderated if images else False,
     )
 
 

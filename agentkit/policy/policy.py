@@ -67,6 +67,11 @@ class Policy:
         """Turn, tool-call and cost budgets for a run."""
         return self._compiled.run_limits
 
+    @property
+    def images_need_moderator(self) -> bool:
+        """``inputs.images.moderated``: a run's images must pass the agent's moderator."""
+        return self._compiled.images_moderated
+
     def image_input_refusal(self, principal: Principal) -> str | None:
         """Why `principal` may not give a run images, or None when they may."""
         return image_input_refusal(self._compiled, principal)

@@ -514,6 +514,8 @@ class ImageInputRule(_Strict):
     """``false``: nobody; the run is refused before anything is sent."""
     roles: list[str] | None = None
     """Roles that may (or any role that includes one); unset: anyone."""
+    moderated: bool = False
+    """``true``: only an agent with a moderator (``Agent(moderator=...)``) may send them."""
 
 
 class InputsSpec(_Strict):

@@ -91,3 +91,39 @@ async def test_a_denied_principal_is_refused_before_any_request(tmp_path: Path) 
     fake.script = Script([Turn.text("an image")])
     allowed = await viewer.run("look", images=[_png()], principal=Principal(roles=("agent",)))
     assert allowed.output == "an image"
+
+
+async def test_every_input_image_passes_the_moderator_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    from agentkit.errors import ModerationRefused
+    from agentkit.media import ModerationItem, Verdict
+
+    seen: list[ModerationItem] = []
+
+    def moderator(item: ModerationItem) -> Verdict:
+        seen.append(item)
+        return Verdict.refuse("not this one") if item.text else Verdict.allow()
+
+    fake = FakeXAI(Script([Turn.text("two images")]))
+
+    class Viewer(Agent):
+        instructions = "Describe images."
+
+    path = _policy(tmp_path, "inputs: {images: {moderated: true}}\n")
+    viewer = Viewer(client=scripted_client(fake), policy=str(path), audit=None,
+                    moderator=moderator)  # fmt: skip
+    ana = Principal(user_id="ana")
+    assert (await viewer.run("look", images=[_png(), _png()], principal=ana)).output
+    assert [(i.stage, i.data == _png(), i.principal.user_id) for i in seen] == [
+        ("input_image", True, "ana"), ("input_image", True, "ana"),
+    ]  # fmt: skip
+    sent = fake.count(None)
+    with pytest.raises(ModerationRefused, match="not this one"):
+        await viewer.run("look", images=["https://images.example/x.png"], principal=ana)
+    assert fake.count(None) == sent  # refused before it left
+
+    unmoderated = Viewer(client=scripted_client(fake), policy=str(path), audit=None)
+    with pytest.raises(ImageInputDenied, match="moderator"):
+        await unmoderated.run("look", images=[_png()], principal=ana)
+    assert fake.count(None) == sent
