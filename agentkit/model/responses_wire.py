@@ -144,6 +144,8 @@ def server_tool_of(kind: str, name: str) -> str:
 
 
 def _server_call(item: Item, kind: str) -> ServerToolCall:
+    if kind == "file_search_call":
+        return _file_search_call(item)
     args = item.get("arguments", item.get("input", ""))
     name = _text(item, "name", kind.removesuffix("_call"))
     return ServerToolCall(
@@ -153,6 +155,32 @@ def _server_call(item: Item, kind: str) -> ServerToolCall:
         id=_text(item, "id", ""),
         status=_text(item, "status", ""),
         tool=server_tool_of(kind, name),
+    )
+
+
+def _file_search_call(item: Item) -> ServerToolCall:
+    """A file_search_call: its queries as the arguments, its results kept (each field
+    checked for its type; anything else in a result is dropped)."""
+    queries = [q for q in item.get("queries") or [] if isinstance(q, str)]
+    results = []
+    for found in item.get("results") or []:
+        if not isinstance(found, dict):
+            continue
+        score = found.get("score")
+        results.append({
+            "file_id": _text(found, "file_id", ""),
+            "filename": _text(found, "filename", ""),
+            "score": float(score) if isinstance(score, int | float) else None,
+            "text": _text(found, "text", ""),
+        })  # fmt: skip
+    return ServerToolCall(
+        type="file_search_call",
+        name="file_search",
+        arguments=json.dumps({"queries": queries}),
+        id=_text(item, "id", ""),
+        status=_text(item, "status", ""),
+        tool="file_search",
+        results=tuple(results),
     )
 
 

@@ -156,6 +156,8 @@ class ServerCallRan(AuditEvent):
 
     name = "call.executed"
     server_side: bool = True
+    citations: list[str] | None = None
+    """What a server-side search over collections found (``file:<id>``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,7 @@ from agentkit.run_limits import RunLimits
 from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunError, RunResult, Step, StepStatus
 from agentkit.tool import Tool
+from agentkit.tools.search.entries import scoped_file_search
 from agentkit.who_approves import Signer, default_approvers
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
@@ -354,7 +355,7 @@ class Runner:
             calls = recorder.call(step)
             decision = step.decision or NOT_OFFERED
             calls.emit(ev.CallDecided(decision.action, decision.rule, decision.reason))
-            calls.emit(ev.ServerCallRan())
+            calls.emit(ev.ServerCallRan(citations=step.citations or None))
         recorder.emit(
             ev.ModelResponded(
                 request_id=response.request_id,
@@ -379,7 +380,23 @@ class Runner:
             limited = self.limits.check_tool_call(history)
             return limited or self.authoriser.decide(run.principal, call, history)
 
-        return offered_server_tools(self._server_tools, decide)
+        offered, decisions = offered_server_tools(self._server_tools, decide)
+        return self._scoped(offered, run.principal), decisions
+
+    def _scoped(self, entries: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
+        """file_search entries name the collections the policy grants this principal (never
+        ones the model picks); an entry left with none is not offered."""
+        if not any(e.get("type") == "file_search" for e in entries):
+            return entries
+        grant = getattr(self.authoriser, "collections_for", None)
+        granted = grant(principal) if grant is not None else None
+        scoped = []
+        for entry in entries:
+            if entry.get("type") != "file_search":
+                scoped.append(entry)
+            elif (narrowed := scoped_file_search(entry, granted)) is not None:
+                scoped.append(narrowed)
+        return scoped
 
     def _needs_correction(self, run: RunResult, response: ModelResponse) -> bool:
         """With an output type: True after asking once for a conforming answer."""

@@ -137,7 +137,7 @@ def server_tool_name(call: ServerToolCall) -> str:
 
 
 def _server_step(run: RunResult, call: ServerToolCall, now: float, decision: Decision) -> Step:
-    return Step(
+    step = Step(
         call_id=call.id,
         tool=server_tool_name(call),
         turn=run.turn,
@@ -148,6 +148,12 @@ def _server_step(run: RunResult, call: ServerToolCall, now: float, decision: Dec
         untrusted=True,
         started_at=now,
     )
+    if call.results:  # documents a server-side search found: cited, kept, untrusted
+        step.data = {"results": [dict(r) for r in call.results]}
+        step.output = "\n\n".join(f"[file:{r['file_id']}] {r['text']}" for r in call.results)
+        step.citations = list(dict.fromkeys(f"file:{r['file_id']}" for r in call.results))
+        run.citations.extend(c for c in step.citations if c not in run.citations)
+    return step
 
 
 def _resendable(item: dict[str, Any]) -> bool:

@@ -117,6 +117,10 @@ class CompiledPolicy:
     """``inputs.images.roles``: the roles that may (None: anyone)."""
     images_moderated: bool = False
     """``inputs.images.moderated``: images only past a moderator."""
+    collections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``retrieval.collections``: role -> the xAI collections it may search."""
+    indexes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """``retrieval.indexes``: role -> the local indexes it may search."""
 
 
 def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> CompiledPolicy:
@@ -151,6 +155,8 @@ def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> Compile
         images_allowed=images.allow if images else True,
         image_roles=_roles(images.roles, roles, ("inputs", "images")) if images else None,
         images_moderated=images.moderated if images else False,
+        collections=_by_role(spec, roles, "collections"),
+        indexes=_by_role(spec, roles, "indexes"),
     )
 
 
@@ -205,6 +211,15 @@ def _role_closure(spec: PolicyFile) -> dict[str, frozenset[str]]:
                 stack.extend(spec.roles[current].includes)
         closure[name] = frozenset(seen)
     return closure
+
+
+def _by_role(spec: PolicyFile, known: frozenset[str], key: str) -> dict[str, tuple[str, ...]]:
+    given: dict[str, list[str]] = getattr(spec.retrieval, key) if spec.retrieval else {}
+    for role in given:
+        if role not in known:
+            hint = did_you_mean(role, known) or " (declare it under roles:)"
+            raise CompileError(f"unknown role {role!r}{hint}", ("retrieval", key, role))
+    return {role: tuple(dict.fromkeys(names)) for role, names in given.items()}
 
 
 def _roles(

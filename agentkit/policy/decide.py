@@ -321,3 +321,16 @@ def image_input_refusal(policy: CompiledPolicy, principal: Principal) -> str | N
         f"the policy lets only {sorted(policy.image_roles)} give a run images "
         f"(inputs.images.roles); {principal.user_id} holds {sorted(principal.roles)}"
     )
+
+
+def sources_for(
+    policy: CompiledPolicy, principal: Principal, by_role: Mapping[str, tuple[str, ...]]
+) -> tuple[str, ...]:
+    """The retrieval sources (collections or indexes) `principal`'s roles grant, in the
+    order the policy names them."""
+    held = _held_roles(policy, principal)
+    found: dict[str, None] = {}
+    for role, names in by_role.items():
+        if role in held:
+            found.update(dict.fromkeys(names))
+    return tuple(found)

@@ -19,7 +19,7 @@ from agentkit.errors import PolicyInvalid, PolicyLoadError
 from agentkit.output_paths import OutputTrust
 from agentkit.policy import against_tools, field_sources, loader, problems, tool_sets
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
-from agentkit.policy.decide import decide, image_input_refusal
+from agentkit.policy.decide import decide, image_input_refusal, sources_for
 from agentkit.policy.spec import PolicyFile
 from agentkit.run_limits import RunLimits
 from agentkit.tool import output_structure, render_output
@@ -66,6 +66,14 @@ class Policy:
     def run_limits(self) -> RunLimits:
         """Turn, tool-call and cost budgets for a run."""
         return self._compiled.run_limits
+
+    def collections_for(self, principal: Principal) -> tuple[str, ...]:
+        """The xAI collections `principal` may search (``retrieval.collections``)."""
+        return sources_for(self._compiled, principal, self._compiled.collections)
+
+    def indexes_for(self, principal: Principal) -> tuple[str, ...]:
+        """The local indexes `principal` may search (``retrieval.indexes``)."""
+        return sources_for(self._compiled, principal, self._compiled.indexes)
 
     @property
     def images_need_moderator(self) -> bool:

@@ -524,6 +524,16 @@ class InputsSpec(_Strict):
     images: ImageInputRule | None = None
 
 
+class RetrievalSpec(_Strict):
+    """What each role may search: xAI collections (the ``file_search`` server-side tool)
+    and local indexes, by name. A role that includes another may search its sources too."""
+
+    collections: dict[str, list[str]] = Field(default_factory=dict)
+    """Role -> xAI collection ids its ``file_search`` entries may name."""
+    indexes: dict[str, list[str]] = Field(default_factory=dict)
+    """Role -> local index names its retrieval tools may search."""
+
+
 class PolicyFile(_Strict):
     """One YAML policy file. Later files (and ``extends``) merge as documented in docs/policy.md."""
 
@@ -552,6 +562,8 @@ class PolicyFile(_Strict):
     """Who may decide confirmed calls: roles, self-approval, how many, how long."""
     inputs: InputsSpec | None = None
     """What runs may carry beside text: ``inputs: {images: {roles: [support]}}``."""
+    retrieval: RetrievalSpec | None = None
+    """What each role may search: ``retrieval: {collections: {support: [col_kb]}}``."""
 
 
 def policy_json_schema() -> dict[str, Any]:

@@ -21,7 +21,14 @@ from __future__ import annotations
 from agentkit.errors import SearchFailed
 from agentkit.tools.search.backends import SearchBackend, SearchHit, SearxngBackend, parse_searxng
 from agentkit.tools.search.client_tool import web_search_tool
-from agentkit.tools.search.entries import MAX_DOMAINS, MAX_X_HANDLES, web_search, x_search
+from agentkit.tools.search.entries import (
+    MAX_COLLECTIONS,
+    MAX_DOMAINS,
+    MAX_X_HANDLES,
+    file_search,
+    web_search,
+    x_search,
+)
 from agentkit.tools.search.filters import (
     SearchFilters,
     policy_domain_filters,
@@ -33,6 +40,7 @@ from agentkit.tools.search.filters import (
 )
 
 __all__ = [
+    "MAX_COLLECTIONS",
     "MAX_DOMAINS",
     "MAX_X_HANDLES",
     "SearchBackend",
@@ -40,6 +48,7 @@ __all__ = [
     "SearchFilters",
     "SearchHit",
     "SearxngBackend",
+    "file_search",
     "parse_searxng",
     "policy_domain_filters",
     "policy_handle_filters",

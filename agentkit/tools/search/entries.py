@@ -17,7 +17,7 @@ class Researcher(Agent):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -208,3 +208,54 @@ def _day(key: str, value: str | date | None) -> str | None:
         except ValueError:
             pass
     raise ConfigError(f"x_search: {key} {value!r} is not a date written YYYY-MM-DD")
+
+
+MAX_COLLECTIONS = 10
+"""xAI's file_search takes at most ten collections per entry."""
+
+
+def file_search(
+    *, collection_ids: Sequence[str] | None = None, max_num_results: int = 10
+) -> dict[str, Any]:
+    """The Responses-API entry of xAI's server-side search over collections.
+
+    Without `collection_ids`, each run's entry names the collections the policy grants
+    its principal (``retrieval.collections``); with them, the policy's grant narrows them
+    further. Either way the model never chooses: a principal granted none gets no entry.
+
+    Example:
+        >>> file_search(max_num_results=5)
+        {'type': 'file_search', 'max_num_results': 5}
+
+    Raises:
+        ConfigError: more than ten collections, an empty id, or fewer than one result.
+    """
+    if max_num_results < 1:
+        raise ConfigError("file_search: max_num_results must be at least 1")
+    entry: dict[str, Any] = {"type": "file_search", "max_num_results": max_num_results}
+    if collection_ids is not None:
+        ids = [str(c).strip() for c in collection_ids]
+        if not ids or not all(ids) or len(ids) > MAX_COLLECTIONS:
+            raise ConfigError(
+                f"file_search: collection_ids must be 1 to {MAX_COLLECTIONS} non-empty ids"
+            )
+        entry["vector_store_ids"] = list(dict.fromkeys(ids))
+    return entry
+
+
+def scoped_file_search(
+    entry: Mapping[str, Any], granted: Sequence[str] | None
+) -> dict[str, Any] | None:
+    """`entry` for one principal: its collections are those `granted` (None: the entry's
+    own, as the developer wrote them), narrowed by the entry's own when it names some;
+    None when nothing is left. At most the first ten."""
+    own = entry.get("vector_store_ids")
+    if granted is None:
+        ids = list(own or [])
+    elif own is None:
+        ids = list(granted)
+    else:
+        ids = [c for c in own if c in set(granted)]
+    if not ids:
+        return None
+    return {**entry, "vector_store_ids": ids[:MAX_COLLECTIONS]}
