@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import os
-import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,12 +20,12 @@ from typing import Any, Literal
 import httpx2
 
 from agentkit.errors import ConfigError, MediaDownloadError, MediaError, MissingAPIKey
+from agentkit.model.rest import RestClient
 
 VideoAction = Literal["generate", "edit", "extend"]
 IMAGE_MODEL = "grok-imagine-image"
 VIDEO_MODEL = "grok-imagine-video"
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
-MAX_RETRY_AFTER = 60.0
 TICKS_PER_USD = 10_000_000_000  # 1e8 ticks per cent
 _VIDEO_PATHS = {"generate": "generations", "edit": "edits", "extend": "extensions"}
 _ASPECT_RATIOS = frozenset(
@@ -104,17 +102,17 @@ class MediaClient:
         key = api_key if api_key is not None else os.environ.get("XAI_API_KEY", "")
         if not key:
             raise MissingAPIKey()
-        if max_attempts < 1:
-            raise ConfigError("max_attempts must be at least 1")
-        self._base = base_url.rstrip("/")
-        self._auth = {"Authorization": f"Bearer {key}"}
-        self._http = httpx2.AsyncClient(transport=transport, timeout=timeout)
+        self._rest = RestClient(
+            base_url, key, error=MediaError, transport=transport, timeout=timeout,
+            max_attempts=max_attempts, sleep=sleep,
+        )  # fmt: skip
+        self._http = self._rest.http  # downloads: signed public URLs, sent no key
         self._attempts = max_attempts
         self._max_download = max_download_bytes
         self._sleep = sleep
 
     def __repr__(self) -> str:
-        return f"MediaClient(base_url={self._base!r})"
+        return f"MediaClient(base_url={self._rest.base!r})"
 
     async def __aenter__(self) -> MediaClient:
         return self
@@ -258,29 +256,9 @@ class MediaClient:
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None, *, create: bool
     ) -> tuple[dict[str, Any], str]:
-        last = ""
-        for attempt in range(self._attempts):
-            try:
-                response = await self._http.request(
-                    method, self._base + path, json=body, headers=self._auth
-                )
-            except httpx2.TransportError as exc:
-                if create:  # the request may have started a job: never send it twice
-                    raise MediaError(f"{method} {path}: {type(exc).__name__}") from exc
-                last = type(exc).__name__
-                await self._sleep(min(8.0, 0.25 * 2**attempt))
-                continue
-            request_id = response.headers.get("x-request-id", "")
-            if response.status_code == 202:
-                return {**_json(response, allow_empty=True), "_pending": True}, request_id
-            if response.status_code == 200:
-                return _json(response), request_id
-            retry = response.status_code == 429 or (not create and response.status_code >= 500)
-            last = f"HTTP {response.status_code}: {_message(response)}"
-            if not retry or attempt == self._attempts - 1:
-                break
-            await self._sleep(_retry_after(response, attempt))
-        raise MediaError(f"{method} {path} failed: {last}")
+        answer = await self._rest.call(method, path, json=body, create=create)
+        pending = {"_pending": True} if answer.status == 202 else {}
+        return {**answer.body, **pending}, answer.request_id
 
 
 class _Transient(Exception):
@@ -313,39 +291,3 @@ def _given(**fields: Any) -> dict[str, Any]:
 def _cost(reply: Mapping[str, Any]) -> float:
     ticks = (reply.get("usage") or {}).get("cost_in_usd_ticks") or 0
     return float(ticks) / TICKS_PER_USD
-
-
-def _json(response: httpx2.Response, allow_empty: bool = False) -> dict[str, Any]:
-    if allow_empty and not response.content:
-        return {}
-    try:
-        value = response.json()
-    except ValueError as exc:
-        raise MediaError(f"the API answered with something that is not JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise MediaError("the API answered with JSON that is not an object")
-    return value
-
-
-def _message(response: httpx2.Response) -> str:
-    try:
-        error = response.json().get("error")
-    except (ValueError, AttributeError):
-        return response.text[:200]
-    if isinstance(error, dict):
-        return str(error.get("message") or error)
-    return str(error or response.text[:200])
-
-
-def _retry_after(response: httpx2.Response, attempt: int) -> float:
-    header = response.headers.get("retry-after")
-    if header:
-        if header.strip().isdigit():
-            return min(MAX_RETRY_AFTER, float(header))
-        try:
-            when = email.utils.parsedate_to_datetime(header).timestamp()
-        except (TypeError, ValueError):
-            pass
-        else:
-            return min(MAX_RETRY_AFTER, max(0.0, when - time.time()))
-    return min(30.0, 2.0**attempt)
