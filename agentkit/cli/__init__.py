@@ -28,6 +28,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "agentkit.cli.sandbox_command",
     "agentkit.cli.db_command",
     "agentkit.cli.media_command",
+    "agentkit.cli.files_command",
 )
 
 
