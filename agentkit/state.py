@@ -112,6 +112,24 @@ class UsageTotals(BaseModel):
     video generated); part of `cost_usd`, so a run's budget covers it."""
 
 
+class Grounding(BaseModel):
+    """The citations of a grounded answer (``RunConfig(grounded=True)``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cited: list[str] = Field(default_factory=list)
+    """Every ``chunk:<id>`` / ``file:<id>`` the answer cites, in order."""
+    unsupported: list[str] = Field(default_factory=list)
+    """Citations of sources the run never retrieved: made up, or planted."""
+    retrieved: list[str] = Field(default_factory=list)
+    """Everything the run's searches returned."""
+
+    @property
+    def ok(self) -> bool:
+        """The answer cites something, and only what the run retrieved."""
+        return bool(self.cited) and not self.unsupported
+
+
 class RunError(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -154,6 +172,8 @@ class RunResult(BaseModel):
     citations: list[str] = Field(default_factory=list)
     structured: Any = None
     """The final answer parsed as JSON, when the agent has an `output_type`."""
+    grounding: Grounding | None = None
+    """With ``RunConfig(grounded=True)``: the answer's citations, checked."""
     error: RunError | None = None
 
     # --- what continuing the run needs ---

@@ -75,6 +75,7 @@ class RunCompleted(AuditEvent):
     name = "run.ended"
     cost_usd: float
     status: str = "completed"
+    grounding: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

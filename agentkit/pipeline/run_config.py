@@ -34,6 +34,9 @@ class RunConfig:
     the default resends the whole conversation and keeps nothing on the server's word."""
     request_options: Mapping[str, Any] = field(default_factory=dict)
     """Extra ModelRequest fields (temperature, max_output_tokens, reasoning_effort, ...)."""
+    grounded: bool = False
+    """Ask the model to cite retrieved chunks and files, and check every citation against
+    what the run retrieved (`RunResult.grounding`; `agentkit.pipeline.grounding`)."""
 
     @property
     def limits(self) -> RunLimits:

@@ -67,6 +67,7 @@ from agentkit.pipeline.confirm import (
     sealed_json,
 )
 from agentkit.pipeline.execute import ToolOutcome, execute
+from agentkit.pipeline.grounding import check_grounding, grounded_instructions
 from agentkit.pipeline.label import label_fields, label_output
 from agentkit.pipeline.overrides import with_overrides
 from agentkit.pipeline.record import RunRecorder
@@ -131,6 +132,8 @@ class Runner:
         self.tools = {t.name: t for t in with_overrides(tools, authoriser, servers)}
         self.authoriser = authoriser
         self.instructions = instructions
+        if config is not None and config.grounded:
+            self.instructions = grounded_instructions(instructions)
         self.config = config or RunConfig()
         self.limits = self.config.limits.stricter(limits or RunLimits())
         self.audit: AuditRecorder = audit or NullAudit()
@@ -413,7 +416,11 @@ class Runner:
         run.output = response.text
         run.status = "completed"
         run.ended_at = self._clock()
-        recorder.emit(ev.RunCompleted(cost_usd=run.totals.cost_usd))
+        grounding = None
+        if self.config.grounded:
+            run.grounding = check_grounding(run, response.text)
+            grounding = run.grounding.model_dump(exclude={"retrieved"})
+        recorder.emit(ev.RunCompleted(cost_usd=run.totals.cost_usd, grounding=grounding))
 
     def _pause(self, recorder: RunRecorder, run: RunResult) -> None:
         run.status = "awaiting_approval"
