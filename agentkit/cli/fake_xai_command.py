@@ -19,8 +19,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="serve a scripted fake of the xAI API over HTTP",
         description=(
             "Serve the offline fake xAI API (/v1/responses, /v1/chat/completions, /v1/models, "
-            "/v1/images, /v1/videos). Prints its base URL on one line once it is listening. "
-            "A video prompt containing [fail] or [expire] ends its job that way."
+            "/v1/images, /v1/videos, /v1/files, /v1/documents/search, /v1/embeddings; the "
+            "collections management API under /management/v1). Prints its base URL on one line "
+            "once it is listening. A video prompt containing [fail] or [expire] ends its job "
+            "that way; a document whose file name contains [fail] fails its indexing."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -36,21 +38,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="polls a video job answers pending before it is done (default 3)",
     )
+    parser.add_argument(
+        "--index-polls",
+        type=int,
+        default=2,
+        metavar="N",
+        help="status reads a collection document answers processing before it is done (default 2)",
+    )
+    parser.add_argument(
+        "--management-key",
+        default="test-management-key",
+        metavar="KEY",
+        help="the Bearer key the /management/v1 routes accept (default test-management-key)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from agentkit.testing import FakeXAI, Script
+    from agentkit.testing.fake_files import FilesBehaviour
     from agentkit.testing.fake_media import MediaBehaviour
 
     if args.latency < 0:
         raise ConfigError(f"--latency must not be negative, got {args.latency}")
     if args.video_polls < 0:
         raise ConfigError(f"--video-polls must not be negative, got {args.video_polls}")
+    if args.index_polls < 0:
+        raise ConfigError(f"--index-polls must not be negative, got {args.index_polls}")
     script = Script.load(args.script) if args.script else None
     media = MediaBehaviour(video_polls=args.video_polls)
-    fake = FakeXAI(script, latency=args.latency, media=media)
+    files = FilesBehaviour(index_polls=args.index_polls, management_key=args.management_key)
+    fake = FakeXAI(script, latency=args.latency, media=media, files=files)
     asyncio.run(_serve(fake, args.host, args.port))
     return 0
 

@@ -29,6 +29,7 @@ from agentkit.testing.behaviour import (
 )
 from agentkit.testing.chat import chat_message, chunk_events, completion
 from agentkit.testing.exchange import HTTPReply, HTTPRequest, RecordedRequest
+from agentkit.testing.fake_files import FakeFiles, FilesBehaviour
 from agentkit.testing.fake_media import FakeMedia, MediaBehaviour
 from agentkit.testing.fake_usage import Tokens
 from agentkit.testing.faults import Fault, FaultQueue
@@ -78,6 +79,7 @@ class FakeXAI:
         ping_every: int = 0,
         report_cost: bool = True,
         media: MediaBehaviour | None = None,
+        files: FilesBehaviour | None = None,
     ) -> None:
         self.script = script
         self.latency = latency
@@ -92,6 +94,9 @@ class FakeXAI:
         """The image and video endpoints; set ``media.behaviour`` to change how jobs go."""
         self.images_seen = self.media.images_seen
         """Every input image part the model requests carried (`SeenImage`), in order."""
+        self.files = FakeFiles(files)
+        """Files, collections (``/management/v1``), document search, embeddings, and the
+        ``file_search`` tool of model turns; set ``files.clock`` to move expiry along."""
         self._counts: Counter[str] = Counter()
         self._faults = FaultQueue()
         self._store = ResponseStore()
@@ -158,9 +163,15 @@ class FakeXAI:
         if path in MODEL_PATHS:
             _require(method, "POST")
             refused = self.media.observe(request, MODEL_PATHS[path])
-            return refused or await self._answer(request, MODEL_PATHS[path])
+            search = refused or self.files.plan_search(request, MODEL_PATHS[path])
+            if isinstance(search, HTTPReply):
+                return search
+            reply = await self._answer(request, MODEL_PATHS[path])
+            return search.apply(reply, self._store) if search else reply
         if self.media.serves(path):
             return await self.media.handle(request)
+        if self.files.serves(path):
+            return await self.files.handle(request)
         if path == "/v1/models":
             _require(method, "GET")
             return replies.json_reply(models_list())

@@ -15,7 +15,6 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import json
 import re
 import struct
 import threading
@@ -30,7 +29,10 @@ from agentkit.errors import ConfigError
 from agentkit.testing import replies
 from agentkit.testing.behaviour import Endpoint, input_items
 from agentkit.testing.exchange import HTTPReply, HTTPRequest
-from agentkit.testing.faults import Fault, FaultQueue
+from agentkit.testing.side_endpoints import Refused as _Refused
+from agentkit.testing.side_endpoints import SideFaults
+from agentkit.testing.side_endpoints import json_object as _parse_body
+from agentkit.testing.side_endpoints import require as _require
 
 VideoOutcome = Literal["done", "failed", "expired"]
 UrlKind = Literal["data", "https", "http"]
@@ -100,15 +102,6 @@ class SeenImage(TypedDict):
     """The request's ``store`` as sent (None when it sent none)."""
 
 
-class _Refused(Exception):
-    """Internal signal: answer this request with an xAI error body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 @dataclass(slots=True)
 class _Job:
     """A deferred image request or a video job: pending for ``polls`` polls, then ``final``."""
@@ -128,8 +121,10 @@ class _File:
     duration: int = 0
 
 
-class FakeMedia:
+class FakeMedia(SideFaults):
     """The image and video half of `FakeXAI`: jobs, the files they made, the images seen.
+
+    Its `inject` faults and `rate_limit_next` 429s apply to the media API requests only.
 
     Example:
         >>> fake = FakeXAI()
@@ -137,28 +132,16 @@ class FakeMedia:
     """
 
     def __init__(self, behaviour: MediaBehaviour | None = None, *, capacity: int = 10_000) -> None:
+        super().__init__()
         self.behaviour = behaviour or MediaBehaviour()
-        self.rate_limit_next = 0
-        """Answer this many next media API requests 429 with ``Retry-After: 1``."""
         self.images_seen: list[SeenImage] = []
         """Every input image part of the model requests, in arrival order."""
         self._capacity = capacity
-        self._faults = FaultQueue()
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, _Job] = OrderedDict()
         self._files: OrderedDict[str, _File] = OrderedDict()
 
     # --- public surface -------------------------------------------------------------------
-
-    def inject(self, fault: Fault, times: int = 1) -> None:
-        """Fail the next ``times`` media API requests with ``fault`` (its ``path``, when set,
-        picks one endpoint). Kept apart from `FakeXAI.inject`, whose faults without a path
-        are meant for the model endpoints."""
-        self._faults.add(fault, times)
-
-    def pending_faults(self) -> int:
-        """Injected media fault uses not consumed yet."""
-        return self._faults.pending()
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -191,19 +174,6 @@ class FakeMedia:
         return None
 
     # --- routing --------------------------------------------------------------------------
-
-    async def _limited(self, path: str) -> HTTPReply | None:
-        """The 429 or injected fault answering this request instead, if any."""
-        with self._lock:
-            limited = self.rate_limit_next > 0
-            if limited:
-                self.rate_limit_next -= 1
-        if limited:
-            return replies.error_reply(429, retry_after=1)
-        fault = self._faults.take(path, stream=False, has_calls=False)
-        if fault is not None and fault.kind == "delay":
-            await asyncio.sleep(fault.seconds)
-        return replies.fault_reply(fault, stream=False) if fault else None
 
     def _api(self, request: HTTPRequest) -> HTTPReply:
         path, method = request.path, request.method.upper()
@@ -341,26 +311,9 @@ class FakeMedia:
 # --- request fields -------------------------------------------------------------------------
 
 
-def _require(method: str, expected: str) -> None:
-    if method != expected:
-        raise _Refused(405, f"Method {method} not allowed here; use {expected}")
-
-
 def _base_url(request: HTTPRequest) -> str:
     """Where the client reached this server, so generated URLs are absolute and fetchable."""
     return f"http://{request.headers.get('host') or 'localhost'}"
-
-
-def _parse_body(request: HTTPRequest) -> dict[str, Any]:
-    if "json" not in request.headers.get("content-type", ""):
-        raise _Refused(415, "Expected request with `Content-Type: application/json`")
-    try:
-        body = json.loads(request.body)
-    except ValueError as exc:
-        raise _Refused(400, f"Failed to parse the request body as JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise _Refused(422, _deserialize("expected an object"))
-    return body
 
 
 def _json_or_none(request: HTTPRequest) -> dict[str, Any] | None:
