@@ -16,6 +16,8 @@ class HTTPRequest:
     path: str
     headers: Mapping[str, str]
     body: bytes = b""
+    query: str = ""
+    """The query string, without its ``?``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,9 +233,9 @@ class FakeFiles(SideFaults):
         return route.startswith((FILES_PATH + "/", MANAGEMENT_PREFIX + "/"))
 
     async def handle(self, request: HTTPRequest) -> HTTPReply:
-        """Answer one request to a path `serves` accepts. A query string, when the
-        request's path carries one, is read from it."""
-        path, _, query = request.path.partition("?")
+        """Answer one request to a path `serves` accepts, with its query string."""
+        path, _, inline = request.path.partition("?")
+        query = request.query or inline
         try:
             if path.startswith(MANAGEMENT_PREFIX + "/"):
                 self._authorize(request)

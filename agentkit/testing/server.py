@@ -150,10 +150,10 @@ async def _read_request(
     connection = headers.get("connection", "").lower()
     http11 = version == "HTTP/1.1"
     keep_alive = connection != "close" if http11 else connection == "keep-alive"
-    path = target.split("?", 1)[0]
+    path, _, query = target.partition("?")
     if path.startswith(("http://", "https://")):
         path = "/" + path.split("/", 3)[-1] if path.count("/") >= 3 else "/"
-    return HTTPRequest(method, path, headers, body), keep_alive, http11
+    return HTTPRequest(method, path, headers, body, query), keep_alive, http11
 
 
 def _headers(lines: list[str]) -> dict[str, str]:

@@ -46,6 +46,7 @@ class FakeTransport(httpx2.AsyncBaseTransport):
             path=request.url.path,
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
+            query=request.url.query.decode("ascii", "replace"),
         )
         reply = await self._reply(exchange, request)
         if reply.drop:

@@ -13,7 +13,6 @@ import httpx2
 import pytest
 
 from agentkit.testing import FakeClock, FakeXAI, Fault, Script, Turn, parse_sse
-from agentkit.testing.exchange import HTTPRequest
 from agentkit.testing.fake_files import (
     FilesBehaviour,
     chunk_pages,
@@ -27,24 +26,6 @@ KEY = "test-management-key"
 REFUND = "A refund is paid within 14 days of a return.\n\nShipping is free above 50 euros."
 WARRANTY = "The warranty lasts two years.\n\nA refund replaces a repair only once."
 MENU = "Soup of the day.\n\nThe refund desk serves coffee too."
-
-
-class QueryTransport(httpx2.AsyncBaseTransport):
-    """Hands the fake the request's path with its query string on it, where the files
-    routes read ``limit``, ``order``, ``format``... (``fake.transport()`` passes the path)."""
-
-    def __init__(self, fake: FakeXAI) -> None:
-        self.fake = fake
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        exchange = HTTPRequest(
-            request.method,
-            request.url.raw_path.decode("ascii"),
-            {k.lower(): v for k, v in request.headers.items()},
-            await request.aread(),
-        )
-        reply = await self.fake.handle(exchange)
-        return httpx2.Response(reply.status, headers=reply.headers, content=reply.body)
 
 
 @pytest.fixture
@@ -67,10 +48,8 @@ async def client(fake: FakeXAI) -> AsyncIterator[httpx2.AsyncClient]:
 
 @pytest.fixture
 async def queried(fake: FakeXAI) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(
-        transport=QueryTransport(fake), base_url="http://fake/v1"
-    ) as http:
-        yield http
+    async with httpx2.AsyncClient(transport=fake.transport(), base_url="http://fake/v1") as http:
+        yield http  # the query string reaches the fake like the path
 
 
 @pytest.fixture
@@ -681,3 +660,17 @@ def test_files_and_collections_over_loopback() -> None:
         )
     assert management_base_url(server.base_url).endswith(f":{server.port}/management/v1")
     assert [m["chunk_content"] for m in found.json()["matches"]] == ["Refund policy."]
+
+
+def test_the_query_string_reaches_the_fake_over_loopback_http() -> None:
+    fake = FakeXAI(Script([Turn.text("ok")]))
+    with serve_in_thread(fake) as server:
+        for name in ("a.md", "b.md", "c.md"):
+            httpx2.post(server.base_url + "/files", files={"file": (name, b"text")})
+        first = httpx2.get(server.base_url + "/files?limit=2&order=asc&sort_by=filename").json()
+        assert [f["filename"] for f in first["data"]] == ["a.md", "b.md"]
+        rest = httpx2.get(server.base_url + "/files", params={
+            "limit": 2, "order": "asc", "sort_by": "filename",
+            "pagination_token": first["pagination_token"],
+        }).json()  # fmt: skip
+        assert [f["filename"] for f in rest["data"]] == ["c.md"]
