@@ -18,6 +18,7 @@ from agentkit.model.responses_wire import parse_output
 from agentkit.model.types import ModelResponse, Usage
 from agentkit.policy import load_policy
 from agentkit.testing import FakeXAI, Script, Turn
+from agentkit.testing.fake_files import FilesBehaviour
 from agentkit.testing.scripted_client import scripted_client
 from agentkit.tools.search import file_search
 from agentkit.tools.search.entries import scoped_file_search
@@ -46,7 +47,7 @@ class Library(Agent):
 
 
 async def _sent(tmp_path: Path, principal: Principal) -> list[dict[str, Any]]:
-    fake = FakeXAI(Script([Turn.text("ok")]))
+    fake = FakeXAI(Script([Turn.text("ok")]), files=FilesBehaviour(file_search=False))
     grants = {"support": ["col_kb"], "lead": ["col_incidents", "col_kb"]}
     agent = Library(client=scripted_client(fake), policy=str(_policy(tmp_path, grants)),
                     audit=None)  # fmt: skip
