@@ -317,3 +317,48 @@ def _match(found: dict[str, Any]) -> DocumentMatch:
         collection_ids=tuple(str(c) for c in found.get("collection_ids") or []),
         page_number=page if isinstance(page, int) else None,
     )
+
+
+class EmbeddingsClient:
+    """Vectors for texts (``/v1/embeddings``), for a local index's vector search. `model`
+    is one of your account's embedding models (``GET /v1/embedding-models`` lists them);
+    the API takes at most 128 texts a request."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str | None = None,
+        base_url: str = API_URL,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        batch: int = 64,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if not 1 <= batch <= 128:
+            raise ConfigError("batch must be 1 to 128 texts")
+        self.model = model
+        self._batch = batch
+        self._rest = RestClient(base_url, _key(api_key, ("XAI_API_KEY",)), error=FilesError,
+                                transport=transport, sleep=sleep)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"EmbeddingsClient(model={self.model!r}, base_url={self._rest.base!r})"
+
+    async def __aenter__(self) -> EmbeddingsClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._rest.aclose()
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order (sent in batches)."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self._batch):
+            chunk = list(texts[start : start + self._batch])
+            answer = await self._rest.call("POST", "/embeddings", create=False, ok=(200,),
+                                           json={"model": self.model, "input": chunk})  # fmt: skip
+            data = sorted(answer.body.get("data") or [], key=lambda d: int(d.get("index", 0)))
+            if len(data) != len(chunk):
+                raise FilesError(f"asked for {len(chunk)} embeddings, got {len(data)}")
+            vectors.extend([float(x) for x in item.get("embedding") or []] for item in data)
+        return vectors

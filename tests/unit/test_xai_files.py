@@ -160,3 +160,24 @@ async def test_a_run_searches_only_the_collections_its_principal_is_granted(
     guest = await agent.run("salary band C?", principal=Principal(user_id="g", roles=("guest",)))
     assert [s for s in guest.steps if s.tool == "file_search"] == []
     assert len(fake.files.file_search_requests) == before  # no entry: nothing to search
+
+
+async def test_embeddings_come_back_one_per_text_in_order(
+    served: tuple[FakeXAI, FakeServer],
+) -> None:
+    from agentkit.model.xai_files import EmbeddingsClient
+
+    _, server = served
+    async with EmbeddingsClient(
+        model="embed-1", api_key="k", base_url=server.base_url, batch=2
+    ) as client:
+        texts = ["refund policy", "refund policy", "the weather today", "refund rules"]
+        vectors = await client.embed(texts)
+    assert len(vectors) == 4
+    assert vectors[0] == vectors[1]  # deterministic
+    assert len({len(v) for v in vectors}) == 1
+
+    def cosine(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b, strict=True))
+
+    assert cosine(vectors[0], vectors[3]) > cosine(vectors[0], vectors[2])
