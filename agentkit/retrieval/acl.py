@@ -25,9 +25,7 @@ from typing import Any, Literal
 from agentkit.decision import Principal
 from agentkit.retrieval.retrieval_errors import AclInvalid
 
-EntryKind = Literal["public", "user", "role", "workspace"]
-PUBLIC_VALUE = "*"
-"""The value of the one ``public`` entry a public document stores."""
+EntryKind = Literal["user", "role", "workspace"]
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -65,9 +63,7 @@ class Acl:
         return principal.user_id in self.users or any(r in self.roles for r in principal.roles)
 
     def entries(self) -> list[tuple[EntryKind, str]]:
-        """The rows the index stores for this ACL, one per entry."""
-        if self.public:
-            return [("public", PUBLIC_VALUE)]
+        """The rows the index stores for this ACL, one per entry (none when public)."""
         rows: list[tuple[EntryKind, str]] = [("user", u) for u in self.users]
         rows += [("role", r) for r in self.roles]
         rows += [("workspace", w) for w in self.workspaces]

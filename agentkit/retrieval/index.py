@@ -225,7 +225,7 @@ class LocalIndex:
         vectors = self._vectors(document, parsed)
         self._delete(document.doc_id)
         self._writer.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?)",
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?)",
             (document.doc_id, source, parsed.title, kind, sha, "", document.updated_at or now()),
         )
         self._write_acl(document.doc_id, acl)
@@ -251,8 +251,14 @@ class LocalIndex:
             [(kind, value, doc_id) for kind, value in acl.entries()],
         )
         self._writer.execute(
-            "UPDATE documents SET acl = ?, scoped = ?, granted = ? WHERE doc_id = ?",
-            (acl.to_json(), bool(acl.workspaces), bool(acl.users or acl.roles), doc_id),
+            "UPDATE documents SET acl = ?, public = ?, scoped = ?, granted = ? WHERE doc_id = ?",
+            (
+                acl.to_json(),
+                acl.public,
+                bool(acl.workspaces),
+                bool(acl.users or acl.roles),
+                doc_id,
+            ),
         )
 
     def _write_chunks(self, doc_id: str, parsed: Parsed, vectors: list[bytes] | None) -> None:

@@ -1,7 +1,7 @@
 """The index's SQLite file: its tables, and opening it.
 
-``documents`` holds one row per document (its ACL as JSON, and two flags the ACL query
-reads); ``acl_entries`` one row per ACL entry, keyed for lookup by (kind, value);
+``documents`` holds one row per document (its ACL as JSON, and three flags the ACL
+query reads); ``acl_entries`` one row per ACL entry, keyed for lookup by (kind, value);
 ``chunks`` the chunks, with ``chunks_fts`` (FTS5, external content, kept in step by
 triggers) over their section and text; ``chunk_vectors`` a vector per chunk, when the
 index embeds. ``PRAGMA user_version`` is the schema version.
@@ -24,6 +24,7 @@ CREATE TABLE documents (
     kind TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     acl TEXT NOT NULL,
+    public INTEGER NOT NULL,
     scoped INTEGER NOT NULL,   -- the ACL lists workspaces
     granted INTEGER NOT NULL,  -- the ACL lists users or roles
     updated_at TEXT NOT NULL

@@ -1,11 +1,13 @@
 """The search queries: each arm filters by the principal's readable documents in SQL.
 
-Both arms (BM25 over FTS5, and cosine distance over vectors) rank only chunks of
-documents in ``allowed``, a set the same statement computes from the principal: a
-document it may not read is never ranked, so it cannot appear, be counted or shift the
-limit. (BM25's term statistics are the whole index's, as FTS5 keeps them: the order of
-readable hits can depend on text the principal cannot read, so hits carry a rank-based
-score rather than the raw BM25 number. An index per tenant isolates even that.)
+Both arms (BM25 over FTS5, and cosine distance over vectors) rank only chunks whose
+document the principal may read, tested in the WHERE clause of the ranking statement
+itself: a document it may not read is never ranked, so it cannot appear, be counted or
+take a place within the limit.
+
+BM25's term statistics are the whole index's, as FTS5 keeps them: the order of readable
+hits can depend on text the principal cannot read. Hits carry a rank-based score rather
+than the raw BM25 number for that reason; an index per tenant isolates even the order.
 """
 
 from __future__ import annotations
@@ -16,47 +18,42 @@ import sqlite3
 from dataclasses import dataclass
 
 from agentkit.decision import Principal
-from agentkit.retrieval.acl import PUBLIC_VALUE
 from agentkit.retrieval.vectors import fuse
 
 MAX_QUERY_TERMS = 32
 _WORD = re.compile(r"\w+")
 
-# The ACL rules of agentkit.retrieval.acl, as SQL; every branch is a key lookup.
-_ALLOWED = f"""
-allowed(doc_id) AS (
-    SELECT doc_id FROM acl_entries WHERE kind = 'public' AND value = '{PUBLIC_VALUE}'
-    UNION
-    SELECT g.doc_id FROM acl_entries AS g JOIN documents AS d ON d.doc_id = g.doc_id
-    WHERE g.kind = 'user' AND g.value = :user AND (d.scoped = 0 OR EXISTS (
-        SELECT 1 FROM acl_entries AS w
-        WHERE w.kind = 'workspace' AND w.value = :workspace AND w.doc_id = d.doc_id))
-    UNION
-    SELECT g.doc_id FROM acl_entries AS g JOIN documents AS d ON d.doc_id = g.doc_id
-    WHERE g.kind = 'role' AND g.value IN (SELECT value FROM json_each(:roles))
-    AND (d.scoped = 0 OR EXISTS (
-        SELECT 1 FROM acl_entries AS w
-        WHERE w.kind = 'workspace' AND w.value = :workspace AND w.doc_id = d.doc_id))
-    UNION
-    SELECT g.doc_id FROM acl_entries AS g JOIN documents AS d ON d.doc_id = g.doc_id
-    WHERE g.kind = 'workspace' AND g.value = :workspace AND d.granted = 0
+# The ACL rules of agentkit.retrieval.acl, as SQL: whether the principal may read the
+# document `d`. Each test is a key lookup, made per matching chunk: the cost follows the
+# matches, not the size of the corpus (or of the part the principal may read).
+_READABLE = """(
+    d.public = 1
+    OR ((d.scoped = 0 OR EXISTS (
+            SELECT 1 FROM acl_entries AS w
+            WHERE w.kind = 'workspace' AND w.value = :workspace AND w.doc_id = d.doc_id))
+        AND (EXISTS (
+                SELECT 1 FROM acl_entries AS u
+                WHERE u.kind = 'user' AND u.value = :user AND u.doc_id = d.doc_id)
+            OR EXISTS (
+                SELECT 1 FROM acl_entries AS r
+                WHERE r.kind = 'role' AND r.doc_id = d.doc_id
+                AND r.value IN (SELECT value FROM json_each(:roles)))
+            OR (d.scoped = 1 AND d.granted = 0)))
 )"""
 _COLUMNS = "c.id, c.chunk_id, c.doc_id, d.title, c.section, c.page, c.text, d.source"
 _BM25 = f"""
-WITH {_ALLOWED}
 SELECT {_COLUMNS}
 FROM chunks_fts JOIN chunks AS c ON c.id = chunks_fts.rowid
 JOIN documents AS d ON d.doc_id = c.doc_id
-WHERE chunks_fts MATCH :match AND c.doc_id IN (SELECT doc_id FROM allowed)
+WHERE chunks_fts MATCH :match AND {_READABLE}
 ORDER BY bm25(chunks_fts, 2.0, 1.0), c.id
 LIMIT :limit
 """
 _NEAREST = f"""
-WITH {_ALLOWED}
 SELECT {_COLUMNS}
 FROM chunk_vectors AS v JOIN chunks AS c ON c.id = v.id
 JOIN documents AS d ON d.doc_id = c.doc_id
-WHERE c.doc_id IN (SELECT doc_id FROM allowed)
+WHERE {_READABLE}
 ORDER BY vec_distance_cosine(v.embedding, :vector), c.id
 LIMIT :limit
 """
