@@ -362,3 +362,37 @@ class EmbeddingsClient:
                 raise FilesError(f"asked for {len(chunk)} embeddings, got {len(data)}")
             vectors.extend([float(x) for x in item.get("embedding") or []] for item in data)
         return vectors
+
+
+def xai_embedder(
+    model: str,
+    *,
+    api_key: str | None = None,
+    base_url: str = API_URL,
+    batch: int = 64,
+    timeout: float = 60.0,
+) -> Callable[[list[str]], list[list[float]]]:
+    """A blocking ``texts -> vectors`` function over ``/v1/embeddings``, the shape a
+    `agentkit.retrieval.LocalIndex` takes as ``embed=`` (it embeds while it ingests and
+    searches, off the event loop)."""
+    if not 1 <= batch <= 128:
+        raise ConfigError("batch must be 1 to 128 texts")
+    key = _key(api_key, ("XAI_API_KEY",))
+    url = base_url.rstrip("/") + "/embeddings"
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        with httpx2.Client(timeout=timeout) as http:
+            for start in range(0, len(texts), batch):
+                chunk = texts[start : start + batch]
+                response = http.post(url, json={"model": model, "input": chunk},
+                                     headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+                if response.status_code != 200:
+                    raise FilesError(f"POST /embeddings failed: HTTP {response.status_code}")
+                data = sorted(response.json().get("data") or [], key=lambda d: int(d["index"]))
+                if len(data) != len(chunk):
+                    raise FilesError(f"asked for {len(chunk)} embeddings, got {len(data)}")
+                vectors.extend([float(x) for x in d.get("embedding") or []] for d in data)
+        return vectors
+
+    return embed

@@ -119,8 +119,6 @@ class CompiledPolicy:
     """``inputs.images.moderated``: images only past a moderator."""
     collections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """``retrieval.collections``: role -> the xAI collections it may search."""
-    indexes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """``retrieval.indexes``: role -> the local indexes it may search."""
 
 
 def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> CompiledPolicy:
@@ -156,7 +154,6 @@ def compile_policy(raw: PolicyFile, lists: Mapping[str, TrustedList]) -> Compile
         image_roles=_roles(images.roles, roles, ("inputs", "images")) if images else None,
         images_moderated=images.moderated if images else False,
         collections=_by_role(spec, roles, "collections"),
-        indexes=_by_role(spec, roles, "indexes"),
     )
 
 

@@ -326,8 +326,8 @@ def image_input_refusal(policy: CompiledPolicy, principal: Principal) -> str | N
 def sources_for(
     policy: CompiledPolicy, principal: Principal, by_role: Mapping[str, tuple[str, ...]]
 ) -> tuple[str, ...]:
-    """The retrieval sources (collections or indexes) `principal`'s roles grant, in the
-    order the policy names them."""
+    """The retrieval sources (collections) `principal`'s roles grant, in the order the
+    policy names them."""
     held = _held_roles(policy, principal)
     found: dict[str, None] = {}
     for role, names in by_role.items():

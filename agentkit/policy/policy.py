@@ -71,10 +71,6 @@ class Policy:
         """The xAI collections `principal` may search (``retrieval.collections``)."""
         return sources_for(self._compiled, principal, self._compiled.collections)
 
-    def indexes_for(self, principal: Principal) -> tuple[str, ...]:
-        """The local indexes `principal` may search (``retrieval.indexes``)."""
-        return sources_for(self._compiled, principal, self._compiled.indexes)
-
     @property
     def images_need_moderator(self) -> bool:
         """``inputs.images.moderated``: a run's images must pass the agent's moderator."""

@@ -525,13 +525,12 @@ class InputsSpec(_Strict):
 
 
 class RetrievalSpec(_Strict):
-    """What each role may search: xAI collections (the ``file_search`` server-side tool)
-    and local indexes, by name. A role that includes another may search its sources too."""
+    """What each role may search on xAI: the collections of its ``file_search`` entries.
+    A role that includes another may search its collections too. (A local index is a
+    tool of its own: who may search it is that tool's ``roles``.)"""
 
     collections: dict[str, list[str]] = Field(default_factory=dict)
     """Role -> xAI collection ids its ``file_search`` entries may name."""
-    indexes: dict[str, list[str]] = Field(default_factory=dict)
-    """Role -> local index names its retrieval tools may search."""
 
 
 class PolicyFile(_Strict):

@@ -8,6 +8,7 @@ from typing import Any
 from tools.bench.agentdojo.table import section as agentdojo_section
 from tools.bench.durable import section as durable_section
 from tools.bench.peers import LABELS
+from tools.bench.retrieval import section as retrieval_section
 from tools.bench.scale import section as scale_section
 from tools.bench.serve_kill import section as kill_section
 from tools.bench.serve_load import section as serve_section
@@ -335,6 +336,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += kill_section(report["serve_kill"])
     if "durable" in report:
         lines += durable_section(report["durable"])
+    if "retrieval" in report:
+        lines += retrieval_section(report["retrieval"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

@@ -189,7 +189,7 @@ def section(data: dict[str, Any]) -> list[str]:
     """The Markdown lines of `measure`'s result."""
     small, large = data["search"]
     lines = [
-        "## Local document index: ingestion and ACL-filtered search",
+        "## 2f. Retrieval: a local index, ingestion and ACL-filtered search",
         "",
         f"Synthetic Markdown pages of {data['page_words']} words "
         f"({data['chunks_per_page']} chunks a page), BM25 over SQLite FTS5; the principal "

@@ -154,6 +154,17 @@ def areas() -> list[Area]:
             lead=("image_tool", "video_tool", "MediaClient", "LocalMediaStorage", "Verdict"),
         ),
         Area(
+            "retrieval",
+            "Retrieval",
+            ("agentkit.retrieval",),
+            "A local index of an approved corpus with access control at retrieval time "
+            "(`LocalIndex`, `Acl`), and its `search_documents` tool. The xAI files, "
+            "collections and embeddings clients are in the model client's area. See "
+            "[retrieval](../../retrieval.md).",
+            module="agentkit.retrieval",
+            lead=("LocalIndex", "Acl", "Document", "search_documents_tool"),
+        ),
+        Area(
             "sandbox",
             "Sandbox",
             ("agentkit.sandbox",),
