@@ -181,3 +181,20 @@ async def test_embeddings_come_back_one_per_text_in_order(
         return sum(x * y for x, y in zip(a, b, strict=True))
 
     assert cosine(vectors[0], vectors[3]) > cosine(vectors[0], vectors[2])
+
+
+def test_a_local_index_embeds_through_the_xai_embedder(
+    served: tuple[FakeXAI, FakeServer], tmp_path: Path
+) -> None:
+    from agentkit.model.xai_files import xai_embedder
+    from agentkit.retrieval import Acl, Document, LocalIndex
+
+    _, server = served
+    embed = xai_embedder("embed-1", api_key="k", base_url=server.base_url, batch=2)
+    assert len(embed(["one", "two", "three"])) == 3
+    with LocalIndex(tmp_path / "index.db", embed=embed) as index:
+        for name, text in (("refunds.md", REFUNDS), ("salaries.md", SALARIES)):
+            index.add(Document(name, text, acl=Acl(public=True)))
+        hits = index.search("refund paid", Principal(user_id="ana"))
+    assert hits[0].doc_id == "refunds.md"
+    assert index.vectors is not None
