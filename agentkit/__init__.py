@@ -9,8 +9,9 @@ agents, the tools, the seams (`ModelClient`, `Authoriser`, `Approver`, `Approval
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentkit.lazy_exports import lazy_exports
 
 # `agentkit.tool` is both a submodule and the decorator: import the module first so the
 # package attribute ends up the decorator, whatever imports the submodule later.
@@ -356,15 +357,4 @@ if TYPE_CHECKING:
     )
     from agentkit.transcript import print_transcript
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports("agentkit", _EXPORTS, globals())

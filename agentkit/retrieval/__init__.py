@@ -12,8 +12,9 @@
 # Lazy, like the package's own exports: importing agentkit.retrieval loads no SQLite or PDF code.
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agentkit.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from agentkit.retrieval.acl import Acl
@@ -84,15 +85,4 @@ __all__ = [
     "search_documents_tool",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentkit.retrieval' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports("agentkit.retrieval", _EXPORTS, globals())
