@@ -151,12 +151,20 @@ class XAIClient:
             headers={
                 **(self._stream_headers if request.stream else self._headers),
                 "X-Request-Id": str(uuid.uuid4()),
+                **self._conversation_header(request),
             },
             timeout=self._timeout(request, caps.reasoning),
             secret=self._secret,
             parse=self._parser(request.model),
         )
         return await self._run(attempt, request)
+
+    def _conversation_header(self, request: ModelRequest) -> dict[str, str]:
+        """Chat Completions routes a conversation to its cache by ``x-grok-conv-id`` (the
+        Responses API by the body's ``prompt_cache_key``)."""
+        if self._endpoint == "chat" and request.prompt_cache_key:
+            return {"x-grok-conv-id": request.prompt_cache_key}
+        return {}
 
     async def structured(self, request: ModelRequest, output: type[OutputT]) -> OutputT:
         """Ask for JSON matching `output` (strict schema); validate it, correcting once.

@@ -47,9 +47,12 @@ def model_request(
     """The next request of `run`: the whole conversation, or only what the server lacks.
 
     A conversation with images is sent with ``store: false`` (xAI advises against storing
-    images) and so never chained: each request carries the whole conversation.
+    images) and so never chained: each request carries the whole conversation. Every
+    request of a run carries the run's id as its ``prompt_cache_key``, so the server routes
+    its turns to the same cache (the history is only ever appended to, so each turn's
+    prefix is the last one's); ``request_options`` may set another, or None for none.
     """
-    options = config.request_options
+    options = {"prompt_cache_key": run.run_id, **config.request_options}
     images = carries_images(run.conversation)
     if images:
         options = {**options, "store": False}

@@ -167,7 +167,9 @@ async def test_a_run_without_images_sends_exactly_what_it_sent_before(config: Ru
         "tool_choice": "auto",
         "parallel_tool_calls": True,
         "user": "ana",
+        "prompt_cache_key": "r1",  # the run's id: every turn of it shares the cache
     }
+    assert second["prompt_cache_key"] == "r1"
     assert "store" not in second
     if config.chain_responses:
         answered = [
