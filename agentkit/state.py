@@ -64,6 +64,8 @@ class Step(BaseModel):
     """How the fields of `data` were labelled, when the policy labels them one by one."""
     untrusted: bool = False
     truncated: bool = False
+    cached: bool = False
+    """The policy keeps this read tool's results, and this one was served from them."""
     citations: list[str] = Field(default_factory=list)
     error: str | None = None
     """The error text the model received, when the tool body failed or timed out."""

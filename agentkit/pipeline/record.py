@@ -172,6 +172,8 @@ class CallExecuted(AuditEvent):
     output: str
     metadata: dict[str, Any] | None = None
     error_type: str | None = None
+    cached: bool | None = None
+    """True: the policy kept this read tool's result, and it was served again."""
 
 
 @dataclass(frozen=True, slots=True)

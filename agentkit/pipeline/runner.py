@@ -71,6 +71,7 @@ from agentkit.pipeline.grounding import check_grounding, grounded_instructions
 from agentkit.pipeline.label import label_fields, label_output
 from agentkit.pipeline.overrides import with_overrides
 from agentkit.pipeline.record import RunRecorder
+from agentkit.pipeline.result_cache import PROCESS_RESULT_CACHE, ResultCache, cache_key
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.turn import (
     NOT_OFFERED,
@@ -122,10 +123,13 @@ class Runner:
         rate_window: RateWindow | None = None,
         clock: Any = time.time,
         moderator: Moderator | None = None,
+        result_cache: ResultCache | None = None,
     ) -> None:
         self.client = client
         self.moderator = moderator
         """Shown every image a run is given before anything is sent (`agentkit.media`)."""
+        self.result_cache = result_cache or PROCESS_RESULT_CACHE
+        """Where read tools' results are kept, when the policy says so (``cache:``)."""
         self.model = model
         self._server_tools = [dict(s) for s in server_tools]
         servers = [str(s.get("type")) for s in self._server_tools]
@@ -606,6 +610,17 @@ class Runner:
             runnable.append((step, call))
         return runnable
 
+    def _kept(self, call: ValidCall, principal: Principal) -> tuple[str, float] | None:
+        """The cache key and time to live of a read call whose results the policy keeps."""
+        if call.tool.side_effect != "read":
+            return None
+        rule = getattr(self.authoriser, "result_cache", None)
+        found = rule(call.tool.name) if rule is not None else None
+        if found is None:
+            return None
+        ttl, shared = found
+        return cache_key(principal, call.tool.name, call.arguments, shared), ttl
+
     def _rebuilt(self, step: Step) -> ValidCall:
         if step.arguments is None:
             raise RunStateError(f"the approved call {step.call_id} has no arguments")
@@ -640,10 +655,16 @@ class Runner:
         serving = CURRENT_CALL.set(
             CallContext(run.run_id, step.call_id, run.principal, _reporter(recorder, step))
         )
+        kept = self._kept(call, run.principal)
+        result = self.result_cache.get(kept[0]) if kept else None
+        step.cached = result is not None
         try:
-            result = await execute(
-                call.tool, call.arguments, structure_cap=self.config.structure_cap
-            )
+            if result is None:
+                result = await execute(
+                    call.tool, call.arguments, structure_cap=self.config.structure_cap
+                )
+                if kept:
+                    self.result_cache.put(kept[0], result, kept[1])
         finally:
             CURRENT_CALL.reset(serving)
         step.duration_ms = (time.perf_counter() - started) * 1000
@@ -715,6 +736,7 @@ def _ran_event(result: ToolOutcome, step: Step, output: str) -> ev.CallExecuted:
         output=output,
         metadata=step.metadata or None,
         error_type=result.error_type,
+        cached=True if step.cached else None,
     )
 
 

@@ -247,6 +247,12 @@ def _tool(
     name: str, spec: ToolRule, lists: Mapping[str, TrustedList], roles: frozenset[str]
 ) -> CompiledTool:
     where: Where = ("tools", name)
+    if spec.cache is not None and spec.side_effect not in (None, "read"):
+        raise CompileError(
+            f"tools.{name}.cache: only a read tool's results may be kept, not a "
+            f"{spec.side_effect} tool's (running it again is what the call means)",
+            (*where, "cache"),
+        )
     by = spec.side_effect_by
     return CompiledTool(
         name=name,

@@ -179,6 +179,13 @@ class Policy:
             untrusted_fields=tuple(fields.untrusted) if fields else (),
         )
 
+    def result_cache(self, name: str) -> tuple[float, bool] | None:
+        """``tools.<name>.cache`` as (ttl seconds, shared), or None: keep nothing."""
+        spec = self.spec.tools.get(name)
+        if spec is None or spec.cache is None:
+            return None
+        return spec.cache.ttl, spec.cache.shared
+
     def tool_info(self, name: str) -> ToolInfo:
         """The tool as the policy itself declares it (for ``explain`` without an agent)."""
         rule = self.spec.tools.get(name)

@@ -278,6 +278,17 @@ class ArgConstraint(_Strict):
         return schema
 
 
+class ResultCacheRule(_Strict):
+    """Keep a read tool's results for a while: a call with the same normalised arguments
+    gets the kept result instead of running the tool again."""
+
+    ttl: float = Field(gt=0, le=86_400)
+    """Seconds a result is kept."""
+    shared: bool = False
+    """``true``: every principal shares the results (the tool's answers do not depend on
+    who asks); otherwise each principal (user and workspace) has their own."""
+
+
 class ToolRule(_Strict):
     """What the policy says about one tool."""
 
@@ -302,6 +313,8 @@ class ToolRule(_Strict):
     sensitive: bool | Sensitivity | list[Sensitivity] = False
     """Values this tool outputs carry a sensitivity label (``true``: label ``sensitive``,
     the whole output); ``sinks`` say where labelled values may go."""
+    cache: ResultCacheRule | None = None
+    """Keep this read tool's results (``cache: {ttl: 300}``); per principal unless shared."""
 
     def sensitivities(self) -> list[Sensitivity]:
         """The ``sensitive`` marks as a list (``true`` is one mark with the defaults)."""
