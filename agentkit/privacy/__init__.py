@@ -25,7 +25,7 @@ if TYPE_CHECKING:
         Finding,
         detect,
     )
-    from agentkit.privacy.rules import Action, PrivacyRules, Redaction, apply
+    from agentkit.privacy.privacy_rules import Action, PrivacyRules, Redaction, apply
     from agentkit.privacy.vault import PLACEHOLDER, PseudonymVault, blocked_mark
 
 _EXPORTS = {
@@ -35,10 +35,10 @@ _EXPORTS = {
     "SECRET_KINDS": "agentkit.privacy.detectors",
     "Finding": "agentkit.privacy.detectors",
     "detect": "agentkit.privacy.detectors",
-    "Action": "agentkit.privacy.rules",
-    "PrivacyRules": "agentkit.privacy.rules",
-    "Redaction": "agentkit.privacy.rules",
-    "apply": "agentkit.privacy.rules",
+    "Action": "agentkit.privacy.privacy_rules",
+    "PrivacyRules": "agentkit.privacy.privacy_rules",
+    "Redaction": "agentkit.privacy.privacy_rules",
+    "apply": "agentkit.privacy.privacy_rules",
     "PLACEHOLDER": "agentkit.privacy.vault",
     "PseudonymVault": "agentkit.privacy.vault",
     "blocked_mark": "agentkit.privacy.vault",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agentkit.privacy.rules import PrivacyRules, apply
+from agentkit.privacy.privacy_rules import PrivacyRules, apply
 from agentkit.privacy.vault import PseudonymVault
 
 RULES = PrivacyRules(

@@ -319,8 +319,8 @@ def _worker(path: str, seconds: float, out: Any) -> None:
 
         async def caller() -> None:
             while time.monotonic() < deadline:
-                async with gate.slot(MODEL, 1):
-                    admitted.append(time.monotonic() * SPEEDUP)
+                async with gate.slot(MODEL, 1) as ticket:
+                    admitted.append(ticket.admitted_at)
 
         await asyncio.wait_for(asyncio.gather(*(caller() for _ in range(4))), seconds + 10)
         return admitted
