@@ -26,6 +26,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,15 +283,25 @@ class SqliteBucketStore:
         if not self.path.exists():
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._lock = threading.Lock()
-        self._db = self._connect()
-        self._db.executescript(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(
-            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        self._db = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        self._prepare()
+
+    def _prepare(self) -> None:
+        # Switching to WAL takes an exclusive lock without waiting for it: processes
+        # opening a new file together retry here instead of failing.
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     def close(self) -> None:
         """Close the file (the store is unusable afterwards)."""
@@ -305,12 +316,17 @@ class SqliteBucketStore:
         ).fetchone()
         if row is None:
             return BucketState(updated=now, factor_at=now)
-        self._db.execute("DELETE FROM spent WHERE model = ? AND at <= ?", (model, now - WINDOW_S))
+        # Rows are kept a second window: a process whose `now` was read just before
+        # another's transaction must still see what that one spent at a later `now`.
+        self._db.execute(
+            "DELETE FROM spent WHERE model = ? AND at <= ?", (model, now - 2 * WINDOW_S)
+        )
         ledger = deque(
             Spend(ticket, at, tokens)
             for ticket, at, tokens in self._db.execute(
-                "SELECT ticket, at, tokens FROM spent WHERE model = ? ORDER BY at, rowid",
-                (model,),
+                "SELECT ticket, at, tokens FROM spent WHERE model = ? AND at > ? "
+                "ORDER BY at, rowid",
+                (model, now - WINDOW_S),
             )
         )
         updated, requests, tokens, factor, factor_at, paused_until, strikes = row

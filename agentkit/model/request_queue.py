@@ -72,6 +72,8 @@ class Ticket:
     queued_s: float
     """Seconds between asking for the slot and being admitted."""
     _gate: RateGate = field(repr=False)
+    admitted_at: float = 0.0
+    """The gate's clock when the allowance was charged."""
     _charged: float = field(repr=False, default=0.0)
 
     def settle(self, actual_tokens: int) -> None:
@@ -179,16 +181,17 @@ class RateGate:
         lane = self._lanes.setdefault(model, _Lane())
         ticket = Ticket(model, f"{self._prefix}{next(_counter)}", estimated_tokens, 0.0, self)
         asked = self._clock()
-        await self._admit(lane, ticket, limits)
+        ticket.admitted_at = await self._admit(lane, ticket, limits)
         ticket._charged = float(estimated_tokens)
-        ticket.queued_s = max(self._clock() - asked, 0.0)
+        ticket.queued_s = max(ticket.admitted_at - asked, 0.0)
         try:
             yield ticket
         finally:
             lane.in_flight -= 1
             lane.kick()
 
-    async def _admit(self, lane: _Lane, ticket: Ticket, limits: ModelLimits) -> None:
+    async def _admit(self, lane: _Lane, ticket: Ticket, limits: ModelLimits) -> float:
+        """Wait for the turn and the allowance; return the clock reading it was charged at."""
         turn = asyncio.Event()
         lane.queue.append(turn)
         try:
@@ -197,17 +200,13 @@ class RateGate:
                 if lane.queue[0] is turn and (
                     limits.max_concurrency is None or lane.in_flight < limits.max_concurrency
                 ):
+                    now = self._clock()
                     wait = self._store.acquire(
-                        ticket.model,
-                        ticket.id,
-                        ticket.estimated_tokens,
-                        self._clock(),
-                        limits,
-                        self._aimd,
+                        ticket.model, ticket.id, ticket.estimated_tokens, now, limits, self._aimd
                     )
                     if wait <= 0.0:
                         lane.in_flight += 1
-                        return
+                        return now
                 turn.clear()
                 await self._wait(turn, wait)
         finally:

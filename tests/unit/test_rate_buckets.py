@@ -305,6 +305,14 @@ SPEEDUP = 60.0
 
 
 def _worker(path: str, seconds: float, out: Any) -> None:
+    try:
+        _work(path, seconds, out)
+    except BaseException as exc:
+        out.put(repr(exc))
+        raise
+
+
+def _work(path: str, seconds: float, out: Any) -> None:
     store = SqliteBucketStore(path)
     gate = RateGate(
         {MODEL: ModelLimits(rpm=20)},
@@ -342,6 +350,7 @@ def test_the_sqlite_store_holds_the_combined_rate_of_two_processes(tmp_path: Pat
     for worker in workers:
         worker.join(timeout=30)
         assert worker.exitcode == 0
+    assert all(isinstance(r, list) for r in results), results
     times = results[0] + results[1]
     assert min(len(r) for r in results) > 0  # both processes got a share
     assert max_in_window(times) <= 20
