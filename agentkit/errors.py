@@ -109,6 +109,13 @@ class ImageInputError(AgentkitError):
     exit_code = 2
 
 
+class PrivacyBlocked(AgentkitError):
+    """The user's message holds a value the policy's ``privacy:`` rules block (a key, a
+    card number...): the run ends before anything is sent."""
+
+    exit_code = 3
+
+
 class ImageInputDenied(ImageInputError):
     """The policy does not let this principal give a run images (``inputs.images``)."""
 

@@ -189,6 +189,9 @@ class RunResult(BaseModel):
     """call ids of the current turn whose outputs are not yet in the conversation."""
     consumed_approvals: list[str] = Field(default_factory=list)
     previous_response_id: str | None = None
+    pseudonyms: dict[str, Any] | None = None
+    """The placeholders the model saw for redacted values, and those values
+    (`agentkit.privacy`); sealed with the state, never shown to the model."""
     server_has: int = 0
     """How many conversation items the server already holds (with `previous_response_id`)."""
     started_at: float = 0.0

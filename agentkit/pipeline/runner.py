@@ -69,6 +69,7 @@ from agentkit.pipeline.confirm import (
 from agentkit.pipeline.execute import ToolOutcome, execute
 from agentkit.pipeline.grounding import check_grounding, grounded_instructions
 from agentkit.pipeline.label import label_fields, label_output
+from agentkit.pipeline.outgoing import redacted_items, restorer
 from agentkit.pipeline.overrides import with_overrides
 from agentkit.pipeline.record import RunRecorder
 from agentkit.pipeline.result_cache import PROCESS_RESULT_CACHE, ResultCache, cache_key
@@ -349,6 +350,10 @@ class Runner:
             text_format=self._text_format,
             config=self.config,
         )
+        rules = getattr(self.authoriser, "privacy_rules", None)
+        if rules is not None:
+            outgoing = redacted_items(run, request.input, rules, run.principal.roles)
+            request = replace(request, input=outgoing)
         recorder.emit(ev.ModelRequested(self.model, len(request.input)))
         listening = TEXT_DELTAS.set(recorder.text) if recorder.publishes else None
         try:
@@ -477,7 +482,7 @@ class Runner:
         return step
 
     def _validate(self, recorder: RunRecorder, run: RunResult, step: Step) -> ValidCall | None:
-        checked = validate_call(self.tools, step.tool, step.raw_arguments)
+        checked = validate_call(self.tools, step.tool, step.raw_arguments, restorer(run))
         if isinstance(checked, Rejected):
             step.arguments = checked.parsed
             self._settle(step, checked.status, feedback(checked))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,14 +42,22 @@ class Rejected:
     """The arguments when they parsed as a JSON object but broke the schema."""
 
 
-def validate_call(tools: Mapping[str, Tool], name: str, raw_arguments: str) -> ValidCall | Rejected:
-    """Parse and check one `function_call`; never raises for anything the model sent."""
+def validate_call(
+    tools: Mapping[str, Tool],
+    name: str,
+    raw_arguments: str,
+    restore: Callable[[Any], Any] | None = None,
+) -> ValidCall | Rejected:
+    """Parse and check one `function_call`; never raises for anything the model sent.
+    `restore` puts redacted values back into the arguments before they are checked."""
     tool = tools.get(name)
     if tool is None:
         return Rejected("unknown_tool", f"there is no tool named {name!r}")
     parsed: dict[str, Any] | None = None
     try:
         parsed = parse_arguments(tool.name, raw_arguments)
+        if restore is not None:
+            parsed = restore(parsed)
         arguments = tool.validate(parsed)
     except ToolArgumentsInvalid as exc:
         return Rejected("invalid", str(exc), parsed)

@@ -3,7 +3,7 @@
 Merging, when a later file (or a file over its ``extends`` bases) says something again:
 
 - ``description``, ``default``: the later value replaces the earlier one;
-- ``run_limits``, ``approvals``, ``inputs``, ``retrieval``: merged key by key;
+- ``run_limits``, ``approvals``, ``inputs``, ``retrieval``, ``privacy``: merged key by key;
 - ``roles``, ``lists``, ``classes``, ``tools``, ``tool_sets``: merged by name; an entry is
   replaced whole;
 - ``rules``, ``quotas``, ``sinks``: accumulate; an entry with an existing ``id`` replaces it
@@ -81,7 +81,7 @@ class Merged:
             if getattr(spec, name) is not None:
                 self.fields[name] = getattr(spec, name)
                 self.origin[(name, "")] = (src, (name,))
-        for name in ("run_limits", "approvals", "inputs", "retrieval"):
+        for name in ("run_limits", "approvals", "inputs", "retrieval", "privacy"):
             given = getattr(spec, name)
             if given is not None:
                 values = given.model_dump(exclude_unset=True)

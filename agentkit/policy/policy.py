@@ -21,6 +21,7 @@ from agentkit.policy import against_tools, field_sources, loader, problems, tool
 from agentkit.policy.compiled import CompiledPolicy, CompileError, Where, compile_policy
 from agentkit.policy.decide import decide, image_input_refusal, sources_for
 from agentkit.policy.spec import PolicyFile
+from agentkit.privacy.privacy_rules import PrivacyRules
 from agentkit.run_limits import RunLimits
 from agentkit.tool import output_structure, render_output
 
@@ -178,6 +179,11 @@ class Policy:
             trusted_fields=tuple(fields.trusted) if fields else (),
             untrusted_fields=tuple(fields.untrusted) if fields else (),
         )
+
+    @property
+    def privacy_rules(self) -> PrivacyRules | None:
+        """The ``privacy:`` section: what is redacted or blocked before a request leaves."""
+        return self.spec.privacy
 
     def result_cache(self, name: str) -> tuple[float, bool] | None:
         """``tools.<name>.cache`` as (ttl seconds, shared), or None: keep nothing."""

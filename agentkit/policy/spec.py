@@ -21,6 +21,7 @@ from pydantic import (
 
 from agentkit.decision import ALWAYS_CONFIRMED, SideEffect
 from agentkit.output_paths import PATH_PATTERN, parse_path
+from agentkit.privacy.privacy_rules import PrivacyRules
 
 RuleAction = Literal["allow", "deny", "confirm"]
 Escalation = Literal["deny", "confirm"]
@@ -576,6 +577,9 @@ class PolicyFile(_Strict):
     """What runs may carry beside text: ``inputs: {images: {roles: [support]}}``."""
     retrieval: RetrievalSpec | None = None
     """What each role may search: ``retrieval: {collections: {support: [col_kb]}}``."""
+    privacy: PrivacyRules | None = None
+    """What leaves for the model: detectors by default, role and tool, each ``block``,
+    ``redact`` (a placeholder the model sees) or ``allow`` (`agentkit.privacy`)."""
 
 
 def policy_json_schema() -> dict[str, Any]:
