@@ -8,6 +8,7 @@ from typing import Any
 from tools.bench.agentdojo.table import section as agentdojo_section
 from tools.bench.durable import section as durable_section
 from tools.bench.peers import LABELS
+from tools.bench.redaction import section as redaction_section
 from tools.bench.retrieval import section as retrieval_section
 from tools.bench.scale import section as scale_section
 from tools.bench.serve_kill import section as kill_section
@@ -338,6 +339,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += durable_section(report["durable"])
     if "retrieval" in report:
         lines += retrieval_section(report["retrieval"])
+    if "redaction" in report:
+        lines += redaction_section(report["redaction"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])
