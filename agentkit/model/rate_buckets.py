@@ -102,19 +102,23 @@ class BucketState:
         self.updated = max(now, self.updated)
         self.requests = _refill(self.requests, elapsed, limits.rpm, self.factor, limits.burst)
         self.tokens = _refill(self.tokens, elapsed, limits.tpm, self.factor, limits.burst)
-        while self.ledger and self.ledger[0].at <= now - WINDOW_S:
+        # Spending is kept a second window: a reading of the clock taken a moment before
+        # another thread's or process's (the lock is taken after reading it) must still
+        # see what that one spent.
+        while self.ledger and self.ledger[0].at <= now - 2 * WINDOW_S:
             self.ledger.popleft()
 
     def wait(self, now: float, cost: float, limits: ModelLimits) -> float:
         """Seconds until one request of `cost` tokens fits (0: it fits now); after `advance`."""
         waits = [self.paused_until - now]
+        recent = [spend for spend in self.ledger if spend.at > now - WINDOW_S]
         if limits.rpm is not None:
             waits.append(self._bucket_wait(self.requests, 1.0, limits.rpm, limits.burst))
-            waits.append(self._window_wait(now, 1.0, limits.rpm, by_tokens=False))
+            waits.append(self._window_wait(recent, now, 1.0, limits.rpm, by_tokens=False))
         if limits.tpm is not None:
             size = self.clamp(cost, limits)
             waits.append(self._bucket_wait(self.tokens, size, limits.tpm, limits.burst))
-            waits.append(self._window_wait(now, size, limits.tpm, by_tokens=True))
+            waits.append(self._window_wait(recent, now, size, limits.tpm, by_tokens=True))
         return max(max(waits), 0.0)
 
     def clamp(self, cost: float, limits: ModelLimits) -> float:
@@ -168,13 +172,15 @@ class BucketState:
         rate = limit * self.factor / WINDOW_S
         return (cost - level) / rate
 
-    def _window_wait(self, now: float, cost: float, limit: int, *, by_tokens: bool) -> float:
+    def _window_wait(
+        self, recent: list[Spend], now: float, cost: float, limit: int, *, by_tokens: bool
+    ) -> float:
         allowance = limit * self.factor
-        spent = [s.tokens if by_tokens else 1.0 for s in self.ledger]
+        spent = [s.tokens if by_tokens else 1.0 for s in recent]
         excess = sum(spent) + cost - allowance
         if excess <= 1e-9:
             return 0.0
-        for spend, amount in zip(self.ledger, spent, strict=True):
+        for spend, amount in zip(recent, spent, strict=True):
             excess -= amount
             if excess <= 1e-9:
                 return spend.at + WINDOW_S - now
@@ -316,17 +322,13 @@ class SqliteBucketStore:
         ).fetchone()
         if row is None:
             return BucketState(updated=now, factor_at=now)
-        # Rows are kept a second window: a process whose `now` was read just before
-        # another's transaction must still see what that one spent at a later `now`.
-        self._db.execute(
-            "DELETE FROM spent WHERE model = ? AND at <= ?", (model, now - 2 * WINDOW_S)
-        )
+        horizon = now - 2 * WINDOW_S  # as `BucketState.advance` keeps them
+        self._db.execute("DELETE FROM spent WHERE model = ? AND at <= ?", (model, horizon))
         ledger = deque(
             Spend(ticket, at, tokens)
             for ticket, at, tokens in self._db.execute(
-                "SELECT ticket, at, tokens FROM spent WHERE model = ? AND at > ? "
-                "ORDER BY at, rowid",
-                (model, now - WINDOW_S),
+                "SELECT ticket, at, tokens FROM spent WHERE model = ? ORDER BY at, rowid",
+                (model,),
             )
         )
         updated, requests, tokens, factor, factor_at, paused_until, strikes = row

@@ -402,3 +402,42 @@ def test_no_arrival_pattern_gets_more_than_the_limit_into_a_window(
     assert max_in_window(times) <= rpm
     charged = [float(min(n, tpm * min(burst, 1.0))) for _, n in admitted]
     assert max_in_window(times, charged) <= tpm + 1e-6
+
+
+def test_the_rate_recovers_additively_per_quiet_minute_and_never_passes_the_limit() -> None:
+    store, aimd = MemoryBucketStore(), Aimd()
+    limits = ModelLimits(rpm=100)
+    store.throttle(MODEL, 0.0, 0.0, aimd)
+    store.throttle(MODEL, 0.0, 0.5, aimd)  # unpaused again (Retry-After 0): lowers again
+    factors = []
+    for now in (59.0, 61.0, 121.0, 181.0, 1_000.0):
+        store.acquire(MODEL, f"t{now}", 1, now, limits, aimd)
+        factors.append(store.factor(MODEL))
+    assert factors == pytest.approx([0.64, 0.74, 0.84, 0.94, 1.0])
+
+
+def test_a_request_larger_than_the_minute_is_let_through_alone() -> None:
+    async def main(gate: RateGate) -> list[float]:
+        loop = asyncio.get_running_loop()
+        times: list[float] = []
+        for tokens in (300, 5_000, 300):
+            async with gate.slot(MODEL, tokens):
+                times.append(loop.time())
+        return times
+
+    times = run_virtual(main, limits={MODEL: ModelLimits(tpm=1_000)})
+    assert times[0] == 0.0
+    assert times[1] == pytest.approx(60.0)  # charged one minute: waits for an empty window
+    assert times[2] == pytest.approx(120.0)
+
+
+def test_a_stale_clock_reading_still_sees_what_another_process_spent(tmp_path: Path) -> None:
+    path = tmp_path / "buckets.db"
+    ahead, behind = SqliteBucketStore(path), SqliteBucketStore(path)
+    limits, aimd = ModelLimits(rpm=1), Aimd()
+    assert ahead.acquire(MODEL, "a", 1, 100.8, limits, aimd) == 0.0
+    ahead.settle(MODEL, "a", 0, 161.0, limits, aimd)  # at 161, "a" is a minute old
+    # a process whose reading (160.5) was taken before that transaction: "a" still counts
+    assert behind.acquire(MODEL, "c", 1, 160.5, limits, aimd) == pytest.approx(0.3)
+    ahead.close()
+    behind.close()
