@@ -165,6 +165,15 @@ def areas() -> list[Area]:
             lead=("LocalIndex", "Acl", "Document", "search_documents_tool"),
         ),
         Area(
+            "privacy",
+            "Privacy",
+            ("agentkit.privacy",),
+            "Detectors of secrets and personal data, the placeholders a run's model sees "
+            "instead, and the `privacy:` rules of the policy. See "
+            "[privacy and redaction](../../privacy.md).",
+            module="agentkit.privacy",
+        ),
+        Area(
             "sandbox",
             "Sandbox",
             ("agentkit.sandbox",),
