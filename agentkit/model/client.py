@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
 
-from agentkit.errors import ConfigError, MissingAPIKey, ModelError
+from agentkit.errors import ConfigError, MissingAPIKey, ModelError, QuotaExhausted, RateLimited
 from agentkit.model.attempt import Attempt, send_plain, send_streamed
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.chat_wire import build_chat_body, parse_chat_body
 from agentkit.model.limits import check_request_limits
 from agentkit.model.pricing import PriceTable
+from agentkit.model.request_queue import RateGate, estimate_request_tokens
 from agentkit.model.responses_wire import build_responses_body, parse_responses_body
 from agentkit.model.retry import RetryPolicy, Timeouts
 from agentkit.model.sender import ClientSender, Sender, TransportSender
@@ -65,8 +66,12 @@ class XAIClient:
         prices: PriceTable | None = None,
         capabilities: CapabilityTable | None = None,
         sleep: Sleep = asyncio.sleep,
+        rate_gate: RateGate | None = None,
     ) -> None:
-        """Configure the client; the key comes from `api_key` or XAI_API_KEY."""
+        """Configure the client; the key comes from `api_key` or XAI_API_KEY. With
+        `rate_gate` (for example ``RateGate.for_process()`` with the account's limits),
+        requests queue for the model's requests and tokens per minute instead of meeting
+        429s, and a 429 slows every request of that model down."""
         key = api_key if api_key is not None else os.environ.get("XAI_API_KEY", "")
         if not key:
             raise MissingAPIKey()
@@ -83,6 +88,7 @@ class XAIClient:
         self._prices = prices or PriceTable.default()
         self._caps = capabilities or CapabilityTable.default()
         self._sleep = sleep
+        self._gate = rate_gate
         self._sender: Sender = (
             ClientSender(http, self._url)
             if http is not None
@@ -203,17 +209,23 @@ class XAIClient:
         send = send_streamed if request.stream else send_plain
         started = time.perf_counter()
         number = 0
+        queued: list[float] = []
         while True:
             number += 1
-            attempt.started = time.perf_counter()
             try:
-                response = await send(attempt)
+                if self._gate is None:
+                    attempt.started = time.perf_counter()
+                    response = await send(attempt)
+                else:
+                    response = await self._gated(send, attempt, request, queued)
             except ModelError as exc:
                 exc.attempts = number
                 wait = self._retry.delay(exc, number, time.perf_counter() - started)
                 if wait is None:
                     self._record_failure(attempt, request, exc, started, number)
                     raise
+                if self._gate is not None and type(exc) is RateLimited:
+                    wait = 0.0  # the gate holds the model back until its pause ends
                 logger.info(
                     "retrying xAI request %s in %.2fs after %s (attempt %d)",
                     attempt.request_id,
@@ -223,7 +235,30 @@ class XAIClient:
                 )
                 await self._sleep(wait)
                 continue
+            response.usage.queued_ms = sum(queued) * 1000.0
             return self._finish(response, attempt, started, number)
+
+    async def _gated(
+        self, send: Any, attempt: Attempt, request: ModelRequest, queued: list[float]
+    ) -> ModelResponse:
+        """One attempt through the rate gate: queued for the model's limits, charged its
+        real tokens after, refunded when it failed; a 429 pauses the whole model."""
+        assert self._gate is not None
+        async with self._gate.slot(request.model, estimate_request_tokens(request)) as ticket:
+            queued.append(ticket.queued_s)
+            attempt.started = time.perf_counter()
+            try:
+                response: ModelResponse = await send(attempt)
+            except RateLimited as exc:
+                ticket.settle(0)
+                if not isinstance(exc, QuotaExhausted):  # out of credit: no rate to learn
+                    self._gate.throttled(request.model, exc.retry_after)
+                raise
+            except ModelError:
+                ticket.settle(0)
+                raise
+            ticket.settle(response.usage.total_tokens)
+            return response
 
     def _finish(
         self, response: ModelResponse, attempt: Attempt, started: float, number: int

@@ -82,9 +82,15 @@ class Usage:
     attempts: int = 1
     server_request_id: str | None = None
     """The `x-request-id` xAI answered the last attempt with, when it sent one."""
+    queued_ms: float = 0.0
+    """Time spent waiting in the client's rate gate (`agentkit.model.request_queue`),
+    over every attempt; part of `latency_ms`."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        out = {name: getattr(self, name) for name in self.__slots__}
+        if not self.queued_ms:  # only a gated client waits; others' records stay as they were
+            del out["queued_ms"]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
