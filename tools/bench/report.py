@@ -13,6 +13,7 @@ from tools.bench.retrieval import section as retrieval_section
 from tools.bench.scale import section as scale_section
 from tools.bench.serve_kill import section as kill_section
 from tools.bench.serve_load import section as serve_section
+from tools.bench.simulated_day import section as day_section
 
 TARGET_OVERHEAD_FACTOR = 5.0
 TARGET_OVERHEAD_MS = 1.5
@@ -341,6 +342,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += retrieval_section(report["retrieval"])
     if "redaction" in report:
         lines += redaction_section(report["redaction"])
+    if "simulated_day" in report:
+        lines += day_section(report["simulated_day"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

@@ -31,6 +31,7 @@ from tools.bench import (
     sandbox,
     serve_kill,
     serve_load,
+    simulated_day,
 )
 from tools.bench import scale as scale_bench
 from tools.bench.agentdojo.table import table
@@ -100,7 +101,7 @@ def run(quick: bool) -> dict[str, Any]:
     """All sections, in order, each a stage of the progress display."""
     scale = 0.2 if quick else 1.0
     results: dict[str, Any] = {"machine": machine(), "versions": peer_versions(), "quick": quick}
-    with progress("benchmarks", total=14, stream=sys.stdout) as report:
+    with progress("benchmarks", total=15, stream=sys.stdout) as report:
         report.stage("time per run")
         results["latency"] = latency.measure_all(
             list(latency.DEFAULT_PEERS), int(300 * scale), 30, 2 if quick else 5
@@ -128,6 +129,8 @@ def run(quick: bool) -> dict[str, Any]:
         results["retrieval"] = retrieval.measure(quick)
         report.stage("redaction")
         results["redaction"] = redaction.measure(quick)
+        report.stage("simulated day")
+        results["simulated_day"] = simulated_day.measure(quick)
         report.stage("imports")
         results["imports"] = imports.measure_all(3 if quick else 9)
         report.stage("sandbox")
