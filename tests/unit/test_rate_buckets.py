@@ -11,7 +11,6 @@ import asyncio
 import bisect
 import math
 import random
-import selectors
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -28,30 +27,10 @@ from agentkit.model.request_queue import (
     estimate_request_tokens,
 )
 from agentkit.model.types import ModelRequest
+from agentkit.testing.virtual_time import VirtualLoop
 
 T = TypeVar("T")
 MODEL = "grok-4"
-
-
-class _WarpSelector(selectors.DefaultSelector):
-    """A selector that, asked to block, advances virtual time instead."""
-
-    now = 0.0
-
-    def select(self, timeout: float | None = None) -> Any:
-        if timeout is None:
-            raise RuntimeError("deadlock: nothing ready and no timer pending")
-        self.now += max(timeout, 0.0)
-        return super().select(0)
-
-
-class VirtualLoop(asyncio.SelectorEventLoop):
-    def __init__(self) -> None:
-        self._warp = _WarpSelector()
-        super().__init__(self._warp)
-
-    def time(self) -> float:
-        return self._warp.now
 
 
 def run_virtual(main: Callable[[RateGate], Awaitable[T]], **gate_args: Any) -> T:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,3 +70,18 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
     }
+
+
+def section_main(
+    doc: str | None,
+    quick_help: str,
+    measure: Callable[[bool], dict[str, Any]],
+    section: Callable[[dict[str, Any]], list[str]],
+) -> None:
+    """The command line of one benchmark section: measure (``--quick`` for fewer), print
+    the results as JSON and the section's Markdown."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    data = measure(parser.parse_args().quick)
+    print(json.dumps(data, indent=2))
+    print("\n".join(section(data)))

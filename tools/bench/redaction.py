@@ -10,14 +10,12 @@ paragraphs of plain prose, best of three.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from typing import Any
 
 from agentkit.privacy import corpus
 from agentkit.privacy.detectors import detect
-from tools.bench.common import machine
+from tools.bench.common import machine, section_main
 
 PROSE = (
     "The quarterly review covered the migration plan, the open incidents and the budget "
@@ -88,12 +86,7 @@ def section(data: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a smaller corpus, one timing")
-    args = parser.parse_args()
-    data = measure(args.quick)
-    print(json.dumps(data, indent=2))
-    print("\n".join(section(data)))
+    section_main(__doc__, "a smaller corpus, one timing", measure, section)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,6 @@ against the ACL rules.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sqlite3
 import statistics
@@ -31,7 +29,7 @@ from typing import Any
 
 from agentkit.decision import Principal
 from agentkit.retrieval import Acl, Document, LocalIndex
-from tools.bench.common import machine
+from tools.bench.common import machine, section_main
 
 PAGE_WORDS = 500
 VOCABULARY = 20_000
@@ -220,12 +218,7 @@ def section(data: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="2k and 10k chunks, not 10k and 100k")
-    args = parser.parse_args()
-    data = measure(args.quick)
-    print(json.dumps(data, indent=2))
-    print("\n".join(section(data)))
+    section_main(__doc__, "2k and 10k chunks, not 10k and 100k", measure, section)
 
 
 if __name__ == "__main__":

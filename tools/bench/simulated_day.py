@@ -28,12 +28,9 @@ answer), and p50/p99 of the time each request waited before its accepted attempt
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import math
 import random
-import selectors
 import statistics
 import time
 from collections import deque
@@ -44,6 +41,8 @@ from agentkit.errors import RateLimited
 from agentkit.model.rate_buckets import ModelLimits
 from agentkit.model.request_queue import RateGate
 from agentkit.model.retry import RetryPolicy
+from agentkit.testing.virtual_time import VirtualLoop
+from tools.bench.common import section_main
 
 MODEL = "grok-4"
 USERS = 50
@@ -53,29 +52,6 @@ TPM = 400_000
 MAX_OUTPUT = 1_000
 THINK_MEAN_S = 3.0
 WINDOW_S = 60.0
-
-
-class _WarpSelector(selectors.DefaultSelector):
-    """A selector that, asked to block, advances virtual time instead."""
-
-    now = 0.0
-
-    def select(self, timeout: float | None = None) -> Any:
-        if timeout is None:
-            raise RuntimeError("deadlock: nothing ready and no timer pending")
-        self.now += max(timeout, 0.0)
-        return super().select(0)
-
-
-class VirtualLoop(asyncio.SelectorEventLoop):
-    """An event loop on virtual time."""
-
-    def __init__(self) -> None:
-        self._warp = _WarpSelector()
-        super().__init__(self._warp)
-
-    def time(self) -> float:
-        return self._warp.now
 
 
 @dataclass(slots=True)
@@ -288,12 +264,7 @@ def section(data: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="1,000 requests, not 10,000")
-    args = parser.parse_args()
-    data = measure(args.quick)
-    print(json.dumps(data, indent=2))
-    print("\n".join(section(data)))
+    section_main(__doc__, "1,000 requests, not 10,000", measure, section)
 
 
 if __name__ == "__main__":
