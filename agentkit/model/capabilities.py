@@ -30,6 +30,9 @@ class ModelCapabilities:
     """`ModelRequest` field names the model refuses when set."""
     reasoning_efforts: frozenset[str] | None = None
     """Accepted `reasoning_effort` values; None accepts any value."""
+    input_images: bool | None = None
+    """Whether the model takes images (``input_modalities`` of ``/v1/language-models``);
+    None when unknown."""
 
 
 PERMISSIVE = ModelCapabilities()

@@ -85,11 +85,15 @@ class Usage:
     queued_ms: float = 0.0
     """Time spent waiting in the client's rate gate (`agentkit.model.request_queue`),
     over every attempt; part of `latency_ms`."""
+    route: dict[str, Any] | None = None
+    """With a router (`agentkit.model.router`): the rule that chose the model, the model
+    that answered, and the models that failed before it."""
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__slots__}
-        if not self.queued_ms:  # only a gated client waits; others' records stay as they were
-            del out["queued_ms"]
+        for optional in ("queued_ms", "route"):  # set only by a gate or a router
+            if not out[optional]:
+                del out[optional]
         return out
 
 
