@@ -5,6 +5,7 @@
 default: grok-4-1-fast-non-reasoning
 fallbacks: [grok-4-fast-non-reasoning]
 rules:
+  - {id: escalate, when: {purpose: [correction]}, model: grok-4-1-fast-reasoning}
   - {id: images, when: {images: true}, model: grok-4, fallbacks: []}
   - {id: long, when: {min_input_tokens: 60000}, model: grok-4-1-fast-reasoning}
   - {id: reasoning-task, when: {task: [analysis, planning]}, model: grok-4}
@@ -50,6 +51,9 @@ class RouteWhen(BaseModel):
     """The request carries images (true) or does not (false)."""
     tier: list[str] | None = None
     """The principal's tier (``metadata.tier``), one of these."""
+    purpose: list[str] | None = None
+    """Why the runner asks (``correction``: the last answer failed its output type), one
+    of these: escalation to a stronger model, written as a rule."""
 
 
 class RouteRule(BaseModel):
@@ -122,7 +126,7 @@ def _facts(request: ModelRequest) -> dict[str, Any]:
         for part in _parts(item)
     )
     return {"task": metadata.get("task"), "tier": metadata.get("tier"), "images": images,
-            "tokens": estimate_request_tokens(request)}  # fmt: skip
+            "tokens": estimate_request_tokens(request), "purpose": request.purpose}  # fmt: skip
 
 
 def _parts(item: Any) -> list[Any]:
@@ -134,6 +138,7 @@ def _holds(when: RouteWhen, facts: dict[str, Any]) -> bool:
     checks = (
         when.task is None or facts["task"] in when.task,
         when.tier is None or facts["tier"] in when.tier,
+        when.purpose is None or facts["purpose"] in when.purpose,
         when.images is None or facts["images"] == when.images,
         when.min_input_tokens is None or facts["tokens"] >= when.min_input_tokens,
         when.max_input_tokens is None or facts["tokens"] <= when.max_input_tokens,

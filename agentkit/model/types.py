@@ -126,6 +126,9 @@ class ModelRequest:
     stream: bool = False
     timeout: float | None = None
     """Per-call read timeout override, seconds."""
+    purpose: str | None = None
+    """Why the runner sends it, for a router to see (``correction``: an answer did not
+    match the output type and the model is asked again); never sent."""
 
 
 @dataclass(slots=True)

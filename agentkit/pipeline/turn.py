@@ -67,6 +67,7 @@ def model_request(
         parallel_tool_calls=config.parallel_tool_calls,
         stream=config.stream,
         user=run.principal.user_id,
+        purpose="correction" if run.corrections else None,
         **options,
     )
 

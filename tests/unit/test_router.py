@@ -121,3 +121,22 @@ def test_a_rule_sending_images_to_a_text_only_model_does_not_load() -> None:
         {"id": "pics", "when": {"images": True}, "model": "text-only"}]})  # fmt: skip
     with pytest.raises(ConfigError, match="takes text only"):
         Router(spec, caps)
+
+
+async def test_an_answer_that_fails_its_output_type_is_asked_again_of_a_stronger_model() -> None:
+    from pydantic import BaseModel
+
+    class Verdict(BaseModel):
+        ok: bool
+
+    fake = FakeXAI(Script([Turn.text("not json at all"), Turn.text('{"ok": true}')]))
+    spec = RouterSpec.model_validate({"default": "cheap", "rules": [
+        {"id": "escalate", "when": {"purpose": ["correction"]}, "model": "thinker"}]})  # fmt: skip
+    client = RoutedClient(scripted_client(fake), Router(spec))
+    runner = Runner(rate_window=RecentCalls(), client=client, model="cheap", tools=[],
+                    authoriser=AllowAll(), output_type=Verdict)  # fmt: skip
+    run = await runner.start("is it ok?", principal=Principal(user_id="ana"))
+    assert run.structured == {"ok": True}
+    assert [r.json["model"] for r in fake.requests] == ["cheap", "thinker"]
+    assert "purpose" not in fake.requests[-1].json  # the router's business, not the API's
+    assert run.usage[-1]["route"]["rule"] == "escalate"
