@@ -7,7 +7,9 @@ placeholders."""
 from __future__ import annotations
 
 import json
+import random
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -21,8 +23,8 @@ from agentkit.testing.scripted_client import scripted_client
 EMAIL, CARD, KEY = (
     "ana.perez@example.org",
     "4111 1111 1111 1111",
-    "xai-k3Jd9QmZ2pLx8Rv4Tn6Wy1Bc5Hf7Gs0Ae2Ud4IoP9",
-)
+    "xai-" + "".join(random.Random(7).choices(string.ascii_letters + string.digits, k=40)),
+)  # a key's shape, made here: no key is written down
 PROMPT = f"Send the receipt to {EMAIL}; card {CARD}; my key is {KEY}."
 POLICY = """
 version: 1
