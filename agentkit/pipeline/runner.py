@@ -129,7 +129,7 @@ class Runner:
         self.client = client
         self.moderator = moderator
         """Shown every image a run is given before anything is sent (`agentkit.media`)."""
-        self.result_cache = result_cache or PROCESS_RESULT_CACHE
+        self.result_cache = PROCESS_RESULT_CACHE if result_cache is None else result_cache
         """Where read tools' results are kept, when the policy says so (``cache:``)."""
         self.model = model
         self._server_tools = [dict(s) for s in server_tools]

@@ -107,3 +107,19 @@ def test_a_cache_on_a_tool_that_is_not_a_read_does_not_load(tmp_path: Path) -> N
     path.write_text("version: 1\ntools:\n  pay: {side_effect: financial, cache: {ttl: 60}}\n")
     with pytest.raises(PolicyLoadError, match="only a read tool's results may be kept"):
         load_policy(path)
+
+
+def test_a_runner_given_an_empty_cache_uses_that_one() -> None:
+    mine = ResultCache()  # empty, so falsy: it must still be the one used
+    runner = Runner(rate_window=RecentCalls(), client=scripted_client(FakeXAI(None)),
+                    model="grok-4", tools=[], authoriser=load_policy(_policy_file()),
+                    result_cache=mine)  # fmt: skip
+    assert runner.result_cache is mine
+
+
+def _policy_file() -> Path:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "policy.yaml"
+    path.write_text(POLICY.replace("lookup", "search"))
+    return path
