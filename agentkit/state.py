@@ -112,6 +112,15 @@ class UsageTotals(BaseModel):
     tool_cost_usd: float = 0.0
     """What tools said they spent (``ToolOutput(metadata={"cost_usd": ...})``: an image or a
     video generated); part of `cost_usd`, so a run's budget covers it."""
+    queued_ms: float = 0.0
+    """Time the run's requests waited for the model's rate allowance (a `RateGate`)."""
+    tool_cache_hits: int = 0
+    """Calls answered from the tool-result cache instead of running the tool."""
+
+    @property
+    def prompt_cache_hit_rate(self) -> float:
+        """The share of input tokens the server answered from its prompt cache (0 to 1)."""
+        return self.cached_tokens / self.input_tokens if self.input_tokens else 0.0
 
 
 class Grounding(BaseModel):

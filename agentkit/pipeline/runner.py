@@ -663,6 +663,8 @@ class Runner:
         kept = self._kept(call, run.principal)
         result = self.result_cache.get(kept[0]) if kept else None
         step.cached = result is not None
+        if step.cached:
+            run.totals.tool_cache_hits += 1
         try:
             if result is None:
                 result = await execute(

@@ -185,6 +185,7 @@ def _add_usage(run: RunResult, response: ModelResponse) -> None:
     totals.image_tokens += usage.image_tokens
     totals.total_tokens += usage.total_tokens
     totals.cost_usd += usage.cost_usd
+    totals.queued_ms += usage.queued_ms
     run.usage.append(usage.to_dict())
     for citation in response.citations:
         if citation.url not in run.citations:

@@ -33,6 +33,7 @@ from agentkit.testing.fake_files import FakeFiles, FilesBehaviour
 from agentkit.testing.fake_media import FakeMedia, MediaBehaviour
 from agentkit.testing.fake_usage import Tokens
 from agentkit.testing.faults import Fault, FaultQueue
+from agentkit.testing.prompt_cache import PromptCache
 from agentkit.testing.script import Script, Turn
 from agentkit.testing.sse import frame, response_events
 from agentkit.testing.store import ResponseStore
@@ -97,6 +98,9 @@ class FakeXAI:
         self.files = FakeFiles(files)
         """Files, collections (``/management/v1``), document search, embeddings, and the
         ``file_search`` tool of model turns; set ``files.clock`` to move expiry along."""
+        self.prompt_cache = PromptCache()
+        """The prompt cache requests naming one (``prompt_cache_key``, ``x-grok-conv-id``)
+        are answered from; usage reports what it held as cached tokens."""
         self._counts: Counter[str] = Counter()
         self._faults = FaultQueue()
         self._store = ResponseStore()
@@ -209,9 +213,10 @@ class FakeXAI:
         arguments = self._arguments(turn, body, endpoint, fault)
         cut = _StreamCut.of(fault, endpoint)
         turn = capped_turn(turn, body, endpoint)
+        headers = {name.lower(): value for name, value in request.headers.items()}
         if endpoint == "chat":
-            return self._chat(body, turn, arguments, cut)
-        return self._responses(body, turn, index, arguments, prior, cut)
+            return self._chat(body, turn, arguments, cut, headers)
+        return self._responses(body, turn, index, arguments, prior, cut, headers)
 
     def _select(self, body: dict[str, Any], endpoint: Endpoint) -> tuple[Turn, int, int]:
         """The answering turn, its index, and tokens carried over from a previous response."""
@@ -281,6 +286,7 @@ class FakeXAI:
         arguments: list[str],
         prior: int,
         cut: _StreamCut,
+        headers: dict[str, str],
     ) -> HTTPReply:
         response_id = new_response_id()
         output = output_items(response_id, turn, arguments)
@@ -288,6 +294,11 @@ class FakeXAI:
         tokens = replace(_tokens(body, turn, prompt, arguments), report_cost=self.report_cost)
         if prior:
             tokens = replace(tokens, input_tokens=tokens.input_tokens + prior, cached_tokens=prior)
+        else:
+            cached = self.prompt_cache.cached_tokens(
+                body, headers, "responses", tokens.input_tokens
+            )
+            tokens = replace(tokens, cached_tokens=cached)
         usage = tokens.responses_usage()
         response = response_object(response_id, body, output, usage, incomplete=turn.incomplete)
         self._store.put(response, index, retrievable=body.get("store", True) is not False)
@@ -299,13 +310,19 @@ class FakeXAI:
         return replies.json_reply(response)
 
     def _chat(
-        self, body: dict[str, Any], turn: Turn, arguments: list[str], cut: _StreamCut
+        self,
+        body: dict[str, Any],
+        turn: Turn,
+        arguments: list[str],
+        cut: _StreamCut,
+        headers: dict[str, str],
     ) -> HTTPReply:
         completion_id = new_response_id()
         model = str(body.get("model", ""))
         message = chat_message(turn, arguments)
         tokens = _tokens(body, turn, [body.get("messages"), body.get("tools")], arguments)
-        tokens = replace(tokens, report_cost=self.report_cost)
+        cached = self.prompt_cache.cached_tokens(body, headers, "chat", tokens.input_tokens)
+        tokens = replace(tokens, report_cost=self.report_cost, cached_tokens=cached)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             frames = chunk_events(

@@ -54,3 +54,32 @@ async def test_a_deployer_may_set_another_key_or_none() -> None:
     fake = FakeXAI(_turns())
     await _runner(fake, request_options={"prompt_cache_key": None}).start("x")
     assert all("prompt_cache_key" not in r.json for r in fake.requests)
+
+
+def _three_turns() -> Script:
+    return Script([Turn.call("lookup", {"n": 1}), Turn.call("lookup", {"n": 2}),
+                   Turn.text("done")])  # fmt: skip
+
+
+@pytest.mark.parametrize("endpoint", ["responses", "chat"])
+async def test_a_named_cache_answers_the_shared_prefix_and_the_run_reports_its_hit_rate(
+    endpoint: str,
+) -> None:
+    fake = FakeXAI(_three_turns())
+    run = await _runner(fake, endpoint, chain_responses=False).start("look 1 and 2 up")
+    cached = [usage.get("cached_tokens", 0) for usage in run.usage]
+    assert cached[0] == 0
+    assert 0 < cached[1] < cached[2]
+    assert run.totals.cached_tokens == sum(cached)
+    assert run.totals.prompt_cache_hit_rate == pytest.approx(
+        run.totals.cached_tokens / run.totals.input_tokens
+    )
+    assert 0 < run.totals.prompt_cache_hit_rate < 1
+
+
+async def test_without_a_cache_name_nothing_is_cached() -> None:
+    fake = FakeXAI(_three_turns())
+    options = {"prompt_cache_key": None}
+    run = await _runner(fake, chain_responses=False, request_options=options).start("x")
+    assert run.totals.cached_tokens == 0
+    assert run.totals.prompt_cache_hit_rate == 0.0
