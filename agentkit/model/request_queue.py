@@ -52,14 +52,20 @@ def estimate_request_tokens(
     the output is `max_output_tokens` when set, else `output_allowance`. Reasoning tokens
     are not bounded by `max_output_tokens`: settle the ticket with the real usage.
     """
+    output = request.max_output_tokens
+    return estimate_input_tokens(request) + (output if output is not None else output_allowance)
+
+
+def estimate_input_tokens(request: ModelRequest) -> int:
+    """The input tokens of `request` estimated locally: the JSON of its input items,
+    instructions and tools at four characters a token."""
     text = json.dumps(
         [request.input, request.instructions, request.tools],
         separators=(",", ":"),
         ensure_ascii=False,
         default=str,
     )
-    output = request.max_output_tokens
-    return math.ceil(len(text) / 4) + (output if output is not None else output_allowance)
+    return math.ceil(len(text) / 4)
 
 
 @dataclass(slots=True)

@@ -11,17 +11,31 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
-from agentkit.errors import AgentkitError, ConfigError
+from agentkit.errors import AgentkitError, ConfigError, MissingAPIKey
 
 MAX_RETRY_AFTER = 60.0
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def api_key_from(given: str | None, variables: Sequence[str] = ("XAI_API_KEY",)) -> str:
+    """``given``, else the first of the environment ``variables`` set; `MissingAPIKey`
+    naming the first when none is."""
+    key = (
+        given
+        if given is not None
+        else next((os.environ[v] for v in variables if os.environ.get(v)), "")
+    )
+    if not key:
+        raise MissingAPIKey(variables[0])
+    return key
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentkit.errors import BadRequest, ConfigError, ModelError, RateLimited, ServerError
 from agentkit.model.capabilities import CapabilityTable
-from agentkit.model.request_queue import estimate_request_tokens
+from agentkit.model.request_queue import estimate_input_tokens
+from agentkit.model.token_count import TokenCounter
 from agentkit.model.types import ModelClient, ModelRequest, ModelResponse
 
+NEAR_A_BOUND = 0.25
+"""How near (a fraction of the bound) an estimate must be to a rule's token bound for the
+router to ask the tokenizer."""
 _CONTEXT_WORDS = ("context length", "context window", "maximum context", "too many tokens",
                   "prompt is too long")  # fmt: skip
 
@@ -82,13 +86,34 @@ class Route:
     """The chosen model first, then its fallbacks."""
     rule: str
     """The rule's id, or ``default``."""
+    input_tokens: int = 0
+    """The input size the rules saw."""
+    counted_by: str = "estimate"
+    """``estimate`` (about four characters a token) or ``tokenizer`` (``/v1/tokenize-text``)."""
 
 
 class Router:
     """Chooses a model per request (`choose`); `RoutedClient` sends through it."""
 
-    def __init__(self, spec: RouterSpec, capabilities: CapabilityTable | None = None) -> None:
+    def __init__(
+        self,
+        spec: RouterSpec,
+        capabilities: CapabilityTable | None = None,
+        *,
+        counter: TokenCounter | None = None,
+        near: float = NEAR_A_BOUND,
+    ) -> None:
+        """``counter`` (a `TokenizeCounter`) counts a request's tokens exactly when its
+        estimate is within ``near`` (a fraction) of a rule's token bound."""
         self.spec = spec
+        self.counter = counter
+        self.near = near
+        self._bounds = sorted(
+            bound
+            for rule in spec.rules
+            for bound in (rule.when.min_input_tokens, rule.when.max_input_tokens)
+            if bound is not None
+        )
         caps = capabilities or CapabilityTable.default()
         for rule in spec.rules:
             if rule.when.images and caps.lookup(rule.model).input_images is False:
@@ -98,27 +123,50 @@ class Router:
                 )
 
     @classmethod
-    def from_yaml(cls, path: str | Path, capabilities: CapabilityTable | None = None) -> Router:
+    def from_yaml(
+        cls,
+        path: str | Path,
+        capabilities: CapabilityTable | None = None,
+        *,
+        counter: TokenCounter | None = None,
+    ) -> Router:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            return cls(RouterSpec.model_validate(data), capabilities)
+            return cls(RouterSpec.model_validate(data), capabilities, counter=counter)
         except (OSError, yaml.YAMLError, ValueError) as exc:
             raise ConfigError(f"{path}: not a router: {exc}") from exc
 
-    def choose(self, request: ModelRequest) -> Route:
-        facts = _facts(request)
+    def choose(self, request: ModelRequest, tokens: int | None = None) -> Route:
+        """The route of ``request``, its input size ``tokens`` or else estimated."""
+        counted_by = "estimate" if tokens is None else "tokenizer"
+        facts = _facts(request, estimate_input_tokens(request) if tokens is None else tokens)
         for rule in self.spec.rules:
             if _holds(rule.when, facts):
                 fallbacks = self.spec.fallbacks if rule.fallbacks is None else rule.fallbacks
-                return Route(_unique(rule.model, fallbacks), rule.id)
-        return Route(_unique(self.spec.default, self.spec.fallbacks), "default")
+                return Route(_unique(rule.model, fallbacks), rule.id, facts["tokens"], counted_by)
+        models = _unique(self.spec.default, self.spec.fallbacks)
+        return Route(models, "default", facts["tokens"], counted_by)
+
+    async def route(self, request: ModelRequest) -> Route:
+        """`choose`, with the input counted by the tokenizer when the estimate is near a
+        token bound of a rule and a counter is set (its failure: the estimate decides)."""
+        if self.counter is None or not self._near_a_bound(estimate_input_tokens(request)):
+            return self.choose(request)
+        try:
+            tokens = await self.counter.count(request)
+        except ModelError:
+            return self.choose(request)
+        return self.choose(request, tokens)
+
+    def _near_a_bound(self, estimate: int) -> bool:
+        return any(abs(estimate - bound) <= self.near * max(bound, 1) for bound in self._bounds)
 
 
 def _unique(first: str, rest: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([first, *rest]))
 
 
-def _facts(request: ModelRequest) -> dict[str, Any]:
+def _facts(request: ModelRequest, tokens: int) -> dict[str, Any]:
     metadata = request.metadata or {}
     images = any(
         isinstance(part, dict) and part.get("type") == "input_image"
@@ -126,7 +174,7 @@ def _facts(request: ModelRequest) -> dict[str, Any]:
         for part in _parts(item)
     )
     return {"task": metadata.get("task"), "tier": metadata.get("tier"), "images": images,
-            "tokens": estimate_request_tokens(request), "purpose": request.purpose}  # fmt: skip
+            "tokens": tokens, "purpose": request.purpose}  # fmt: skip
 
 
 def _parts(item: Any) -> list[Any]:
@@ -146,16 +194,26 @@ def _holds(when: RouteWhen, facts: dict[str, Any]) -> bool:
     return all(checks)
 
 
-def falls_back(exc: ModelError) -> bool:
-    """Whether another model may answer where this one failed: a 429 (not an exhausted
-    quota), a 5xx or 529, or a request too long for the model's context."""
-    from agentkit.errors import QuotaExhausted
+def fallback_reason(exc: ModelError) -> str | None:
+    """Why another model may answer where this one failed (``rate_limited``: a 429 that is
+    not an exhausted quota; ``overloaded``: 529; ``server_error``: another 5xx;
+    ``context_length``: the request is too long for the model), or None: it may not."""
+    from agentkit.errors import Overloaded, QuotaExhausted
 
     if isinstance(exc, RateLimited):
-        return not isinstance(exc, QuotaExhausted)
+        return None if isinstance(exc, QuotaExhausted) else "rate_limited"
+    if isinstance(exc, Overloaded):
+        return "overloaded"
     if isinstance(exc, ServerError):
-        return True
-    return isinstance(exc, BadRequest) and any(w in str(exc).lower() for w in _CONTEXT_WORDS)
+        return "server_error"
+    if isinstance(exc, BadRequest) and any(w in str(exc).lower() for w in _CONTEXT_WORDS):
+        return "context_length"
+    return None
+
+
+def falls_back(exc: ModelError) -> bool:
+    """Whether another model may answer where this one failed (`fallback_reason`)."""
+    return fallback_reason(exc) is not None
 
 
 class RoutedClient:
@@ -167,17 +225,22 @@ class RoutedClient:
         self.router = router
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
-        route = self.router.choose(request)
+        route = await self.router.route(request)
         failed: list[dict[str, str]] = []
         for model in route.models:
             try:
                 response = await self.client.respond(dataclasses.replace(request, model=model))
             except ModelError as exc:
-                if not falls_back(exc) or model == route.models[-1]:
+                reason = fallback_reason(exc)
+                if reason is None or model == route.models[-1]:
                     raise
-                failed.append({"model": model, "error": type(exc).__name__})
+                status = getattr(exc, "status_code", None)
+                failed.append({"model": model, "reason": reason, "error": type(exc).__name__,
+                               **({"status": status} if status is not None else {})})  # fmt: skip
                 continue
-            response.usage.route = {"rule": route.rule, "model": model, "failed": failed}
+            response.usage.route = {"rule": route.rule, "model": model, "failed": failed,
+                                    "input_tokens": route.input_tokens,
+                                    "counted_by": route.counted_by}  # fmt: skip
             return response
         raise AssertionError("a route has at least one model")  # pragma: no cover
 

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import httpx2
 
-from agentkit.errors import ConfigError, MissingAPIKey, ModelError
-from agentkit.model.rest import RestClient, Sleep
+from agentkit.errors import ConfigError, ModelError
+from agentkit.model.rest import RestClient, Sleep, api_key_from
 
 API_URL = "https://api.x.ai/v1"
 MANAGEMENT_URL = "https://management-api.x.ai/v1"
@@ -91,17 +91,6 @@ class DocumentMatch:
     page_number: int | None = None
 
 
-def _key(given: str | None, variables: Sequence[str]) -> str:
-    key = (
-        given
-        if given is not None
-        else next((os.environ[v] for v in variables if os.environ.get(v)), "")
-    )
-    if not key:
-        raise MissingAPIKey(variables[0])
-    return key
-
-
 class FilesClient:
     """Upload, list, fetch and delete files (``/v1/files``)."""
 
@@ -113,7 +102,7 @@ class FilesClient:
         transport: httpx2.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        key = _key(api_key, ("XAI_API_KEY",))
+        key = api_key_from(api_key)
         self._rest = RestClient(base_url, key, error=FilesError, transport=transport,
                                 sleep=sleep)  # fmt: skip
 
@@ -205,10 +194,10 @@ class CollectionsClient:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        manage = _key(management_key, MANAGEMENT_KEY_VARIABLES)
+        manage = api_key_from(management_key, MANAGEMENT_KEY_VARIABLES)
         self._manage = RestClient(management_url, manage, error=FilesError,
                                   transport=transport, sleep=sleep)  # fmt: skip
-        self._search = RestClient(base_url, _key(api_key, ("XAI_API_KEY",)), error=FilesError,
+        self._search = RestClient(base_url, api_key_from(api_key), error=FilesError,
                                   transport=transport, sleep=sleep)  # fmt: skip
         self._sleep, self._clock = sleep, clock
 
@@ -338,7 +327,7 @@ class EmbeddingsClient:
             raise ConfigError("batch must be 1 to 128 texts")
         self.model = model
         self._batch = batch
-        self._rest = RestClient(base_url, _key(api_key, ("XAI_API_KEY",)), error=FilesError,
+        self._rest = RestClient(base_url, api_key_from(api_key), error=FilesError,
                                 transport=transport, sleep=sleep)  # fmt: skip
 
     def __repr__(self) -> str:
@@ -377,7 +366,7 @@ def xai_embedder(
     searches, off the event loop)."""
     if not 1 <= batch <= 128:
         raise ConfigError("batch must be 1 to 128 texts")
-    key = _key(api_key, ("XAI_API_KEY",))
+    key = api_key_from(api_key)
     url = base_url.rstrip("/") + "/embeddings"
 
     def embed(texts: list[str]) -> list[list[float]]:

@@ -31,6 +31,7 @@ from agentkit.testing.chat import chat_message, chunk_events, completion
 from agentkit.testing.exchange import HTTPReply, HTTPRequest, RecordedRequest
 from agentkit.testing.fake_files import FakeFiles, FilesBehaviour
 from agentkit.testing.fake_media import FakeMedia, MediaBehaviour
+from agentkit.testing.fake_tokenizer import TOKENIZE_PATH, tokenize_reply
 from agentkit.testing.fake_usage import Tokens
 from agentkit.testing.faults import Fault, FaultQueue
 from agentkit.testing.prompt_cache import PromptCache
@@ -176,6 +177,8 @@ class FakeXAI:
             return await self.media.handle(request)
         if self.files.serves(path):
             return await self.files.handle(request)
+        if path == TOKENIZE_PATH:
+            return tokenize_reply(request)
         if path == "/v1/models":
             _require(method, "GET")
             return replies.json_reply(models_list())

@@ -62,14 +62,17 @@ def test_the_first_rule_that_holds_picks_the_model(
         assert route.models[-1] == "backup"
 
 
-@pytest.mark.parametrize(("fault", "reason"), [
-    (Fault.http(429, retry_after=0), "RateLimited"),
-    (Fault.overloaded(retry_after=0), "Overloaded"),
+@pytest.mark.parametrize(("fault", "failure"), [
+    (Fault.http(429, retry_after=0), {"reason": "rate_limited", "error": "RateLimited",
+                                      "status": 429}),
+    (Fault.overloaded(retry_after=0), {"reason": "overloaded", "error": "Overloaded",
+                                       "status": 529}),
+    (Fault.http(503), {"reason": "server_error", "error": "ServerError", "status": 503}),
     (Fault.http(400, message="This model's maximum context length is 131072 tokens"),
-     "BadRequest"),
+     {"reason": "context_length", "error": "BadRequest", "status": 400}),
 ])  # fmt: skip
 async def test_a_failed_model_falls_back_and_the_reason_is_recorded(
-    tmp_path: Path, fault: Fault, reason: str
+    tmp_path: Path, fault: Fault, failure: dict[str, object]
 ) -> None:
     from agentkit.model.retry import RetryPolicy
 
@@ -84,8 +87,11 @@ async def test_a_failed_model_falls_back_and_the_reason_is_recorded(
     assert run.output == "done"
     assert [r.json["model"] for r in fake.requests] == ["cheap", "backup"]
     route = run.usage[-1]["route"]
-    assert route == {"rule": "default", "model": "backup",
-                     "failed": [{"model": "cheap", "error": reason}]}  # fmt: skip
+    assert route["rule"] == "default"
+    assert route["model"] == "backup"
+    assert route["failed"] == [{"model": "cheap", **failure}]
+    assert route["counted_by"] == "estimate"
+    assert route["input_tokens"] > 0
     responded = [json.loads(line)["fields"] for line in sink.lines if '"model.response"' in line]
     assert responded[-1]["usage"]["route"] == route
 
