@@ -21,7 +21,8 @@ MAX_KEYS = 10_000
 """Caches kept; the least recently used goes first."""
 
 
-def _parts(body: dict[str, Any], endpoint: str) -> list[str]:
+def prompt_parts(body: dict[str, Any], endpoint: str) -> list[str]:
+    """The parts of a request's prompt a cache matches, in order, as JSON."""
     if endpoint == "chat":
         items = body.get("messages")
         head: list[Any] = [body.get("tools")]
@@ -59,7 +60,7 @@ class PromptCache:
         name = cache_name(body, headers, endpoint)
         if name is None:
             return 0
-        parts = _parts(body, endpoint)
+        parts = prompt_parts(body, endpoint)
         key = (name, str(body.get("model", "")))
         with self._lock:
             previous = self._last.pop(key, [])

@@ -18,6 +18,8 @@ Two ways of calling it:
 * ungated: callers send at once and retry a 429 the way `RetryPolicy` does by default
   (Retry-After honoured, four attempts in all, then the request fails).
 
+Then the day's cost with and without the router and the caches (`tools.bench.day_cost`).
+
 Reported: 429s per request, requests that failed, throughput as a fraction of the
 allowed rate (the busier of requests and tokens, from the first request to the last
 answer), and p50/p99 of the time each request waited before its accepted attempt
@@ -42,6 +44,7 @@ from agentkit.model.rate_buckets import ModelLimits
 from agentkit.model.request_queue import RateGate
 from agentkit.model.retry import RetryPolicy
 from agentkit.testing.virtual_time import VirtualLoop
+from tools.bench import day_cost
 from tools.bench.common import section_main
 
 MODEL = "grok-4"
@@ -230,6 +233,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
         "tpm": TPM,
         "gated": _simulate(count, gated=True, seed=11),
         "ungated": _simulate(count, gated=False, seed=11),
+        "cost": day_cost.measure(count),
     }
 
 
@@ -260,6 +264,8 @@ def section(data: dict[str, Any]) -> list[str]:
             f"{row['real_seconds']} |"
         )
     lines.append("")
+    if "cost" in data:
+        lines.extend(day_cost.section(data["cost"]))
     return lines
 
 
