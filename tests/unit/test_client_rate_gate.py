@@ -61,3 +61,42 @@ async def test_without_a_gate_usage_has_no_queue_time() -> None:
     fake = FakeXAI(Script([Turn.text("ok")]))
     response = await scripted_client(fake).respond(_request(1))
     assert "queued_ms" not in response.usage.to_dict()
+
+
+async def test_runs_of_several_runners_and_clients_share_one_allowance() -> None:
+    from agentkit.decision import AllowAll, Principal
+    from agentkit.pipeline.authorise import RecentCalls
+    from agentkit.pipeline.runner import Runner
+    from agentkit.tool import Tool
+
+    async def lookup(n: int) -> str:
+        """Look a row up."""
+        return f"row {n}"
+
+    clock = FakeClock(0.0)
+    gate = _gate(clock, rpm=3)
+    sent: list[float] = []
+
+    def turn(body: dict[str, object]) -> Turn:
+        sent.append(clock())
+        done = any(
+            isinstance(item, dict) and item.get("type") == "function_call_output"
+            for item in body.get("input") or []  # type: ignore[attr-defined]
+        )
+        return Turn.text("done") if done else Turn.call("lookup", {"n": 1})
+
+    runners = [
+        Runner(rate_window=RecentCalls(), model="grok-4", tools=[Tool(lookup)],
+               client=scripted_client(FakeXAI(turn), rate_gate=gate), authoriser=AllowAll())
+        for _ in range(3)
+    ]  # fmt: skip
+    runs = await asyncio.gather(*(
+        runners[n % 3].start(f"look {n} up", principal=Principal(user_id=f"u{n}"))
+        for n in range(6)
+    ))  # fmt: skip
+    assert [run.output for run in runs] == ["done"] * 6
+    assert len(sent) == 12
+    for start in sent:  # three clients, six runs, one allowance of three a minute
+        assert sum(start <= t < start + 60 for t in sent) <= 3
+    assert sent[-1] >= 180
+    assert sum(run.totals.queued_ms > 0 for run in runs) >= 4
