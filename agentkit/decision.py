@@ -55,6 +55,8 @@ class Principal(BaseModel):
     """Roles the policy grants tools to."""
     workspace: str | None = None
     """Tenant or workspace, for policies that differ between them."""
+    tier: str | None = None
+    """The principal's service tier (``gold``, ...), for a model router's rules."""
 
 
 class ToolInfo(BaseModel):

@@ -48,13 +48,17 @@ class RouteWhen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     task: list[str] | None = None
-    """The request's task type (``metadata.task``, set by the agent), one of these."""
+    """The run's task type (`RunConfig.task`; else the request's ``metadata.task``), one
+    of these."""
     min_input_tokens: int | None = Field(default=None, ge=0)
     max_input_tokens: int | None = Field(default=None, ge=0)
     images: bool | None = None
     """The request carries images (true) or does not (false)."""
     tier: list[str] | None = None
-    """The principal's tier (``metadata.tier``), one of these."""
+    """The principal's tier (`Principal.tier`; else ``metadata.tier``), one of these."""
+    max_latency_budget_ms: int | None = Field(default=None, ge=0)
+    """The request's latency budget (`RunConfig.latency_budget_ms`) is set and at most
+    this: a caller who cannot wait gets a fast model."""
     purpose: list[str] | None = None
     """Why the runner asks (``correction``: the last answer failed its output type), one
     of these: escalation to a stronger model, written as a rule."""
@@ -173,8 +177,9 @@ def _facts(request: ModelRequest, tokens: int) -> dict[str, Any]:
         for item in request.input
         for part in _parts(item)
     )
-    return {"task": metadata.get("task"), "tier": metadata.get("tier"), "images": images,
-            "tokens": tokens, "purpose": request.purpose}  # fmt: skip
+    return {"task": request.task or metadata.get("task"),
+            "tier": request.tier or metadata.get("tier"), "images": images, "tokens": tokens,
+            "purpose": request.purpose, "latency": request.latency_budget_ms}  # fmt: skip
 
 
 def _parts(item: Any) -> list[Any]:
@@ -190,6 +195,8 @@ def _holds(when: RouteWhen, facts: dict[str, Any]) -> bool:
         when.images is None or facts["images"] == when.images,
         when.min_input_tokens is None or facts["tokens"] >= when.min_input_tokens,
         when.max_input_tokens is None or facts["tokens"] <= when.max_input_tokens,
+        when.max_latency_budget_ms is None
+        or (facts["latency"] is not None and facts["latency"] <= when.max_latency_budget_ms),
     )
     return all(checks)
 

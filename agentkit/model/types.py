@@ -129,6 +129,13 @@ class ModelRequest:
     purpose: str | None = None
     """Why the runner sends it, for a router to see (``correction``: an answer did not
     match the output type and the model is asked again); never sent."""
+    task: str | None = None
+    """The run's task type (`RunConfig.task`), for a router; never sent."""
+    tier: str | None = None
+    """The principal's tier (`Principal.tier`), for a router; never sent."""
+    latency_budget_ms: int | None = None
+    """How long the caller can wait for the answer (`RunConfig.latency_budget_ms`), for
+    a router; never sent."""
 
 
 @dataclass(slots=True)

@@ -34,6 +34,10 @@ class RunConfig:
     the default resends the whole conversation and keeps nothing on the server's word."""
     request_options: Mapping[str, Any] = field(default_factory=dict)
     """Extra ModelRequest fields (temperature, max_output_tokens, reasoning_effort, ...)."""
+    task: str | None = None
+    """The kind of work (``analysis``, ``lookup``, ...), for a model router's rules."""
+    latency_budget_ms: int | None = None
+    """How long a caller can wait for each answer, for a model router's rules."""
     grounded: bool = False
     """Ask the model to cite retrieved chunks and files, and check every citation against
     what the run retrieved (`RunResult.grounding`; `agentkit.pipeline.grounding`)."""

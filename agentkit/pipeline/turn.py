@@ -68,6 +68,9 @@ def model_request(
         stream=config.stream,
         user=run.principal.user_id,
         purpose="correction" if run.corrections else None,
+        task=config.task,
+        tier=run.principal.tier,
+        latency_budget_ms=config.latency_budget_ms,
         **options,
     )
 

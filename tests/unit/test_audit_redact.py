@@ -96,7 +96,8 @@ def test_planted_secrets_appear_nowhere_in_the_file(tmp_path: Path) -> None:
 
 def test_what_is_not_secret_survives() -> None:
     clean = custom_redactor().redact(planted_fields())
-    assert clean["principal"] == {"user_id": "ann", "roles": ["ops"], "workspace": None}
+    assert clean["principal"] == {"user_id": "ann", "roles": ["ops"], "workspace": None,
+                                  "tier": None}  # fmt: skip
     assert clean["usage"] == {"input_tokens": 120, "output_tokens": 40, "max_tokens": 512}
     assert clean["colour"] == "red"
     assert clean["when"] == "2026-01-02T00:00:00+00:00"

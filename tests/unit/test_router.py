@@ -146,3 +146,30 @@ async def test_an_answer_that_fails_its_output_type_is_asked_again_of_a_stronger
     assert [r.json["model"] for r in fake.requests] == ["cheap", "thinker"]
     assert "purpose" not in fake.requests[-1].json  # the router's business, not the API's
     assert run.usage[-1]["route"]["rule"] == "escalate"
+
+
+@pytest.mark.parametrize(("config", "principal", "model"), [
+    ({}, Principal(user_id="ana"), "cheap"),
+    ({"task": "analysis"}, Principal(user_id="ana"), "thinker"),
+    ({}, Principal(user_id="ana", tier="gold"), "premium"),
+    ({"latency_budget_ms": 800}, Principal(user_id="ana", tier="gold"), "quick"),
+    ({"latency_budget_ms": 5000}, Principal(user_id="ana", tier="gold"), "premium"),
+])  # fmt: skip
+async def test_a_run_s_task_tier_and_latency_budget_reach_the_router_and_not_the_api(
+    tmp_path: Path, config: dict[str, object], principal: Principal, model: str
+) -> None:
+    from agentkit.pipeline.run_config import RunConfig
+
+    path = tmp_path / "router.yaml"
+    path.write_text(ROUTER.replace(
+        "rules:\n", "rules:\n  - {id: hurry, when: {max_latency_budget_ms: 1000}, model: quick}\n"
+    ))  # fmt: skip
+    fake = FakeXAI(Script([Turn.text("done")]))
+    runner = Runner(rate_window=RecentCalls(), client=RoutedClient(scripted_client(fake),
+                    Router.from_yaml(path)), model="cheap", tools=[], authoriser=AllowAll(),
+                    config=RunConfig(**config))  # type: ignore[arg-type]  # fmt: skip
+    await runner.start("hello", principal=principal)
+    body = fake.requests[0].json
+    assert body["model"] == model
+    assert not {"task", "tier", "latency_budget_ms", "purpose"} & set(body)
+    assert "metadata" not in body
