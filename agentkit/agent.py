@@ -51,6 +51,7 @@ from agentkit.pipeline.runner import Runner
 from agentkit.run_limits import HasRunLimits
 from agentkit.sealing import Sealer
 from agentkit.state import RunResult
+from agentkit.telemetry.settings import TelemetrySettings
 from agentkit.tool import Tool, as_tool, tool_spec
 
 DEFAULT_MODEL = "grok-4-1-fast-non-reasoning"
@@ -126,6 +127,7 @@ class Agent:
         sealer: Sealer | None = None,
         rate_window: RateWindow | None = None,
         moderator: Moderator | None = None,
+        telemetry: TelemetrySettings | None = None,
     ) -> None:
         self.model_name = model or type(self).model
         self.tool_list = self._collect_tools(tools)
@@ -144,6 +146,7 @@ class Agent:
             "rate_window": rate_window,
             "config": config or type(self).config,
             "moderator": moderator,
+            "telemetry": telemetry,
         }
         self._runner: Runner | None = None
 

@@ -15,6 +15,7 @@ from agentkit.audit.redact import Redactor
 from agentkit.events import EventSink, RunEvent, split_context
 from agentkit.pipeline.checkpoints import Checkpoints
 from agentkit.state import RunResult, Step
+from agentkit.telemetry.run_spans import RunSpans
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,8 @@ class RunRecorder:
     """Writes the events of one run to an `AuditRecorder`, adding the run's context, and
     hands each one, once stored, to the run's event sink (`Agent.stream`)."""
 
-    __slots__ = ("_audit", "_events", "_pending_text", "_redactor", "_run", "_seq", "checkpoints")
+    __slots__ = ("_audit", "_events", "_pending_text", "_redactor", "_run", "_seq", "checkpoints",
+                 "spans")  # fmt: skip
 
     def __init__(
         self,
@@ -208,8 +210,11 @@ class RunRecorder:
         run: RunResult,
         events: EventSink | None = None,
         checkpoints: Checkpoints | None = None,
+        spans: RunSpans | None = None,
     ) -> None:
         self.checkpoints = checkpoints
+        self.spans = spans
+        """The run's spans and measurements (`agentkit.telemetry`), fed every record."""
         """Told of the run's safe points (`agentkit.pipeline.checkpoints`)."""
         self._audit = audit
         self._run = run
@@ -248,13 +253,21 @@ class RunRecorder:
         self._audit.record(event.name, record)
         if self._events is not None:
             self._publish(event.name, record)
+        spans = self.spans
+        if spans is not None:
+            # spans see what the audit log shows; measurements need only names and rules
+            spans.recorded(event.name, self._redacted(record) if spans.recording else record)
 
-    def _publish(self, name: str, record: dict[str, Any]) -> None:
+    def _redacted(self, record: dict[str, Any]) -> dict[str, Any]:
         if self._redactor is None:
             # the audit log's own rules, so an event never shows what the log hides
             found = getattr(self._audit, "redactor", None)
             self._redactor = found if isinstance(found, Redactor) else Redactor()
-        clean = self._redactor.redact(record, include_prompts=True)
+        clean: dict[str, Any] = self._redactor.redact(record, include_prompts=True)
+        return clean
+
+    def _publish(self, name: str, record: dict[str, Any]) -> None:
+        clean = self._redacted(record)
         context, data = split_context(clean)
         self._seq += 1
         assert self._events is not None

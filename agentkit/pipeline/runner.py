@@ -13,7 +13,7 @@ import contextlib
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -87,11 +87,18 @@ from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_c
 from agentkit.run_limits import RunLimits
 from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunError, RunResult, Step, StepStatus
+from agentkit.telemetry.logs import log_context
+from agentkit.telemetry.run_spans import ChatSpan, RunSpans
+from agentkit.telemetry.settings import TelemetrySettings
 from agentkit.tool import Tool
 from agentkit.tools.search.entries import scoped_file_search
 from agentkit.who_approves import Signer, default_approvers
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
+DEFAULT_TELEMETRY = TelemetrySettings()
+"""The global tracer and meter providers: no-ops until the application sets an SDK's."""
+_NO_CHAT_SPAN: contextlib.nullcontext[ChatSpan | None] = contextlib.nullcontext(None)
+_NO_CALL_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 class Runner:
@@ -125,8 +132,11 @@ class Runner:
         clock: Any = time.time,
         moderator: Moderator | None = None,
         result_cache: ResultCache | None = None,
+        telemetry: TelemetrySettings | None = None,
     ) -> None:
         self.client = client
+        self.telemetry = telemetry or DEFAULT_TELEMETRY
+        """Where the runs' spans and measurements go (`agentkit.telemetry`)."""
         self.moderator = moderator
         """Shown every image a run is given before anything is sent (`agentkit.media`)."""
         self.result_cache = PROCESS_RESULT_CACHE if result_cache is None else result_cache
@@ -190,22 +200,35 @@ class Runner:
             user_messages=[prompt],
             started_at=self._clock(),
         )
-        recorder = RunRecorder(self.audit, run, events, checkpoints)
-        facts = {name: tool.facts for name, tool in self.tools.items() if tool.facts}
-        try:
-            recorder.emit(
-                ev.RunStarted(
-                    self.agent_name,
-                    self.model,
-                    facts or None,
-                    authoriser_name(self.authoriser),
-                    images=[image.metadata() for image in inputs] or None,
+        with self._traced(run, "start") as spans:
+            recorder = RunRecorder(self.audit, run, events, checkpoints, spans)
+            facts = {name: tool.facts for name, tool in self.tools.items() if tool.facts}
+            try:
+                recorder.emit(
+                    ev.RunStarted(
+                        self.agent_name,
+                        self.model,
+                        facts or None,
+                        authoriser_name(self.authoriser),
+                        images=[image.metadata() for image in inputs] or None,
+                    )
                 )
-            )
-        except AuditError as exc:
-            self._fail(recorder, run, exc)
-            raise
-        return await self._drive(recorder, run)
+            except AuditError as exc:
+                self._fail(recorder, run, exc)
+                raise
+            return await self._drive(recorder, run)
+
+    @contextlib.contextmanager
+    def _traced(self, run: RunResult, entry: str) -> Iterator[RunSpans]:
+        """The run's ``invoke_agent`` span and log ids around one entry into it."""
+        spans = RunSpans(self.telemetry, agent=self.agent_name, run_id=run.run_id,
+                         model=self.model, roles=run.principal.roles)  # fmt: skip
+        with spans.run(entry), log_context(run_id=run.run_id):
+            try:
+                yield spans
+            finally:
+                if spans.recording:
+                    spans.run_ended(run.status, run.totals.model_dump())
 
     async def _admit_images(self, images: Sequence[ImageInput], principal: Principal) -> None:
         """The policy's word on the principal giving images, then the moderator's on each:
@@ -248,7 +271,17 @@ class Runner:
             raise RunStateError(f"run {run.run_id} is {run.status}, not awaiting approval")
         check_state(run, self.sealer, principal)
         check_fresh(run, self.audit)
-        recorder = RunRecorder(self.audit, run, events, checkpoints)
+        with self._traced(run, "resume") as spans:
+            recorder = RunRecorder(self.audit, run, events, checkpoints, spans)
+            return await self._resume(recorder, run, decisions, approver_name)
+
+    async def _resume(
+        self,
+        recorder: RunRecorder,
+        run: RunResult,
+        decisions: Iterable[ApprovalDecision] | Mapping[str, bool] | None,
+        approver_name: str,
+    ) -> RunResult:
         answered = normalise_decisions(decisions, run, approver_name)  # the caller's mistakes
         ledgers = ledgers_for(run, answered, self.ledger)
         check_not_used(run, ledgers)
@@ -297,13 +330,14 @@ class Runner:
         check_state(run, self.sealer, principal)
         check_fresh(run, self.audit)
         run.seal = None
-        recorder = RunRecorder(self.audit, run, events, checkpoints)
-        try:
-            recorder.emit(ev.RunResumed(reason="continued"))
-        except AuditError as exc:
-            self._fail(recorder, run, exc)
-            raise
-        return await self._drive(recorder, run, checkpoint_first=False)
+        with self._traced(run, "continue") as spans:
+            recorder = RunRecorder(self.audit, run, events, checkpoints, spans)
+            try:
+                recorder.emit(ev.RunResumed(reason="continued"))
+            except AuditError as exc:
+                self._fail(recorder, run, exc)
+                raise
+            return await self._drive(recorder, run, checkpoint_first=False)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -356,8 +390,15 @@ class Runner:
             request = replace(request, input=outgoing)
         recorder.emit(ev.ModelRequested(self.model, len(request.input)))
         listening = TEXT_DELTAS.set(recorder.text) if recorder.publishes else None
+        spans = recorder.spans
+        chat = spans.chat(request.model, stream=request.stream) if spans else _NO_CHAT_SPAN
         try:
-            response = await self.client.respond(request)
+            with chat as span:
+                response = await self.client.respond(request)
+                usage = response.usage.to_dict()
+                if span is not None:
+                    span.answered(response_id=response.id, response_model=response.model,
+                                  status=response.status, usage=usage)  # fmt: skip
         finally:
             if listening is not None:
                 TEXT_DELTAS.reset(listening)
@@ -374,7 +415,7 @@ class Runner:
                 response_id=response.id,
                 status=response.status,
                 calls=len(response.function_calls),
-                usage=response.usage.to_dict(),
+                usage=usage,
             )
         )
         return response
@@ -660,6 +701,8 @@ class Runner:
         serving = CURRENT_CALL.set(
             CallContext(run.run_id, step.call_id, run.principal, _reporter(recorder, step))
         )
+        within = recorder.spans.executing(step.call_id) if recorder.spans else _NO_CALL_SPAN
+        ids = log_context(call_id=step.call_id, tool=step.tool)
         kept = self._kept(call, run.principal)
         result = self.result_cache.get(kept[0]) if kept else None
         step.cached = result is not None
@@ -667,9 +710,10 @@ class Runner:
             run.totals.tool_cache_hits += 1
         try:
             if result is None:
-                result = await execute(
-                    call.tool, call.arguments, structure_cap=self.config.structure_cap
-                )
+                with within, ids:
+                    result = await execute(
+                        call.tool, call.arguments, structure_cap=self.config.structure_cap
+                    )
                 if kept:
                     self.result_cache.put(kept[0], result, kept[1])
         finally:
