@@ -79,7 +79,10 @@ async def _client(args: argparse.Namespace) -> Any:
         raise ConfigError(
             "durable runs need the [temporal] extra: pip install 'agentkit[temporal]'"
         ) from None
-    return await Client.connect(args.address, namespace=args.namespace)
+    from agentkit.temporal.tracing import tracing_interceptors
+
+    return await Client.connect(args.address, namespace=args.namespace,
+                                interceptors=tracing_interceptors())  # fmt: skip
 
 
 def _worker(args: argparse.Namespace) -> int:

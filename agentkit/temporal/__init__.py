@@ -7,7 +7,7 @@ sealed state the last one returned. Approvals are the workflow's ``decide`` upda
 checked against the policy's approver rules before they enter its history.
 
 ```python
-client = await Client.connect("localhost:7233")
+client = await Client.connect("localhost:7233", interceptors=tracing_interceptors())
 async with worker_for(MyAgent(), client):            # or: agentkit worker mod:MyAgent
     handle = await start_run(client, "close ticket 7", principal=Principal(user_id="ana"))
     end = await handle.result()
@@ -16,6 +16,7 @@ async with worker_for(MyAgent(), client):            # or: agentkit worker mod:M
 
 from agentkit.temporal.activities import AgentActivities
 from agentkit.temporal.messages import DecideApproval, ResolveEffect, RunEnd, RunStart
+from agentkit.temporal.tracing import tracing_interceptors
 from agentkit.temporal.worker import (
     DEFAULT_TASK_QUEUE,
     start_run,
@@ -34,6 +35,7 @@ __all__ = [
     "RunEnd",
     "RunStart",
     "start_run",
+    "tracing_interceptors",
     "worker_for",
     "workflow_id",
     "workflow_runner",

@@ -37,6 +37,7 @@ from agentkit.serve.app import HEARTBEAT_SECONDS, MAX_BODY_BYTES, Decide, StartR
 from agentkit.serve.responses import BodyLimit, error_response, not_found, sse_frames
 from agentkit.serve.tokens import Authenticator, Unauthenticated
 from agentkit.temporal.messages import DecideApproval, ResolveEffect, RunEnd
+from agentkit.temporal.tracing import tracing_interceptors
 from agentkit.temporal.worker import DEFAULT_TASK_QUEUE, start_run, workflow_id
 from agentkit.temporal.workflow import WORKFLOW_TYPE
 
@@ -74,7 +75,9 @@ class _Cluster:
     async def client(self) -> Client:
         async with self._lock:
             if self._client is None:
-                self._client = await Client.connect(self._address, namespace=self._namespace)
+                self._client = await Client.connect(
+                    self._address, namespace=self._namespace, interceptors=tracing_interceptors()
+                )
             return self._client
 
 

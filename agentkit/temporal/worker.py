@@ -36,8 +36,9 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     workflow's modules for every workflow it starts, and re-importing the package took
     ten times as long as the workflow's first task. The workflow module itself touches
     nothing non-deterministic (its imports are already passed through); use the same
-    runner for a `temporalio.worker.Replayer`."""
-    restrictions = SandboxRestrictions.default.with_passthrough_modules("agentkit")
+    runner for a `temporalio.worker.Replayer`. OpenTelemetry is passed through too, so a
+    tracing interceptor's context is the one the activities see."""
+    restrictions = SandboxRestrictions.default.with_passthrough_modules("agentkit", "opentelemetry")
     return SandboxedWorkflowRunner(restrictions=restrictions)
 
 
