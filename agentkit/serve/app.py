@@ -30,6 +30,7 @@ from agentkit.serve.user_limits import LimitRefused, UserCounters, UserLimits
 from agentkit.serve.visibility import find_approval as _find
 from agentkit.serve.visibility import visible_pending as _visible
 from agentkit.state import PendingApproval, RunResult
+from agentkit.telemetry.propagation import TraceContextMiddleware
 
 if TYPE_CHECKING:
     from agentkit.agent import Agent
@@ -112,6 +113,7 @@ def create_app(
     app.state.hub = hub
     app.state.authenticator = authenticator
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(TraceContextMiddleware)  # a run continues its caller's trace
     counters = UserCounters(limits or UserLimits())
 
     @app.exception_handler(Unauthenticated)

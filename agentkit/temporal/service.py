@@ -36,6 +36,7 @@ from agentkit.decision import Principal
 from agentkit.serve.app import HEARTBEAT_SECONDS, MAX_BODY_BYTES, Decide, StartRun
 from agentkit.serve.responses import BodyLimit, error_response, not_found, sse_frames
 from agentkit.serve.tokens import Authenticator, Unauthenticated
+from agentkit.telemetry.propagation import TraceContextMiddleware
 from agentkit.temporal.messages import DecideApproval, ResolveEffect, RunEnd
 from agentkit.temporal.tracing import tracing_interceptors
 from agentkit.temporal.worker import DEFAULT_TASK_QUEUE, start_run, workflow_id
@@ -102,6 +103,7 @@ def create_durable_app(
     app = FastAPI(title=f"agentkit: {title} (durable)", version="1", docs_url=None,
                   redoc_url=None, openapi_url=None)  # fmt: skip
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(TraceContextMiddleware)  # the run's workflow continues its trace
 
     app.state.authenticator = authenticator
 
