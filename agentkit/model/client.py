@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import time
 import uuid
@@ -17,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
+from opentelemetry import trace
 
 from agentkit.errors import ConfigError, MissingAPIKey, ModelError, QuotaExhausted, RateLimited
 from agentkit.model.attempt import Attempt, send_plain, send_streamed
@@ -30,6 +30,7 @@ from agentkit.model.retry import RetryPolicy, Timeouts
 from agentkit.model.sender import ClientSender, Sender, TransportSender
 from agentkit.model.transport import AiohttpTransport
 from agentkit.model.types import Endpoint, ModelRequest, ModelResponse, Usage, UsageSink
+from agentkit.telemetry.logs import get_logger, log_context
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 OutputT = TypeVar("OutputT", bound="BaseModel")
 Sleep = Callable[[float], Awaitable[object]]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _PATHS: dict[str, str] = {"responses": "/responses", "chat": "/chat/completions"}
 
@@ -226,13 +227,12 @@ class XAIClient:
                     raise
                 if self._gate is not None and type(exc) is RateLimited:
                     wait = 0.0  # the gate holds the model back until its pause ends
-                logger.info(
-                    "retrying xAI request %s in %.2fs after %s (attempt %d)",
-                    attempt.request_id,
-                    wait,
-                    type(exc).__name__,
-                    number,
-                )
+                with log_context(request_id=attempt.request_id):
+                    logger.info("retrying xAI request %s in %.2fs after %s (attempt %d)",
+                                attempt.request_id, wait, type(exc).__name__, number)  # fmt: skip
+                trace.get_current_span().add_event("agentkit.model.retry", {
+                    "agentkit.attempt": number, "error.type": type(exc).__name__,
+                    "agentkit.retry_in_s": wait})  # fmt: skip
                 await self._sleep(wait)
                 continue
             response.usage.queued_ms = sum(queued) * 1000.0

@@ -7,6 +7,7 @@ and ``tool``. The event classes below are the whole vocabulary the runner writes
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from agentkit.audit.redact import Redactor
 from agentkit.events import EventSink, RunEvent, split_context
 from agentkit.pipeline.checkpoints import Checkpoints
 from agentkit.state import RunResult, Step
+from agentkit.telemetry.logs import get_logger, log_context
 from agentkit.telemetry.run_spans import RunSpans
 
 
@@ -197,6 +199,29 @@ class CallTimedOut(CallExecuted):
     name = "call.timed_out"
 
 
+_LOG = logging.getLogger("agentkit.run")
+_LEVELS = {"call.failed": logging.WARNING, "call.timed_out": logging.WARNING,
+           "call.invalid": logging.INFO, "approval.requested": logging.INFO,
+           "approval.decided": logging.INFO, "run.paused": logging.INFO}  # fmt: skip
+_SAID = ("status", "action", "rule", "approved", "approver", "error_type")
+
+
+def _log_record(name: str, record: dict[str, Any]) -> None:
+    """A diagnostic line per record: what happened and to which call, never its content
+    (arguments, outputs and prompts are the audit log's)."""
+    level = _LEVELS.get(name, logging.DEBUG)
+    if name == "call.decided" and record.get("action") == "deny":
+        level = logging.INFO
+    elif name == "run.ended" and record.get("status") != "completed":
+        level = logging.WARNING
+    if not _LOG.isEnabledFor(level):
+        return
+    said = {key: record[key] for key in _SAID if key in record}
+    ids = {key: record.get(key) for key in ("call_id", "tool", "request_id")}
+    with log_context(**{k: str(v) for k, v in ids.items() if v is not None}):
+        get_logger("agentkit.run").log(level, "%s %s", name, said or "", extra={"event": name})
+
+
 class RunRecorder:
     """Writes the events of one run to an `AuditRecorder`, adding the run's context, and
     hands each one, once stored, to the run's event sink (`Agent.stream`)."""
@@ -253,6 +278,7 @@ class RunRecorder:
         self._audit.record(event.name, record)
         if self._events is not None:
             self._publish(event.name, record)
+        _log_record(event.name, record)
         spans = self.spans
         if spans is not None:
             # spans see what the audit log shows; measurements need only names and rules

@@ -25,6 +25,8 @@ from agentkit.sandbox.execution import Execution
 from agentkit.sandbox.pool import WarmPool
 from agentkit.sandbox.session import RawOutcome, drive, encode_request
 from agentkit.sandbox.transfer import check_fetch, pack_inputs, unpack_outputs
+from agentkit.telemetry.instruments import instruments_for
+from agentkit.telemetry.settings import GLOBAL_TELEMETRY
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +161,17 @@ class DockerSandbox:
                 max_tar=cfg.max_output_bytes,
             )
             state = await self._final_state(container_id, raw)
-        except SandboxError:
+        except SandboxError as exc:
+            _count_execution(type(exc).__name__)
             raise
         except Exception as exc:
+            _count_execution("error")
             raise translate(exc, image=cfg.image) from exc
         finally:
             self._pool.discard(container_id)
-        return _execution(raw, state, wanted, cfg, time.monotonic() - started)
+        execution = _execution(raw, state, wanted, cfg, time.monotonic() - started)
+        _count_execution(_outcome(execution))
+        return execution
 
     def _client_api(self) -> Any:
         assert self._client is not None
@@ -225,3 +231,16 @@ def _execution(
         duration=took,
         error=str(error) if error else None,
     )
+
+
+def _outcome(execution: Execution) -> str:
+    if execution.timed_out:
+        return "timed_out"
+    if execution.oom_killed:
+        return "oom_killed"
+    return "ok" if execution.ok else "failed"
+
+
+def _count_execution(outcome: str) -> None:
+    """``agentkit.sandbox.executions`` on the global meter, by outcome."""
+    instruments_for(GLOBAL_TELEMETRY).sandbox_executions.add(1, {"agentkit.outcome": outcome})

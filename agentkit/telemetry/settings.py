@@ -37,3 +37,7 @@ class TelemetrySettings:
     def meter(self) -> metrics.Meter:
         """The meter agentkit's instruments come from."""
         return metrics.get_meter(SCOPE, meter_provider=self.meter_provider)
+
+
+GLOBAL_TELEMETRY = TelemetrySettings()
+"""The global providers, nothing recorded as content."""
