@@ -29,6 +29,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "agentkit.cli.db_command",
     "agentkit.cli.media_command",
     "agentkit.cli.files_command",
+    "agentkit.cli.eval_command",
 )
 
 
