@@ -6,7 +6,7 @@ DEV    := $(VENV)/.installed-dev
 BENCH  := .venv-bench/.installed
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
-.PHONY: demo serve test docs bench lint typecheck unit mutation services sandbox-image postgres chromium clean
+.PHONY: demo serve eval test docs bench lint typecheck unit mutation services sandbox-image postgres chromium clean
 
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: $(DEV) sandbox-image
 ## the ops copilot over HTTP on loopback (offline unless XAI_API_KEY is set); prints curl lines
 serve: $(DEV) sandbox-image
 	$(BIN)/python -m examples.copilot_service
+
+## the ops copilot's evaluation dataset, offline; reports (Markdown, HTML, JSON) into build/eval/
+eval: $(DEV)
+	$(BIN)/python -m agentkit eval examples/evals/ops_copilot.yaml --agent examples.ops_copilot.agent:OpsCopilot --offline --report build/eval/
 
 ## the whole suite: lint, types, the import contract, the docs site, unit and integration tests
 test: $(DEV) services

@@ -39,6 +39,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "agentkit.tools.database",
     "agentkit.tools.search",
     "agentkit.testing",
+    "agentkit.evals",
     "agentkit.errors",
 )
 """Modules whose public names are documented besides the top-level ones: their `__all__`,
@@ -172,6 +173,16 @@ def areas() -> list[Area]:
             "instead, and the `privacy:` rules of the policy. See "
             "[privacy and redaction](../../privacy.md).",
             module="agentkit.privacy",
+        ),
+        Area(
+            "evals",
+            "Evaluations",
+            ("agentkit.evals",),
+            "Datasets of cases run against an agent on one or more models, the checks of "
+            "each run's steps, reports (table, Markdown, HTML, JSON, JUnit) and comparisons "
+            "that flag regressions. See [evaluating agents](../../evaluation.md).",
+            module="agentkit.evals",
+            lead=("load_dataset", "EvalDataset", "EvalCase", "run_dataset", "EvalReport"),
         ),
         Area(
             "sandbox",
