@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from opentelemetry.trace import Tracer
 from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder, NullAudit
@@ -87,6 +88,7 @@ from agentkit.pipeline.validate import Rejected, ValidCall, feedback, validate_c
 from agentkit.run_limits import RunLimits
 from agentkit.sealing import Sealer, default_sealer
 from agentkit.state import PendingApproval, RunError, RunResult, Step, StepStatus
+from agentkit.telemetry.instruments import Instruments, instruments_for
 from agentkit.telemetry.logs import log_context
 from agentkit.telemetry.run_spans import ChatSpan, RunSpans
 from agentkit.telemetry.settings import TelemetrySettings
@@ -137,6 +139,7 @@ class Runner:
         self.client = client
         self.telemetry = telemetry or DEFAULT_TELEMETRY
         """Where the runs' spans and measurements go (`agentkit.telemetry`)."""
+        self._telemetry_parts: tuple[Tracer, Instruments] | None = None
         self.moderator = moderator
         """Shown every image a run is given before anything is sent (`agentkit.media`)."""
         self.result_cache = PROCESS_RESULT_CACHE if result_cache is None else result_cache
@@ -219,10 +222,18 @@ class Runner:
             return await self._drive(recorder, run)
 
     @contextlib.contextmanager
-    def _traced(self, run: RunResult, entry: str) -> Iterator[RunSpans]:
+    def _traced(self, run: RunResult, entry: str) -> Iterator[RunSpans | None]:
         """The run's ``invoke_agent`` span and log ids around one entry into it."""
+        if not self.telemetry.reports():
+            with log_context(run_id=run.run_id):
+                yield None
+            return
+        if self._telemetry_parts is None:
+            self._telemetry_parts = (self.telemetry.tracer(), instruments_for(self.telemetry))
+        tracer, instruments = self._telemetry_parts
         spans = RunSpans(self.telemetry, agent=self.agent_name, run_id=run.run_id,
-                         model=self.model, roles=run.principal.roles)  # fmt: skip
+                         model=self.model, roles=run.principal.roles, tracer=tracer,
+                         instruments=instruments)  # fmt: skip
         with spans.run(entry), log_context(run_id=run.run_id):
             try:
                 yield spans

@@ -35,7 +35,7 @@ class ChatSpan:
         self.span = span
         self._instruments = instruments
         self._model = request_model
-        self._started = time.perf_counter()
+        self.started = time.perf_counter()
         self.done = False
 
     def answered(self, *, response_id: str, response_model: str, status: str,
@@ -48,7 +48,7 @@ class ChatSpan:
         )
         self._instruments.model_answered(
             request_model=self._model, response_model=response_model, input_tokens=tokens_in,
-            output_tokens=tokens_out, seconds=time.perf_counter() - self._started,
+            output_tokens=tokens_out, seconds=time.perf_counter() - self.started,
         )  # fmt: skip
         span = self.span
         if not span.is_recording():
@@ -84,25 +84,31 @@ class RunSpans:
     """The spans of one run (one `Runner` entry: start, resume or continue)."""
 
     def __init__(self, settings: TelemetrySettings, *, agent: str, run_id: str, model: str,
-                 roles: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 roles: tuple[str, ...] = (), tracer: trace.Tracer | None = None,
+                 instruments: Instruments | None = None) -> None:  # fmt: skip
+        """``tracer`` and ``instruments``: the settings' own, made once by the caller (a
+        runner makes them once for all its runs)."""
         self.settings = settings
-        self.instruments = instruments_for(settings)
-        self._tracer = settings.tracer()
+        self.instruments = instruments or instruments_for(settings)
+        self._tracer = tracer or settings.tracer()
         self._agent, self._run_id, self._model, self._roles = agent, run_id, model, roles
         self._run_span: Span = trace.INVALID_SPAN
         self._calls: dict[str, Span] = {}
         self._server_side: set[str] = set()
-
-    @property
-    def recording(self) -> bool:
-        return self._run_span.is_recording()
+        self.recording = False
+        """Whether the run's span records (an SDK is set): else only measurements are made."""
 
     @contextlib.contextmanager
     def run(self, entry: str) -> Iterator[Span]:
         """The ``invoke_agent`` span around one entry into the run, current inside."""
-        span = self._tracer.start_span(
-            f"invoke_agent {self._agent}", kind=SpanKind.INTERNAL,
-            attributes={
+        # attributes are set once the span is known to record: none are built for a no-op
+        span = self._tracer.start_span(f"invoke_agent {self._agent}", kind=SpanKind.INTERNAL)
+        self._run_span = span
+        self.recording = span.is_recording()
+        if not self.recording:  # a no-op tracer: nothing to make current or to end
+            yield span
+            return
+        span.set_attributes({
                 "gen_ai.operation.name": "invoke_agent",
                 "gen_ai.provider.name": PROVIDER,
                 "gen_ai.agent.name": self._agent,
@@ -111,9 +117,7 @@ class RunSpans:
                 "agentkit.run.id": self._run_id,
                 "agentkit.run.entry": entry,
                 "agentkit.principal.roles": list(self._roles),
-            },
-        )  # fmt: skip
-        self._run_span = span
+        })  # fmt: skip
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=False,
                                 set_status_on_exception=False):  # fmt: skip
@@ -145,6 +149,9 @@ class RunSpans:
     @contextlib.contextmanager
     def chat(self, request_model: str, *, stream: bool) -> Iterator[ChatSpan]:
         """The ``chat`` span around one model request (its retries and fallbacks inside)."""
+        if not self.recording:
+            yield from self._measured_only(request_model)
+            return
         span = self._tracer.start_span(
             f"chat {request_model}", kind=SpanKind.CLIENT,
             attributes={"gen_ai.operation.name": "chat", "gen_ai.provider.name": PROVIDER,
@@ -167,6 +174,18 @@ class RunSpans:
             raise
         finally:
             span.end()
+
+    def _measured_only(self, request_model: str) -> Iterator[ChatSpan]:
+        chat = ChatSpan(trace.INVALID_SPAN, self.instruments, request_model)
+        try:
+            yield chat
+        except BaseException as exc:
+            self.instruments.model_answered(
+                request_model=request_model, response_model="", input_tokens=0,
+                output_tokens=0, seconds=time.perf_counter() - chat.started,
+                error=type(exc).__name__,
+            )  # fmt: skip
+            raise
 
     @contextlib.contextmanager
     def executing(self, call_id: str) -> Iterator[None]:

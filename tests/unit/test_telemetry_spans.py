@@ -188,3 +188,38 @@ def _points(reader: InMemoryMetricReader) -> dict[str, list[dict[str, Any]]]:
             for metric in scope.metrics:
                 found[metric.name] = [json.loads(p.to_json()) for p in metric.data.data_points]
     return found
+
+
+def test_a_runner_reports_once_an_sdk_is_set_globally_after_it_was_made() -> None:
+    """Without a provider the runner skips spans altogether; an application that sets its
+    SDK later (after the agent was made) gets the spans of the runs after that."""
+    import subprocess
+    import sys
+
+    program = """
+import asyncio
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from agentkit import Agent
+from agentkit.telemetry import TelemetrySettings
+from agentkit.testing import Script, Turn, scripted_client
+
+class Quiet(Agent):
+    pass
+
+agent = Quiet(client=scripted_client(Script([Turn.text("a"), Turn.text("b")])), audit=None)
+assert not TelemetrySettings().reports()
+asyncio.run(agent.run("one"))
+provider, exporter = TracerProvider(), InMemorySpanExporter()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+assert TelemetrySettings().reports()
+asyncio.run(agent.run("two"))
+print(sorted(span.name for span in exporter.get_finished_spans()))
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['chat grok-4-1-fast-non-reasoning', 'invoke_agent Quiet']"

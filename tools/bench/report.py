@@ -14,6 +14,7 @@ from tools.bench.scale import section as scale_section
 from tools.bench.serve_kill import section as kill_section
 from tools.bench.serve_load import section as serve_section
 from tools.bench.simulated_day import section as day_section
+from tools.bench.tracing_overhead import section as tracing_section
 
 TARGET_OVERHEAD_FACTOR = 5.0
 TARGET_OVERHEAD_MS = 1.5
@@ -344,6 +345,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += redaction_section(report["redaction"])
     if "simulated_day" in report:
         lines += day_section(report["simulated_day"])
+    if "tracing" in report:
+        lines += tracing_section(report["tracing"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

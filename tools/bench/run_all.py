@@ -32,6 +32,7 @@ from tools.bench import (
     serve_kill,
     serve_load,
     simulated_day,
+    tracing_overhead,
 )
 from tools.bench import scale as scale_bench
 from tools.bench.agentdojo.table import table
@@ -131,6 +132,8 @@ def run(quick: bool) -> dict[str, Any]:
         results["redaction"] = redaction.measure(quick)
         report.stage("simulated day")
         results["simulated_day"] = simulated_day.measure(quick)
+        report.stage("tracing")
+        results["tracing"] = tracing_overhead.measure(quick)
         report.stage("imports")
         results["imports"] = imports.measure_all(3 if quick else 9)
         report.stage("sandbox")
