@@ -219,7 +219,11 @@ def _log_record(name: str, record: dict[str, Any]) -> None:
     said = {key: record[key] for key in _SAID if key in record}
     ids = {key: record.get(key) for key in ("call_id", "tool", "request_id")}
     with log_context(**{k: str(v) for k, v in ids.items() if v is not None}):
-        get_logger("agentkit.run").log(level, "%s %s", name, said or "", extra={"event": name})
+        logger = get_logger("agentkit.run")
+        if said:
+            logger.log(level, "%s %s", name, said, extra={"event": name})
+        else:
+            logger.log(level, "%s", name, extra={"event": name})
 
 
 class RunRecorder:

@@ -175,6 +175,16 @@ def areas() -> list[Area]:
             module="agentkit.privacy",
         ),
         Area(
+            "telemetry",
+            "Telemetry",
+            ("agentkit.telemetry",),
+            "OpenTelemetry spans and metrics by the GenAI conventions, and the library's "
+            "structured logs with the run's ids bound. See "
+            "[traces, metrics and logs](../../observability.md).",
+            module="agentkit.telemetry",
+            lead=("TelemetrySettings", "log_context", "structlog_processor"),
+        ),
+        Area(
             "evals",
             "Evaluations",
             ("agentkit.evals",),
