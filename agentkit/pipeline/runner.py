@@ -137,8 +137,7 @@ class Runner:
         telemetry: TelemetrySettings | None = None,
     ) -> None:
         self.client = client
-        self.telemetry = telemetry or DEFAULT_TELEMETRY
-        """Where the runs' spans and measurements go (`agentkit.telemetry`)."""
+        self.telemetry = telemetry or DEFAULT_TELEMETRY  # where spans and measurements go
         self._telemetry_parts: tuple[Tracer, Instruments] | None = None
         self.moderator = moderator
         """Shown every image a run is given before anything is sent (`agentkit.media`)."""
