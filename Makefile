@@ -6,7 +6,7 @@ DEV    := $(VENV)/.installed-dev
 BENCH  := .venv-bench/.installed
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
-.PHONY: demo serve eval test docs bench lint typecheck unit mutation services sandbox-image postgres chromium clean
+.PHONY: demo serve eval test docs bench lint typecheck unit mutation services sandbox-image postgres chromium mcp-servers clean
 
 $(DEV): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ unit: $(DEV)
 mutation: $(DEV)
 	$(BIN)/python -m tools.mutation.run
 
-services: sandbox-image postgres chromium
+services: sandbox-image postgres chromium mcp-servers
 
 ## builds the sandbox image locally (no registry needed) when it is missing
 sandbox-image: $(DEV)
@@ -70,6 +70,10 @@ sandbox-image: $(DEV)
 chromium:
 	tools/ci/install-chromium.sh
 
+## installs the published MCP server the MCP tests start, into .venv-mcp (from PyPI)
+mcp-servers:
+	PYTHON=$(PYTHON) tools/ci/install-mcp-servers.sh
+
 ## installs Debian's PostgreSQL server when missing (tests start their own on loopback)
 postgres:
 	tools/ci/install-postgres.sh
@@ -78,4 +82,4 @@ bench: $(BENCH) sandbox-image postgres
 	.venv-bench/bin/python -m tools.bench.run_all
 
 clean:
-	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache .agentkit mutants site
+	rm -rf $(VENV) .venv-bench .venv-mcp .mypy_cache .ruff_cache .pytest_cache .agentkit mutants site

@@ -25,6 +25,8 @@ AgentkitError                   base; `exit_code` is what the CLI exits with, `r
     ToolArgumentsInvalid        arguments are not JSON or break the tool's schema
     ToolFailed                  the tool raised
       SearchFailed              a search backend failed
+      MCPServerError            an MCP server crashed, hung, or could not be reached
+        MCPToolChanged          the server changed the tool since it was listed
     ToolTimeout                 the tool exceeded its timeout
     UnknownTool                 the model called a tool the agent does not have
   PolicyError                   the policy itself is unusable
@@ -268,6 +270,16 @@ class ToolFailed(ToolError):
 
 class SearchFailed(ToolFailed):
     """A search backend could not answer (HTTP error, timeout, malformed reply)."""
+
+
+class MCPServerError(ToolFailed):
+    """An MCP server crashed, hung past the call's deadline, or could not be reached; the
+    server is named in the message."""
+
+
+class MCPToolChanged(MCPServerError):
+    """The server's description of the tool (its schema or hints) changed after the
+    toolset listed it: the policy decided on the old one, so the call is not sent."""
 
 
 class ToolTimeout(ToolError):

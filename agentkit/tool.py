@@ -21,7 +21,7 @@ import asyncio
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -37,7 +37,15 @@ if TYPE_CHECKING:
 
 DEFAULT_TOOL_TIMEOUT = 30.0
 _MAX_REPORTED = 5
-_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}(\.[a-zA-Z0-9_-]{1,64})?$")
+"""A tool's name; ``server.tool`` for a tool of an MCP server (the policy names it so)."""
+
+
+def wire_name(name: str) -> str:
+    """The name the model sees and calls: a dot becomes ``__`` (function names on the wire
+    are letters, digits, ``_`` and ``-``)."""
+    return name.replace(".", "__")
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,6 +91,7 @@ class Tool:
         "_args_model",
         "_validator",
         "always_untrusted",
+        "class_from_hints",
         "description",
         "facts",
         "fn",
@@ -121,6 +130,9 @@ class Tool:
         summary, arg_docs = parse_docstring(inspect.getdoc(fn) or "")
         self.description = description or summary or self.name
         self.side_effect: SideEffect = side_effect
+        self.class_from_hints = False
+        """The side-effect class is a default read from the tool's own description (an MCP
+        server's annotations): a class the policy declares replaces it."""
         self.untrusted_output = untrusted_output
         self.always_untrusted = False
         """Every output is untrusted, even one the tool labels trusted (an authoriser's mark)."""
@@ -152,7 +164,7 @@ class Tool:
         """The tool as a Responses-API function tool entry."""
         return {
             "type": "function",
-            "name": self.name,
+            "name": wire_name(self.name),
             "description": self.description,
             "parameters": self.parameters,
             "strict": True,
@@ -214,12 +226,17 @@ class Tool:
                 name untrusted columns for a tool that cannot honour them, or a field path
                 is malformed.
         """
-        if overrides.side_effect is not None and overrides.side_effect != self.side_effect:
-            raise ConfigError(
-                f"tool {self.name!r}: the policy declares it {overrides.side_effect}, "
-                f"the tool is {self.side_effect}"
-            )
         tool = self
+        if overrides.side_effect is not None and overrides.side_effect != self.side_effect:
+            if not self.class_from_hints:
+                raise ConfigError(
+                    f"tool {self.name!r}: the policy declares it {overrides.side_effect}, "
+                    f"the tool is {self.side_effect}"
+                )
+            tool = self._copy()
+            tool.side_effect = overrides.side_effect
+            tool.class_from_hints = False
+            tool.info = self.info.model_copy(update={"side_effect": overrides.side_effect})
         if overrides.untrusted_columns:
             tool = tool.with_untrusted_columns(overrides.untrusted_columns)
         if overrides.trusted_fields or overrides.untrusted_fields:
@@ -448,3 +465,120 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
+
+
+class SchemaTool(Tool):
+    """A tool described by a JSON Schema instead of a signature (an MCP server's tool):
+    its body takes the validated arguments as one dict. Its schema is sent as it is
+    (``strict`` only when it already meets strict mode's rules)."""
+
+    __slots__ = ("call", "strict")
+
+    def __init__(
+        self,
+        call: Callable[[dict[str, Any]], Awaitable[Any]],
+        *,
+        name: str,
+        description: str,
+        parameters: dict[str, Any],
+        side_effect: SideEffect = "read",
+        untrusted_output: bool = True,
+        timeout: float = DEFAULT_TOOL_TIMEOUT,
+        class_from_hints: bool = False,
+        facts: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not _NAME_RE.match(name):
+            raise ConfigError(f"tool name {name!r} must match {_NAME_RE.pattern}")
+        if side_effect not in SIDE_EFFECTS:
+            raise ConfigError(f"tool {name!r}: side_effect must be one of {SIDE_EFFECTS}")
+        if timeout <= 0:
+            raise ConfigError(f"tool {name!r}: timeout must be positive")
+        import jsonschema
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(parameters)
+        except jsonschema.SchemaError as exc:
+            raise ConfigError(
+                f"tool {name!r}: its input schema is not JSON Schema: {exc.message}"
+            ) from None
+        self.call = call
+        self.fn = call
+        self.name = name
+        self.description = description or name
+        self.side_effect = side_effect
+        self.class_from_hints = class_from_hints
+        self.untrusted_output = untrusted_output
+        self.always_untrusted = untrusted_output
+        self.output_trust = OutputTrust()
+        self.timeout = timeout
+        self.is_async = True
+        self.facts = dict(facts or {})
+        self.parameters = parameters
+        self.strict = _meets_strict_rules(parameters)
+        self._args_model = None  # type: ignore[assignment]  # validated by schema alone
+        self._accepts = ()
+        self._validator = jsonschema.Draft202012Validator(parameters)
+        self.info = ToolInfo(name=name, side_effect=side_effect,
+                             untrusted_output=untrusted_output, parameters=parameters)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"SchemaTool({self.name!r}, side_effect={self.side_effect!r})"
+
+    def wire(self) -> dict[str, Any]:
+        entry = super().wire()
+        entry["strict"] = self.strict
+        return entry
+
+    def validate(self, arguments: Any) -> dict[str, Any]:
+        """Check the arguments against the schema; return them as given."""
+        errors = sorted(self._validator.iter_errors(arguments), key=_relevance)
+        if errors:
+            problems = "; ".join(
+                f"{_error_field(e) or 'arguments'}: {e.message}" for e in errors[:_MAX_REPORTED]
+            )
+            raise ToolArgumentsInvalid(
+                f"invalid arguments for {self.name}: {problems}",
+                tool=self.name,
+                field=_error_field(errors[0]),
+            )
+        return dict(arguments)
+
+    async def invoke(self, arguments: Mapping[str, Any]) -> Any:
+        return await self.call(dict(arguments))
+
+    def bind(self, instance: object) -> Tool:
+        return self
+
+
+def _meets_strict_rules(schema: Mapping[str, Any]) -> bool:
+    """Whether an object schema already says what strict mode needs: every property
+    required and no others allowed, all the way down."""
+    if schema.get("type") == "object" or "properties" in schema:
+        properties = schema.get("properties") or {}
+        if schema.get("additionalProperties") is not False:
+            return False
+        if set(schema.get("required") or ()) != set(properties):
+            return False
+        return all(_meets_strict_rules(p) for p in properties.values() if isinstance(p, dict))
+    items = schema.get("items")
+    return _meets_strict_rules(items) if isinstance(items, dict) else True
+
+
+def wire_entries(tools: Iterable[Tool]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The tools' entries for a request, and each name on the wire -> the tool's own name.
+
+    Raises:
+        ConfigError: two tools share a name on the wire (``a.b`` and ``a__b``).
+    """
+    entries: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    for each in tools:
+        entry = each.wire()
+        if entry["name"] in names:
+            raise ConfigError(
+                f"tools {names[entry['name']]!r} and {each.name!r} are both called "
+                f"{entry['name']!r} on the wire"
+            )
+        names[entry["name"]] = each.name
+        entries.append(entry)
+    return entries, names

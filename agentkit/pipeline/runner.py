@@ -92,7 +92,7 @@ from agentkit.telemetry.instruments import Instruments, instruments_for
 from agentkit.telemetry.logs import log_context
 from agentkit.telemetry.run_spans import ChatSpan, RunSpans
 from agentkit.telemetry.settings import TelemetrySettings
-from agentkit.tool import Tool
+from agentkit.tool import Tool, wire_entries
 from agentkit.tools.search.entries import scoped_file_search
 from agentkit.who_approves import Signer, default_approvers
 
@@ -161,7 +161,7 @@ class Runner:
         self._sealer = sealer
         self._text_format = text_format(output_type) if output_type is not None else None
         self._clock = clock
-        self._wire_tools = [t.wire() for t in self.tools.values()]
+        self._wire_tools, self._by_wire = wire_entries(self.tools.values())
         self._recent: RateWindow = rate_window or PROCESS_RATE_WINDOW
 
     @property
@@ -522,7 +522,7 @@ class Runner:
     def _new_step(self, recorder: RunRecorder, run: RunResult, call: FunctionCall) -> Step:
         step = Step(
             call_id=call.call_id,
-            tool=call.name,
+            tool=self._by_wire.get(call.name, call.name),
             turn=run.turn,
             raw_arguments=call.arguments,
             started_at=self._clock(),

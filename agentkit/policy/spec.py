@@ -28,7 +28,7 @@ Escalation = Literal["deny", "confirm"]
 NormaliseKind = Literal["text", "exact", "email", "account", "iban", "domain", "url"]
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
+_TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}(\.[a-zA-Z0-9_-]{1,64})?$"
 ToolSetName = Annotated[str, Field(pattern=_TOOL_NAME_PATTERN)]
 CONDITION_KEYS = ("any_of", "all_of", "not")
 """Keys of a condition that combine conditions; every other key names an argument."""
