@@ -53,6 +53,7 @@ from agentkit.sealing import Sealer
 from agentkit.state import RunResult
 from agentkit.telemetry.settings import TelemetrySettings
 from agentkit.tool import Tool, as_tool, tool_spec
+from agentkit.tools.mcp.remote import policy_names
 
 DEFAULT_MODEL = "grok-4-1-fast-non-reasoning"
 DEFAULT_POLICY = "agentkit:default"
@@ -136,7 +137,7 @@ class Agent:
         self.principal = principal or Principal()
         self.authoriser = self._load_policy(policy if policy is not None else type(self).policy)
         # here, not only in the Runner: a policy the tools cannot honour fails at assembly
-        servers = [str(entry.get("type")) for entry in type(self).server_tools]
+        servers = [name for name, _ in policy_names(type(self).server_tools)]
         self.tool_list = with_overrides(self.tool_list, self.authoriser, servers)
         self._runner_args: dict[str, Any] = {
             "approver": approver,
@@ -366,8 +367,8 @@ class Agent:
         check = getattr(authoriser, "check_tools", None)
         if check is not None:
             server = [
-                ToolInfo(name=str(entry.get("type")), untrusted_output=True)
-                for entry in type(self).server_tools
+                ToolInfo(name=name, side_effect=side_effect, untrusted_output=True)
+                for name, side_effect in policy_names(type(self).server_tools)
             ]
             check([t.info for t in self.tool_list] + server)
         return authoriser

@@ -70,6 +70,9 @@ class ToolInfo(BaseModel):
     """Output comes from outside (web pages, messages, user rows): data, not instructions."""
     parameters: dict[str, Any] = Field(default_factory=dict)
     """The tool's strict JSON Schema."""
+    class_from_hints: bool = False
+    """The side-effect class is the tool's own default (an MCP server's hints): a class
+    the policy declares replaces it instead of contradicting it."""
     labels_own_output: bool = False
     """The tool labels some of its outputs untrusted itself (database rows read from
     untrusted columns): its output is not trusted by declaration alone."""

@@ -236,7 +236,9 @@ class Tool:
             tool = self._copy()
             tool.side_effect = overrides.side_effect
             tool.class_from_hints = False
-            tool.info = self.info.model_copy(update={"side_effect": overrides.side_effect})
+            tool.info = self.info.model_copy(
+                update={"side_effect": overrides.side_effect, "class_from_hints": False}
+            )
         if overrides.untrusted_columns:
             tool = tool.with_untrusted_columns(overrides.untrusted_columns)
         if overrides.trusted_fields or overrides.untrusted_fields:
@@ -518,8 +520,8 @@ class SchemaTool(Tool):
         self._args_model = None  # type: ignore[assignment]  # validated by schema alone
         self._accepts = ()
         self._validator = jsonschema.Draft202012Validator(parameters)
-        self.info = ToolInfo(name=name, side_effect=side_effect,
-                             untrusted_output=untrusted_output, parameters=parameters)  # fmt: skip
+        self.info = ToolInfo(name=name, side_effect=side_effect, untrusted_output=untrusted_output,
+                             parameters=parameters, class_from_hints=class_from_hints)  # fmt: skip
 
     def __repr__(self) -> str:
         return f"SchemaTool({self.name!r}, side_effect={self.side_effect!r})"

@@ -146,6 +146,8 @@ def server_tool_of(kind: str, name: str) -> str:
 def _server_call(item: Item, kind: str) -> ServerToolCall:
     if kind == "file_search_call":
         return _file_search_call(item)
+    if kind == "mcp_call":
+        return _mcp_call(item)
     args = item.get("arguments", item.get("input", ""))
     name = _text(item, "name", kind.removesuffix("_call"))
     return ServerToolCall(
@@ -155,6 +157,26 @@ def _server_call(item: Item, kind: str) -> ServerToolCall:
         id=_text(item, "id", ""),
         status=_text(item, "status", ""),
         tool=server_tool_of(kind, name),
+    )
+
+
+def _mcp_call(item: Item) -> ServerToolCall:
+    """A call xAI made to a remote MCP server: named ``<server_label>.<tool>``, as the
+    policy names it; its output (or error) kept, untrusted."""
+    name = _text(item, "name", "")
+    args = item.get("arguments", "")
+    error = item.get("error")
+    output = _text(item, "output", "") or (error if isinstance(error, str) else "")
+    if isinstance(error, dict):
+        output = json.dumps(error)
+    return ServerToolCall(
+        type="mcp_call",
+        name=name,
+        arguments=args if isinstance(args, str) else json.dumps(args),
+        id=_text(item, "id", ""),
+        status=_text(item, "status", ""),
+        tool=f"{_text(item, 'server_label', 'mcp')}.{name}",
+        output=output,
     )
 
 

@@ -46,6 +46,9 @@ class ServerToolCall:
     tool: str = ""
     """The server-side tool that made the call, as `tools` and a policy name it
     (`web_search`, `x_search`, ...); "" when the item does not say."""
+    output: str = ""
+    """What the tool answered, when the item carries it (an ``mcp_call``'s output or
+    error): untrusted."""
     results: tuple[dict[str, Any], ...] = ()
     """What a ``file_search_call`` found: ``file_id``, ``filename``, ``score``, ``text``
     (documents' text: untrusted)."""

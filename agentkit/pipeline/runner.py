@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from agentkit.audit.chain import AuditRecorder, NullAudit
 from agentkit.call_context import CURRENT_CALL, CallContext
-from agentkit.decision import Authoriser, Decision, Principal, ProposedCall, ToolInfo
+from agentkit.decision import Authoriser, Decision, Principal, ProposedCall, SideEffect, ToolInfo
 from agentkit.errors import (
     AgentkitError,
     ApprovalRefused,
@@ -93,6 +93,7 @@ from agentkit.telemetry.logs import log_context
 from agentkit.telemetry.run_spans import ChatSpan, RunSpans
 from agentkit.telemetry.settings import TelemetrySettings
 from agentkit.tool import Tool, wire_entries
+from agentkit.tools.mcp.remote import policy_names
 from agentkit.tools.search.entries import scoped_file_search
 from agentkit.who_approves import Signer, default_approvers
 
@@ -145,7 +146,7 @@ class Runner:
         """Where read tools' results are kept, when the policy says so (``cache:``)."""
         self.model = model
         self._server_tools = [dict(s) for s in server_tools]
-        servers = [str(s.get("type")) for s in self._server_tools]
+        servers = [name for name, _ in policy_names(self._server_tools)]
         self.tools = {t.name: t for t in with_overrides(tools, authoriser, servers)}
         self.authoriser = authoriser
         self.instructions = instructions
@@ -437,8 +438,8 @@ class Runner:
             return [], {}
         history = history_for(run, self.tools, now=self._clock(), recent=self._recent)
 
-        def decide(name: str) -> Decision:
-            info = ToolInfo(name=name, untrusted_output=True)
+        def decide(name: str, side_effect: SideEffect = "read") -> Decision:
+            info = ToolInfo(name=name, side_effect=side_effect, untrusted_output=True)
             call = ProposedCall.model_construct(call_id=f"offer:{name}", tool=info, arguments={})
             limited = self.limits.check_tool_call(history)
             return limited or self.authoriser.decide(run.principal, call, history)

@@ -6,13 +6,14 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agentkit.decision import Decision
+from agentkit.decision import Decision, SideEffect
 from agentkit.errors import ModelBehaviorError
 from agentkit.media.image_input import carries_images
 from agentkit.model.outcome import incomplete_error
 from agentkit.model.types import FunctionCall, ModelRequest, ModelResponse, ServerToolCall
 from agentkit.pipeline.run_config import RunConfig
 from agentkit.state import RunResult, Step
+from agentkit.tools.mcp.remote import offered_mcp
 
 NOT_OFFERED = Decision(
     action="deny",
@@ -22,7 +23,7 @@ NOT_OFFERED = Decision(
 
 
 def offered_server_tools(
-    entries: list[dict[str, Any]], decide: Callable[[str], Decision]
+    entries: list[dict[str, Any]], decide: Callable[[str, SideEffect], Decision]
 ) -> tuple[list[dict[str, Any]], dict[str, Decision]]:
     """The server-side tool entries (web_search, x_search, ...) to offer in this request:
     those the policy allows outright now, for this principal and run. xAI runs them, so
@@ -30,8 +31,19 @@ def offered_server_tools(
 
     Returns the entries to send and each tool's decision, to record on the calls xAI makes.
     """
-    decisions = {str(entry.get("type")): decide(str(entry.get("type"))) for entry in entries}
-    offered = [e for e in entries if decisions[str(e.get("type"))].action == "allow"]
+    decisions: dict[str, Decision] = {}
+    offered = []
+    for entry in entries:
+        if entry.get("type") == "mcp":  # a remote MCP server: its allowed tools, by name
+            sent, by_tool = offered_mcp(entry, decide)
+            decisions.update(by_tool)
+            if sent is not None:
+                offered.append(sent)
+            continue
+        name = str(entry.get("type"))
+        decisions[name] = decide(name, "read")
+        if decisions[name].action == "allow":
+            offered.append(entry)
     return offered, decisions
 
 
@@ -155,6 +167,8 @@ def _server_step(run: RunResult, call: ServerToolCall, now: float, decision: Dec
         untrusted=True,
         started_at=now,
     )
+    if call.output:  # what a remote MCP tool answered: kept, untrusted
+        step.output = call.output
     if call.results:  # documents a server-side search found: cited, kept, untrusted
         step.data = {"results": [dict(r) for r in call.results]}
         step.output = "\n\n".join(f"[file:{r['file_id']}] {r['text']}" for r in call.results)

@@ -218,7 +218,8 @@ class Policy:
                 raise self._merged.error(tool_sets.unknown_tool(name, agent, sets), where)
         for name, rule in self.spec.tools.items():
             declared = agent[name].side_effect
-            if rule.side_effect is not None and rule.side_effect != declared:
+            hinted = agent[name].class_from_hints  # a default the policy's class replaces
+            if rule.side_effect is not None and rule.side_effect != declared and not hinted:
                 raise self._merged.error(
                     f"the policy declares {name} as {rule.side_effect}, the agent as {declared}",
                     ("tools", name, "side_effect"),

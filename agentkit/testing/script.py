@@ -72,6 +72,16 @@ class Search:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteMCPCall:
+    """A call xAI made to a remote MCP server during the turn (an ``mcp_call`` item)."""
+
+    server_label: str
+    name: str
+    arguments: dict[str, Any]
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
 class Turn:
     """What the fake model answers to one request.
 
@@ -90,6 +100,14 @@ class Turn:
     ``max_time_limit``): ``status: incomplete`` with ``incomplete_details.reason``."""
     reasoning_tokens: int | None = None
     """Reasoning tokens to report, in place of the estimate (a model that thinks long)."""
+    mcp_calls: tuple[RemoteMCPCall, ...] = ()
+    """Calls xAI made to remote MCP servers before answering (``mcp_call`` items)."""
+
+    @classmethod
+    def remote_mcp(cls, label: str, name: str, arguments: dict[str, Any], output: str,
+                   *, text: str) -> Turn:  # fmt: skip
+        """xAI called ``name`` on the remote MCP server ``label``, then answered ``text``."""
+        return cls(answer=text, mcp_calls=(RemoteMCPCall(label, name, arguments, output),))
 
     @classmethod
     def call(

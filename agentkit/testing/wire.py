@@ -190,6 +190,11 @@ def output_items(response_id: str, turn: Turn, arguments: list[str]) -> list[dic
         items.append(reasoning_item(response_id, turn.reasoning))
     if turn.search_call is not None:
         items.append(search_item(response_id, turn.search_call))
+    for index, remote in enumerate(turn.mcp_calls):
+        items.append({"type": "mcp_call", "id": f"mcp_{response_id}_{index}",
+                      "server_label": remote.server_label, "name": remote.name,
+                      "arguments": json.dumps(remote.arguments), "output": remote.output,
+                      "status": "completed"})  # fmt: skip
     for call, args in zip(turn.function_calls, arguments, strict=True):
         items.append(function_call_item(call, args, new_call_id()))
     if turn.answer is not None or not turn.function_calls:

@@ -19,7 +19,7 @@ other, and whose output is untrusted. Its side-effect class is the policy's
 
 from agentkit.errors import MCPServerError, MCPToolChanged
 from agentkit.tools.mcp.hints import class_from_hints
-from agentkit.tools.mcp.toolset import MCPServerSpec, MCPToolset
+from agentkit.tools.mcp.mcp_toolset import MCPServerSpec, MCPToolset
 
 __all__ = [
     "MCPServerError",
