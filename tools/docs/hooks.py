@@ -38,7 +38,9 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "agentkit.tools.python",
     "agentkit.tools.database",
     "agentkit.tools.search",
+    "agentkit.tools.mcp",
     "agentkit.testing",
+    "agentkit.telemetry",
     "agentkit.evals",
     "agentkit.errors",
 )
@@ -99,7 +101,8 @@ def areas() -> list[Area]:
             ("agentkit.tool", "agentkit.tools", "agentkit.call_context"),
             "The `@tool` decorator, `Tool`, the call a running tool serves (its idempotency "
             "key), and the bundled tools: model-written Python in the sandbox, SQL, web and "
-            "X search. See [writing tools](../../tools.md).",
+            "X search, and the tools of MCP servers. See [writing tools](../../tools.md) and "
+            "[MCP](../../mcp.md).",
             lead=("tool", "Tool", "ToolOutput"),
         ),
         Area(
