@@ -178,6 +178,6 @@ def test_only_server_tools_the_policy_allows_now_are_offered() -> None:
         "web_search": Decision(action="confirm", reason="r", rule="tools.web_search"),
         "x_search": Decision(action="allow", reason="r", rule="tools.x_search"),
     }
-    offered, decisions = offered_server_tools(entries, verdicts.__getitem__)
+    offered, decisions = offered_server_tools(entries, lambda name, _class: verdicts[name])
     assert offered == [entries[1]], "xAI cannot pause a search for a person: confirm leaves it out"
     assert decisions == verdicts
