@@ -176,16 +176,7 @@ class Tool:
         Raises:
             ToolArgumentsInvalid: naming the first offending field.
         """
-        errors = sorted(self._validator.iter_errors(arguments), key=_relevance)
-        if errors:
-            problems = "; ".join(
-                f"{_error_field(e) or 'arguments'}: {e.message}" for e in errors[:_MAX_REPORTED]
-            )
-            raise ToolArgumentsInvalid(
-                f"invalid arguments for {self.name}: {problems}",
-                tool=self.name,
-                field=_error_field(errors[0]),
-            )
+        self._check_schema(arguments)
         try:
             model = self._args_model.model_validate(arguments)
         except ValidationError as exc:  # an explicit schema the signature disagrees with
@@ -197,6 +188,19 @@ class Tool:
                 field=where or None,
             ) from None
         return {name: getattr(model, name) for name in self._accepts}
+
+    def _check_schema(self, arguments: Any) -> None:
+        """Raise `ToolArgumentsInvalid` naming the first offending fields, if any."""
+        errors = sorted(self._validator.iter_errors(arguments), key=_relevance)
+        if errors:
+            problems = "; ".join(
+                f"{_error_field(e) or 'arguments'}: {e.message}" for e in errors[:_MAX_REPORTED]
+            )
+            raise ToolArgumentsInvalid(
+                f"invalid arguments for {self.name}: {problems}",
+                tool=self.name,
+                field=_error_field(errors[0]),
+            )
 
     async def invoke(self, arguments: Mapping[str, Any]) -> Any:
         """Run the tool body with validated arguments (no timeout here: the runner owns it)."""
@@ -533,16 +537,7 @@ class SchemaTool(Tool):
 
     def validate(self, arguments: Any) -> dict[str, Any]:
         """Check the arguments against the schema; return them as given."""
-        errors = sorted(self._validator.iter_errors(arguments), key=_relevance)
-        if errors:
-            problems = "; ".join(
-                f"{_error_field(e) or 'arguments'}: {e.message}" for e in errors[:_MAX_REPORTED]
-            )
-            raise ToolArgumentsInvalid(
-                f"invalid arguments for {self.name}: {problems}",
-                tool=self.name,
-                field=_error_field(errors[0]),
-            )
+        self._check_schema(arguments)
         return dict(arguments)
 
     async def invoke(self, arguments: Mapping[str, Any]) -> Any:
