@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 DEFAULT_TOOL_TIMEOUT = 30.0
 _MAX_REPORTED = 5
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}(\.[a-zA-Z0-9_-]{1,64})?$")
+NAME_PART = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+"""One part of a tool's name: an MCP server's name, or one of its tools'."""
 """A tool's name; ``server.tool`` for a tool of an MCP server (the policy names it so)."""
 
 

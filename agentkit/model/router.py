@@ -29,7 +29,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentkit.errors import BadRequest, ConfigError, ModelError, RateLimited, ServerError
+from agentkit.errors import (
+    BadRequest,
+    ConfigError,
+    ModelError,
+    Overloaded,
+    QuotaExhausted,
+    RateLimited,
+    ServerError,
+)
 from agentkit.model.capabilities import CapabilityTable
 from agentkit.model.request_queue import estimate_input_tokens
 from agentkit.model.token_count import TokenCounter
@@ -140,10 +148,14 @@ class Router:
         except (OSError, yaml.YAMLError, ValueError) as exc:
             raise ConfigError(f"{path}: not a router: {exc}") from exc
 
-    def choose(self, request: ModelRequest, tokens: int | None = None) -> Route:
-        """The route of ``request``, its input size ``tokens`` or else estimated."""
-        counted_by = "estimate" if tokens is None else "tokenizer"
-        facts = _facts(request, estimate_input_tokens(request) if tokens is None else tokens)
+    def choose(
+        self, request: ModelRequest, tokens: int | None = None, counted_by: str = "tokenizer"
+    ) -> Route:
+        """The route of ``request``, its input size ``tokens`` (counted as ``counted_by``
+        says) or else estimated."""
+        if tokens is None:
+            tokens, counted_by = estimate_input_tokens(request), "estimate"
+        facts = _facts(request, tokens)
         for rule in self.spec.rules:
             if _holds(rule.when, facts):
                 fallbacks = self.spec.fallbacks if rule.fallbacks is None else rule.fallbacks
@@ -154,12 +166,13 @@ class Router:
     async def route(self, request: ModelRequest) -> Route:
         """`choose`, with the input counted by the tokenizer when the estimate is near a
         token bound of a rule and a counter is set (its failure: the estimate decides)."""
-        if self.counter is None or not self._near_a_bound(estimate_input_tokens(request)):
-            return self.choose(request)
+        estimate = estimate_input_tokens(request)
+        if self.counter is None or not self._near_a_bound(estimate):
+            return self.choose(request, estimate, "estimate")
         try:
             tokens = await self.counter.count(request)
         except ModelError:
-            return self.choose(request)
+            return self.choose(request, estimate, "estimate")
         return self.choose(request, tokens)
 
     def _near_a_bound(self, estimate: int) -> bool:
@@ -205,8 +218,6 @@ def fallback_reason(exc: ModelError) -> str | None:
     """Why another model may answer where this one failed (``rate_limited``: a 429 that is
     not an exhausted quota; ``overloaded``: 529; ``server_error``: another 5xx;
     ``context_length``: the request is too long for the model), or None: it may not."""
-    from agentkit.errors import Overloaded, QuotaExhausted
-
     if isinstance(exc, RateLimited):
         return None if isinstance(exc, QuotaExhausted) else "rate_limited"
     if isinstance(exc, Overloaded):
@@ -216,11 +227,6 @@ def fallback_reason(exc: ModelError) -> str | None:
     if isinstance(exc, BadRequest) and any(w in str(exc).lower() for w in _CONTEXT_WORDS):
         return "context_length"
     return None
-
-
-def falls_back(exc: ModelError) -> bool:
-    """Whether another model may answer where this one failed (`fallback_reason`)."""
-    return fallback_reason(exc) is not None
 
 
 class RoutedClient:

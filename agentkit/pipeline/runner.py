@@ -91,15 +91,13 @@ from agentkit.state import PendingApproval, RunError, RunResult, Step, StepStatu
 from agentkit.telemetry.instruments import Instruments, instruments_for
 from agentkit.telemetry.logs import log_context
 from agentkit.telemetry.run_spans import ChatSpan, RunSpans
-from agentkit.telemetry.settings import TelemetrySettings
+from agentkit.telemetry.settings import GLOBAL_TELEMETRY, TelemetrySettings
 from agentkit.tool import Tool, wire_entries
 from agentkit.tools.mcp.remote import policy_names
 from agentkit.tools.search.entries import scoped_file_search
 from agentkit.who_approves import Signer, default_approvers
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
-DEFAULT_TELEMETRY = TelemetrySettings()
-"""The global tracer and meter providers: no-ops until the application sets an SDK's."""
 _NO_CHAT_SPAN: contextlib.nullcontext[ChatSpan | None] = contextlib.nullcontext(None)
 _NO_CALL_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 
@@ -138,7 +136,7 @@ class Runner:
         telemetry: TelemetrySettings | None = None,
     ) -> None:
         self.client = client
-        self.telemetry = telemetry or DEFAULT_TELEMETRY  # where spans and measurements go
+        self.telemetry = telemetry or GLOBAL_TELEMETRY  # where spans and measurements go
         self._telemetry_parts: tuple[Tracer, Instruments] | None = None
         self.moderator = moderator
         """Shown every image a run is given before anything is sent (`agentkit.media`)."""

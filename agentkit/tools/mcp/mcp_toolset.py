@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkit.errors import ConfigError, MCPServerError, MCPToolChanged, ToolFailed
-from agentkit.tool import SchemaTool
+from agentkit.tool import NAME_PART, SchemaTool
 from agentkit.tools.mcp.hints import class_from_hints
-
-_NAME = r"^[a-zA-Z0-9_-]{1,64}$"
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,8 @@ class MCPServerSpec:
     connect_timeout: float = 30.0
 
     def __post_init__(self) -> None:
-        import re
-
-        if not re.match(_NAME, self.name):
-            raise ConfigError(f"MCP server name {self.name!r} must match {_NAME}")
+        if not NAME_PART.match(self.name):
+            raise ConfigError(f"MCP server name {self.name!r} must match {NAME_PART.pattern}")
         if (self.command is None) == (self.url is None):
             raise ConfigError(f"MCP server {self.name!r}: give a command (stdio) or a url")
         if self.call_timeout <= 0 or self.connect_timeout <= 0:
@@ -234,10 +230,10 @@ def _fingerprint(tool: Any) -> str:
 
 
 def _safe(name: str) -> str:
-    import re
-
-    if not re.match(_NAME, name):
-        raise ConfigError(f"MCP tool name {name!r} must match {_NAME} to be named in a policy")
+    if not NAME_PART.match(name):
+        raise ConfigError(
+            f"MCP tool name {name!r} must match {NAME_PART.pattern} to be named in a policy"
+        )
     return name
 
 

@@ -20,16 +20,15 @@ class Support(Agent):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from agentkit.decision import SIDE_EFFECTS, Decision, SideEffect
 from agentkit.errors import ConfigError
+from agentkit.tool import NAME_PART
 
 TOOLS_KEY = "agentkit_tools"
 """Where an entry keeps its tools' classes for the policy; never sent."""
-_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def xai_mcp(
@@ -54,15 +53,15 @@ def xai_mcp(
     Raises:
         ConfigError: a label, tool name or class that cannot be named in a policy.
     """
-    if not _NAME.match(label):
-        raise ConfigError(f"remote MCP label {label!r} must match {_NAME.pattern}")
+    if not NAME_PART.match(label):
+        raise ConfigError(f"remote MCP label {label!r} must match {NAME_PART.pattern}")
     if not url.startswith(("https://", "http://")):
         raise ConfigError(f"remote MCP {label!r}: the URL must be http(s)")
     classes = dict(tools) if isinstance(tools, Mapping) else dict.fromkeys(tools, "destructive")
     for name, side_effect in classes.items():
-        if not _NAME.match(name):
+        if not NAME_PART.match(name):
             raise ConfigError(
-                f"remote MCP {label!r}: tool name {name!r} must match {_NAME.pattern}"
+                f"remote MCP {label!r}: tool name {name!r} must match {NAME_PART.pattern}"
             )
         if side_effect not in SIDE_EFFECTS:
             raise ConfigError(
