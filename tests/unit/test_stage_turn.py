@@ -181,3 +181,21 @@ def test_only_server_tools_the_policy_allows_now_are_offered() -> None:
     offered, decisions = offered_server_tools(entries, lambda name, _class: verdicts[name])
     assert offered == [entries[1]], "xAI cannot pause a search for a person: confirm leaves it out"
     assert decisions == verdicts
+
+
+def test_a_remote_mcp_entry_is_decided_per_tool_and_the_entries_after_it_still_are() -> None:
+    from agentkit.tools.mcp.remote import xai_mcp
+
+    mcp = xai_mcp(
+        "jira", "https://mcp.example.com", tools={"search": "read", "drop": "destructive"}
+    )
+    entries = [mcp, {"type": "web_search"}]
+    verdicts = {
+        "jira.search": Decision(action="allow", reason="r", rule="tools.jira.search"),
+        "jira.drop": Decision(action="confirm", reason="r", rule="floor"),
+        "web_search": Decision(action="allow", reason="r", rule="tools.web_search"),
+    }
+    offered, decisions = offered_server_tools(entries, lambda name, _class: verdicts[name])
+    assert [entry["type"] for entry in offered] == ["mcp", "web_search"]
+    assert offered[0]["allowed_tools"] == ["search"]
+    assert decisions == verdicts
