@@ -184,6 +184,31 @@ class Agent:
             checkpoints=checkpoints,
         )
 
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        principal: Principal | None = None,
+        called_by: str = "client",
+        run_id: str | None = None,
+    ) -> RunResult:
+        """Make one call of this agent's tools on a client's behalf, with no model: it is
+        validated, decided by the policy, confirmed, run, labelled and audited as a model's
+        call would be (`agentkit mcp serve` serves each MCP call so).
+
+        The result is a run of that one call: completed, with the call's output as its
+        output (a denied, invalid or failed call is completed too; its step says how it
+        ended), or paused for approval, to `resume` with the decision.
+        """
+        return await self.runner.call_tool(
+            tool,
+            arguments,
+            principal=principal or self.principal,
+            called_by=called_by,
+            run_id=run_id,
+        )
+
     def stream(
         self,
         prompt: str,

@@ -186,6 +186,9 @@ class RunResult(BaseModel):
     grounding: Grounding | None = None
     """With ``RunConfig(grounded=True)``: the answer's citations, checked."""
     error: RunError | None = None
+    called_by: str | None = None
+    """Who made the run's one call when no model proposes calls (``"mcp"``: a client of
+    `agentkit mcp serve`): such a run holds that call alone, and ends with it."""
 
     # --- what continuing the run needs ---
     conversation: list[dict[str, Any]] = Field(default_factory=list)

@@ -58,6 +58,8 @@ class RunStarted(AuditEvent):
     images: list[dict[str, Any]] | None = None
     """The images given with the prompt, described (`ImageInput.metadata`), never their
     bytes; left out of a run given none."""
+    called_by: str | None = None
+    """Who made the run's one call, when not a model (``mcp``); left out otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import time
 import uuid
@@ -92,7 +93,7 @@ from agentkit.telemetry.instruments import Instruments, instruments_for
 from agentkit.telemetry.logs import log_context
 from agentkit.telemetry.run_spans import ChatSpan, RunSpans
 from agentkit.telemetry.settings import GLOBAL_TELEMETRY, TelemetrySettings
-from agentkit.tool import Tool, wire_entries
+from agentkit.tool import Tool, wire_entries, wire_name
 from agentkit.tools.mcp.remote import policy_names
 from agentkit.tools.search.entries import scoped_file_search
 from agentkit.who_approves import Signer, default_approvers
@@ -305,6 +306,9 @@ class Runner:
             recorder.emit(ev.RunResumed())
             await self._execute_all(recorder, run, self._still_allowed(recorder, run))
             self._close_turn(run)
+            if run.called_by is not None:
+                self._end_call(recorder, run)  # no model waits for the outputs
+                return run
         except ApprovalRefused:
             raise  # the caller's mistake: the stored run stays as it was
         except AgentkitError as exc:
@@ -347,6 +351,62 @@ class Runner:
                 self._fail(recorder, run, exc)
                 raise
             return await self._drive(recorder, run, checkpoint_first=False)
+
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        principal: Principal,
+        called_by: str,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """Run one call a client proposes itself (no model) through the same stages as a
+        model's: validate, authorise, confirm, execute, label, record.
+
+        The run holds that call alone. It ends with the call (its output is the run's
+        output; a denied or failed call is in its step), or pauses for an approval:
+        `resume` it with the decision as any paused run, and the call runs then.
+        """
+        run = RunResult(
+            run_id=run_id or uuid.uuid4().hex,
+            agent=self.agent_name,
+            model=self.model,
+            principal=principal,
+            called_by=called_by,
+            started_at=self._clock(),
+        )
+        call = FunctionCall(
+            call_id=f"call_{uuid.uuid4().hex[:24]}",
+            name=wire_name(tool),
+            arguments=json.dumps(arguments, ensure_ascii=False, separators=(",", ":")),
+        )
+        with self._traced(run, "call") as spans:
+            recorder = RunRecorder(self.audit, run, None, None, spans)
+            try:
+                recorder.emit(ev.RunStarted(self.agent_name, self.model,
+                                            policy=authoriser_name(self.authoriser),
+                                            called_by=called_by))  # fmt: skip
+                await self._handle_turn(recorder, run, [call])
+                if run.pending:
+                    self._pause(recorder, run)
+                    return run
+                self._close_turn(run)
+                self._end_call(recorder, run)
+            except AgentkitError as exc:
+                self._fail(recorder, run, exc)
+                raise
+            except asyncio.CancelledError:
+                self._cancelled(recorder, run)
+                raise
+            return run
+
+    def _end_call(self, recorder: RunRecorder, run: RunResult) -> None:
+        """End a run of one client's call: its output is the call's."""
+        run.output = run.steps[-1].output if run.steps else None
+        run.status = "completed"
+        run.ended_at = self._clock()
+        recorder.emit(ev.RunCompleted(cost_usd=run.totals.cost_usd))
 
     # --- the loop --------------------------------------------------------------------------
 
