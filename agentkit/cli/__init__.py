@@ -30,6 +30,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "agentkit.cli.media_command",
     "agentkit.cli.files_command",
     "agentkit.cli.eval_command",
+    "agentkit.cli.mcp_command",
 )
 
 
