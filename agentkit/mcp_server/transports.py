@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,8 +74,15 @@ async def serve_stdio(tools: GuardedTools, principal: Principal) -> None:
     from mcp.server.stdio import stdio_server
 
     server = mcp_server(tools, principal=principal)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    shown = sys.stdout, sys.stdin
+    # the wire is the real stdout (a CLI may have wrapped it to escape control characters);
+    # while serving, the SDK points fd 1 at stderr, so stray output never reaches the wire
+    sys.stdout = getattr(sys.stdout, "target", sys.stdout)
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    finally:
+        sys.stdout, sys.stdin = shown
 
 
 def http_app(tools: GuardedTools, authenticator: Authenticator, *, host: str) -> ASGIApp:

@@ -99,6 +99,8 @@ from agentkit.tools.search.entries import scoped_file_search
 from agentkit.who_approves import Signer, default_approvers
 
 DECLINED_MESSAGE = "A person declined this call. It was not run."
+NO_MODEL = "none"
+"""The model of a run whose one call a client made itself (`Runner.call_tool`)."""
 _NO_CHAT_SPAN: contextlib.nullcontext[ChatSpan | None] = contextlib.nullcontext(None)
 _NO_CALL_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
 
@@ -371,7 +373,7 @@ class Runner:
         run = RunResult(
             run_id=run_id or uuid.uuid4().hex,
             agent=self.agent_name,
-            model=self.model,
+            model=NO_MODEL,
             principal=principal,
             called_by=called_by,
             started_at=self._clock(),
@@ -384,7 +386,7 @@ class Runner:
         with self._traced(run, "call") as spans:
             recorder = RunRecorder(self.audit, run, None, None, spans)
             try:
-                recorder.emit(ev.RunStarted(self.agent_name, self.model,
+                recorder.emit(ev.RunStarted(self.agent_name, NO_MODEL,
                                             policy=authoriser_name(self.authoriser),
                                             called_by=called_by))  # fmt: skip
                 await self._handle_turn(recorder, run, [call])
