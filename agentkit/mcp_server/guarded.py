@@ -89,13 +89,17 @@ class GuardedTools:
     ) -> CallAnswer:
         """Make one client call for `principal`; every refusal is an answer, never raised."""
         given = dict(arguments or {})
-        key = (principal.user_id, *principal.roles, name, canonical_json(given))
+        try:
+            wanted: str | None = canonical_json(given)
+        except ValueError:  # NaN, a lone surrogate: the pipeline records it as invalid
+            wanted = None
+        key = (principal.user_id, *principal.roles, name, wanted or "")
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         async with lock:  # the same call twice at once: one approval request, not two
             try:
-                return await self._call(principal, name, given)
+                return await self._call(principal, name, given, wanted)
             except AgentkitError as exc:
                 return CallAnswer(
                     f"{type(exc).__name__}: {exc}",
@@ -103,8 +107,12 @@ class GuardedTools:
                     {"status": "failed", "error": type(exc).__name__},
                 )
 
-    async def _call(self, principal: Principal, name: str, given: dict[str, Any]) -> CallAnswer:
-        waiting = await asyncio.to_thread(self._waiting_run, principal, name, given)
+    async def _call(
+        self, principal: Principal, name: str, given: dict[str, Any], wanted: str | None
+    ) -> CallAnswer:
+        waiting = None
+        if wanted is not None:
+            waiting = await asyncio.to_thread(self._waiting_run, principal, name, wanted)
         if waiting is None:
             run = await self.agent.call_tool(name, given, principal=principal, called_by=CALLED_BY)
             if run.status == "awaiting_approval":
@@ -118,11 +126,10 @@ class GuardedTools:
         return answer(run)
 
     def _waiting_run(
-        self, principal: Principal, name: str, given: dict[str, Any]
+        self, principal: Principal, name: str, wanted: str
     ) -> tuple[RunResult, set[str]] | None:
-        """The paused run of this very call by this principal, and its undecided
-        approvals; None when there is none."""
-        wanted = canonical_json(given)
+        """The paused run of this very call (`wanted`: its canonical arguments) by this
+        principal, and its undecided approvals; None when there is none."""
         rows = [
             row
             for row in self.store.approvals(None)
