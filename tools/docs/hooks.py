@@ -39,6 +39,7 @@ PUBLIC_MODULES: tuple[str, ...] = (
     "agentkit.tools.database",
     "agentkit.tools.search",
     "agentkit.tools.mcp",
+    "agentkit.mcp_server",
     "agentkit.testing",
     "agentkit.telemetry",
     "agentkit.evals",
@@ -98,10 +99,11 @@ def areas() -> list[Area]:
         Area(
             "tools",
             "Tools",
-            ("agentkit.tool", "agentkit.tools", "agentkit.call_context"),
+            ("agentkit.tool", "agentkit.tools", "agentkit.call_context", "agentkit.mcp_server"),
             "The `@tool` decorator, `Tool`, the call a running tool serves (its idempotency "
             "key), and the bundled tools: model-written Python in the sandbox, SQL, web and "
-            "X search, and the tools of MCP servers. See [writing tools](../../tools.md) and "
+            "X search, and the tools of MCP servers; and an agent's tools served to other "
+            "MCP clients (`agentkit.mcp_server`). See [writing tools](../../tools.md) and "
             "[MCP](../../mcp.md).",
             lead=("tool", "Tool", "ToolOutput"),
         ),
