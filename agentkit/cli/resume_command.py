@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.cli.run_command import add_run_options, execute
+from agentkit.errors import RunStateError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,8 +38,13 @@ def resume(run_id: str, args: argparse.Namespace) -> int:
     from agentkit.cli.launch import principal_of
 
     store = ApprovalStore(args.store)
-    command = saved_runs.load(Path(store.path), run_id)
     state = store.load(run_id)
+    if state.called_by is not None:
+        raise RunStateError(
+            f"run {run_id} is one call a {state.called_by} client made (agentkit mcp serve): "
+            "it runs, once approved, when the client makes the same call again"
+        )
+    command = saved_runs.load(Path(store.path), run_id)
     decisions = store.decisions(run_id)
 
     def start(agent: Any, events: Any) -> Any:

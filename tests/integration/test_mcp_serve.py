@@ -162,6 +162,9 @@ async def _the_policy_holds(client: Client, paths: dict[str, Path]) -> None:
     assert again[2]["approval_id"] == approval  # the same request, not a second one
     assert _ran(paths) == ["lookup"]
 
+    resumed = _agentkit(paths, "resume", detail["run_id"], "--store", str(paths["store"]))
+    assert resumed.returncode != 0
+    assert "the same call again" in resumed.stderr  # the client's call resumes it, nothing else
     refused = _decide(paths, "approve", approval, "ana", "ops")
     assert refused.returncode != 0  # not a lead, and not for one's own destructive call
     assert _decide(paths, "approve", approval, "lee", "lead").returncode == 0
