@@ -50,7 +50,7 @@ from agentkit.pipeline.run_config import RunConfig
 from agentkit.pipeline.runner import Runner
 from agentkit.run_limits import HasRunLimits
 from agentkit.sealing import Sealer
-from agentkit.state import RunResult
+from agentkit.state import RunResult, Step
 from agentkit.telemetry.settings import TelemetrySettings
 from agentkit.tool import Tool, as_tool, tool_spec
 from agentkit.tools.mcp.remote import policy_names
@@ -192,14 +192,17 @@ class Agent:
         principal: Principal | None = None,
         called_by: str = "client",
         run_id: str | None = None,
+        earlier: Sequence[Step] = (),
     ) -> RunResult:
         """Make one call of this agent's tools on a client's behalf, with no model: it is
         validated, decided by the policy, confirmed, run, labelled and audited as a model's
         call would be (`agentkit mcp serve` serves each MCP call so).
 
         The result is a run of that one call: completed, with the call's output as its
-        output (a denied, invalid or failed call is completed too; its step says how it
-        ended), or paused for approval, to `resume` with the decision.
+        output (a denied, invalid or failed call is completed too; its step, the run's
+        last, says how it ended), or paused for approval, to `resume` with the decision.
+        `earlier` are the steps of the client's earlier calls, which the policy's data-flow
+        rules, sinks and per-run limits then see as if made in this run.
         """
         return await self.runner.call_tool(
             tool,
@@ -207,6 +210,7 @@ class Agent:
             principal=principal or self.principal,
             called_by=called_by,
             run_id=run_id,
+            earlier=earlier,
         )
 
     def stream(

@@ -56,6 +56,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="audit log (JSONL path or database URL; default: the default log)",
     )
+    serve.add_argument(
+        "--history-window",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how long a caller's calls stay in view of the policy's data-flow rules, "
+        "sinks and per-run limits when it decides their next (default 3600)",
+    )
+    serve.add_argument(
+        "--history-calls",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="the most calls of one caller in view; past it, calls wait for the window "
+        "(default 1000)",
+    )
     serve.set_defaults(handler=_serve)
 
 
@@ -81,7 +97,10 @@ def _serve(args: argparse.Namespace) -> int:
     from agentkit.approval_store import ApprovalStore
     from agentkit.cli.launch import load_agent_class, open_audit
     from agentkit.decision import Principal
-    from agentkit.mcp_server import GuardedTools, http_app, serve_stdio
+
+    if args.history_window < 0 or args.history_calls < 1:
+        raise ConfigError("--history-window must be >= 0 and --history-calls >= 1")
+    from agentkit.mcp_server import CallHistory, GuardedTools, http_app, serve_stdio
 
     store = ApprovalStore(args.store if "://" in args.store else os.path.abspath(args.store))
     principal = Principal(
@@ -93,7 +112,8 @@ def _serve(args: argparse.Namespace) -> int:
         audit = open_audit(args.audit, stack)
         cls = load_agent_class(args.target)
         agent = cls(client=NoModel(), principal=principal, approvals=store, audit=audit)
-        tools = GuardedTools(agent, store)
+        history = CallHistory(window=args.history_window, limit=args.history_calls)
+        tools = GuardedTools(agent, store, history=history)
         if args.transport == "stdio":
             asyncio.run(serve_stdio(tools, principal))
             return 0

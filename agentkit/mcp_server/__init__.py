@@ -5,12 +5,14 @@
 server, the principal coming from the transport.
 """
 
+from agentkit.mcp_server.call_history import CallHistory
 from agentkit.mcp_server.guarded import CallAnswer, GuardedTools, ListedTool
 from agentkit.mcp_server.transports import Authenticated, http_app, mcp_server, serve_stdio
 
 __all__ = [
     "Authenticated",
     "CallAnswer",
+    "CallHistory",
     "GuardedTools",
     "ListedTool",
     "http_app",

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkit.canonical import canonical_json
 from agentkit.errors import AgentkitError, RunStateError
+from agentkit.mcp_server.call_history import CallHistory
 from agentkit.state import RunResult
 from agentkit.tool import Tool
 
@@ -72,9 +73,13 @@ class GuardedTools:
         store: where calls waiting for a person are kept and decided.
     """
 
-    def __init__(self, agent: Agent, store: ApprovalStore) -> None:
+    def __init__(
+        self, agent: Agent, store: ApprovalStore, *, history: CallHistory | None = None
+    ) -> None:
         self.agent = agent
         self.store = store
+        self.history = history or CallHistory()
+        """The recent calls of each principal that decisions on the next one see."""
         self._tools = {tool.name: tool for tool in agent.tool_list}
         self._locks: weakref.WeakValueDictionary[tuple[str, ...], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -114,15 +119,23 @@ class GuardedTools:
         if wanted is not None:
             waiting = await asyncio.to_thread(self._waiting_run, principal, name, wanted)
         if waiting is None:
-            run = await self.agent.call_tool(name, given, principal=principal, called_by=CALLED_BY)
+            wait = self.history.full(principal)
+            if wait is not None:
+                return _history_full(self.history, wait)
+            run = await self.agent.call_tool(name, given, principal=principal,
+                                             called_by=CALLED_BY,
+                                             earlier=self.history.of(principal))  # fmt: skip
             if run.status == "awaiting_approval":
                 await asyncio.to_thread(self.store.save, run)
+            else:
+                self.history.add(principal, run.steps[-1])
             return answer(run)
         if any(p.approval_id in waiting[1] for p in waiting[0].pending):
             return answer(waiting[0])  # not decided yet: the same request, not another
         decisions = await asyncio.to_thread(self.store.decisions, waiting[0].run_id)
         run = await self.agent.resume(waiting[0], decisions, principal=principal)
         await asyncio.to_thread(self.store.save, run)  # decided: never matched again
+        self.history.add(principal, run.steps[-1])
         return answer(run)
 
     def _waiting_run(
@@ -144,8 +157,8 @@ class GuardedTools:
                 run.status == "awaiting_approval"
                 and run.called_by == CALLED_BY
                 and run.principal == principal
-                and len(run.steps) == 1
-                and _same_arguments(run.steps[0].raw_arguments, wanted)
+                and run.steps
+                and _same_arguments(run.steps[-1].raw_arguments, wanted)
             ):
                 open_ids = {r.pending.approval_id for r in rows if r.verdict == "pending"}
                 return run, open_ids
@@ -173,6 +186,15 @@ def answer(run: RunResult) -> CallAnswer:
     if step.decision is not None and step.status in ("denied", "declined"):
         detail["rule"] = step.decision.rule
     return CallAnswer(step.output or "", step.status != "ok", detail)
+
+
+def _history_full(history: CallHistory, wait: float) -> CallAnswer:
+    text = (
+        f"Not run: {history.limit} of your calls from the last {history.window:.0f} s are "
+        "already in view of the policy's data-flow rules, and none is forgotten early. "
+        f"Call again in {wait:.0f} s."
+    )
+    return CallAnswer(text, True, {"status": "history_full", "retry_after": round(wait, 3)})
 
 
 def _same_arguments(raw: str, wanted: str) -> bool:

@@ -60,6 +60,8 @@ class RunStarted(AuditEvent):
     bytes; left out of a run given none."""
     called_by: str | None = None
     """Who made the run's one call, when not a model (``mcp``); left out otherwise."""
+    earlier_calls: int | None = None
+    """How many of that client's earlier calls its decisions see (`Runner.call_tool`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -362,13 +362,16 @@ class Runner:
         principal: Principal,
         called_by: str,
         run_id: str | None = None,
+        earlier: Sequence[Step] = (),
     ) -> RunResult:
         """Run one call a client proposes itself (no model) through the same stages as a
         model's: validate, authorise, confirm, execute, label, record.
 
-        The run holds that call alone. It ends with the call (its output is the run's
-        output; a denied or failed call is in its step), or pauses for an approval:
-        `resume` it with the decision as any paused run, and the call runs then.
+        `earlier` are the steps of the client's earlier calls (other runs) that decisions
+        see, as if made in this run: data-flow rules, sinks and per-run limits then hold
+        across them. The run's last step is this call. It ends with the call (its output
+        is the run's output; a denied or failed call is in its step), or pauses for an
+        approval: `resume` it with the decision as any paused run, and the call runs then.
         """
         run = RunResult(
             run_id=run_id or uuid.uuid4().hex,
@@ -377,6 +380,7 @@ class Runner:
             principal=principal,
             called_by=called_by,
             started_at=self._clock(),
+            steps=list(earlier),  # settled steps of ended runs: never changed here
         )
         call = FunctionCall(
             call_id=f"call_{uuid.uuid4().hex[:24]}",
@@ -388,7 +392,8 @@ class Runner:
             try:
                 recorder.emit(ev.RunStarted(self.agent_name, NO_MODEL,
                                             policy=authoriser_name(self.authoriser),
-                                            called_by=called_by))  # fmt: skip
+                                            called_by=called_by,
+                                            earlier_calls=len(earlier) or None))  # fmt: skip
                 await self._handle_turn(recorder, run, [call])
                 if run.pending:
                     self._pause(recorder, run)
