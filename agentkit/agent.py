@@ -42,7 +42,7 @@ from agentkit.events import EventSink, RunEvent
 from agentkit.media.image_input import ImagesArg
 from agentkit.media.moderation import Moderator
 from agentkit.model.types import ModelClient
-from agentkit.pipeline.authorise import RateWindow
+from agentkit.pipeline.authorise import EarlierCalls, RateWindow
 from agentkit.pipeline.checkpoints import Checkpoints
 from agentkit.pipeline.confirm import ApprovalDecision, ApprovalLedger, Approver
 from agentkit.pipeline.overrides import with_overrides
@@ -192,7 +192,7 @@ class Agent:
         principal: Principal | None = None,
         called_by: str = "client",
         run_id: str | None = None,
-        earlier: Sequence[Step] = (),
+        earlier: EarlierCalls | Sequence[Step] = (),
     ) -> RunResult:
         """Make one call of this agent's tools on a client's behalf, with no model: it is
         validated, decided by the policy, confirmed, run, labelled and audited as a model's

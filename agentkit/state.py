@@ -240,7 +240,7 @@ class RunResult(BaseModel):
         return self.totals.cost_usd
 
     def step(self, call_id: str) -> Step:
-        for step in self.steps:
+        for step in reversed(self.steps):  # ids are unique; the one asked for is recent
             if step.call_id == call_id:
                 return step
         raise KeyError(call_id)

@@ -11,6 +11,7 @@ from agentkit.decision import (
     Authoriser,
     Decision,
     History,
+    OutputLog,
     PastCall,
     ProposedCall,
     class_key,
@@ -22,6 +23,7 @@ from agentkit.pipeline.rate_window import (
     RateWindow,
     RecentCalls,
 )
+from agentkit.pipeline.turn import StepIds
 from agentkit.pipeline.validate import ValidCall
 from agentkit.run_limits import RunLimits
 from agentkit.state import RunResult, Step
@@ -30,6 +32,7 @@ from agentkit.tool import Tool
 __all__ = [
     "PROCESS_RATE_WINDOW",
     "RATE_WINDOW_SECONDS",
+    "EarlierCalls",
     "RateWindow",
     "RecentCalls",
     "authorise",
@@ -118,6 +121,52 @@ class _SettledSteps:
         return new
 
 
+class EarlierCalls:
+    """Settled steps of ended runs, in order, with what decisions derive from them built as
+    each is added: the calls a history lists, and the log of their outputs (whose indexes
+    an authoriser keeps). A run seeded with them (`seed`) starts from these instead of
+    building them again from every step, so deciding with a long history in view costs
+    what deciding with a short one does. Append-only."""
+
+    def __init__(self, tools: Mapping[str, Tool]) -> None:
+        self.tools = tools
+        """The tools the steps are calls of, by name."""
+        self.steps: list[Step] = []
+        self._settled = _SettledSteps()
+        self._outputs = OutputLog()
+        self._ids: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def add(self, step: Step) -> None:
+        """Take in one more settled step (one whose stages are all done)."""
+        if step.status not in _SETTLED:
+            raise ValueError(f"step {step.call_id} is {step.status}, not settled")
+        self.steps.append(step)
+        self._ids.add(step.call_id)
+        settled = self._settled
+        settled.steps, settled.last = settled.steps + 1, step
+        call = past_call(step, self.tools, step.started_at)
+        if call is not None:
+            settled.calls += (call,)
+            settled.ids.add(call.call_id)
+            self._outputs.record((call,))
+
+    def seed(self, run: RunResult) -> None:
+        """Give `run`, which has no steps yet, these steps and what is derived from them."""
+        if run.steps:
+            raise ValueError(f"run {run.run_id} has steps already")
+        run.steps = list(self.steps)  # the run appends its own: never to these
+        memo = run.memo()
+        settled = _SettledSteps()
+        settled.steps, settled.last = self._settled.steps, self._settled.last
+        settled.calls, settled.ids = self._settled.calls, set(self._settled.ids)
+        memo["settled"] = settled
+        memo["outputs"] = self._outputs  # append-only; a run of one call adds none to it
+        memo["step_ids"] = StepIds.of(self.steps, self._ids)
+
+
 def _settled_steps(run: RunResult) -> _SettledSteps:
     memo = run.memo()
     settled = memo.get("settled")
@@ -172,8 +221,14 @@ def authorise(
     call: ValidCall,
     history: History,
 ) -> Decision:
-    """The decision on one valid call: a limit it would pass, else the authoriser's, floored."""
-    limited = limits.check_tool_call(history)
+    """The decision on one valid call: a limit it would pass, else the authoriser's, floored.
+
+    The run's `limits` count its own calls. A run of a client's one call (``called_by``)
+    has none before it: the earlier calls in its history are other runs', which the
+    authoriser sees (its data-flow rules, and its policy's own run limits, count them).
+    """
+    own = history if run.called_by is None else history.model_copy(update={"calls": ()})
+    limited = limits.check_tool_call(own)
     if limited is not None:
         return limited
     proposed = ProposedCall.model_construct(

@@ -42,6 +42,7 @@ from agentkit.pipeline import record as ev
 from agentkit.pipeline.answer import check_answer
 from agentkit.pipeline.authorise import (
     PROCESS_RATE_WINDOW,
+    EarlierCalls,
     RateWindow,
     authorise,
     count_call,
@@ -362,38 +363,34 @@ class Runner:
         principal: Principal,
         called_by: str,
         run_id: str | None = None,
-        earlier: Sequence[Step] = (),
+        earlier: EarlierCalls | Sequence[Step] = (),
     ) -> RunResult:
         """Run one call a client proposes itself (no model) through the same stages as a
         model's: validate, authorise, confirm, execute, label, record.
 
-        `earlier` are the steps of the client's earlier calls (other runs) that decisions
-        see, as if made in this run: data-flow rules, sinks and per-run limits then hold
-        across them. The run's last step is this call. It ends with the call (its output
-        is the run's output; a denied or failed call is in its step), or pauses for an
-        approval: `resume` it with the decision as any paused run, and the call runs then.
+        `earlier` are the settled steps of the client's earlier calls (other runs) that
+        decisions see, as if made in this run: data-flow rules, sinks and the policy's run
+        limits then hold across them (an `EarlierCalls` brings what is derived from them
+        too). The run's last step is this call. It ends with the call (its output is the
+        run's output; a denied or failed call is in its step), or pauses for an approval:
+        `resume` it with the decision as any paused run, and the call runs then.
         """
-        run = RunResult(
-            run_id=run_id or uuid.uuid4().hex,
-            agent=self.agent_name,
-            model=NO_MODEL,
-            principal=principal,
-            called_by=called_by,
-            started_at=self._clock(),
-            steps=list(earlier),  # settled steps of ended runs: never changed here
-        )
-        call = FunctionCall(
-            call_id=f"call_{uuid.uuid4().hex[:24]}",
-            name=wire_name(tool),
-            arguments=json.dumps(arguments, ensure_ascii=False, separators=(",", ":")),
-        )
+        run = RunResult(run_id=run_id or uuid.uuid4().hex, agent=self.agent_name,
+                        model=NO_MODEL, principal=principal, called_by=called_by,
+                        started_at=self._clock())  # fmt: skip
+        if isinstance(earlier, EarlierCalls):
+            earlier.seed(run)
+        else:
+            run.steps = list(earlier)  # settled steps of ended runs: never changed here
+        call = FunctionCall(call_id=f"call_{uuid.uuid4().hex[:24]}", name=wire_name(tool),
+                            arguments=json.dumps(arguments, ensure_ascii=False))  # fmt: skip
+        policy = authoriser_name(self.authoriser)
+        started = ev.RunStarted(self.agent_name, NO_MODEL, policy=policy, called_by=called_by,
+                                earlier_calls=len(run.steps) or None)  # fmt: skip
         with self._traced(run, "call") as spans:
             recorder = RunRecorder(self.audit, run, None, None, spans)
             try:
-                recorder.emit(ev.RunStarted(self.agent_name, NO_MODEL,
-                                            policy=authoriser_name(self.authoriser),
-                                            called_by=called_by,
-                                            earlier_calls=len(earlier) or None))  # fmt: skip
+                recorder.emit(started)
                 await self._handle_turn(recorder, run, [call])
                 if run.pending:
                     self._pause(recorder, run)

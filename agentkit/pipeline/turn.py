@@ -132,15 +132,55 @@ def check_complete(response: ModelResponse) -> None:
         raise error
 
 
+class StepIds:
+    """The call ids of a run's steps, taken in as steps are added, so a run with a long
+    history does not gather them all again each turn (``run.memo()["step_ids"]``)."""
+
+    __slots__ = ("count", "ids", "last")
+
+    def __init__(self, steps: list[Step]) -> None:
+        self.ids: set[str] = set()
+        self.count = 0
+        self.last: Step | None = None
+        self.current(steps)
+
+    @classmethod
+    def of(cls, steps: list[Step], ids: set[str]) -> StepIds:
+        """For `steps` whose `ids` are known already (a copy of them is kept)."""
+        made = cls([])
+        made.ids, made.count = set(ids), len(steps)
+        made.last = steps[-1] if steps else None
+        return made
+
+    def current(self, steps: list[Step]) -> set[str]:
+        """The ids of `steps`, which were these steps with more added (else read again)."""
+        if len(steps) < self.count or (self.count and steps[self.count - 1] is not self.last):
+            self.ids, self.count = set(), 0  # other steps: read them again
+        for step in steps[self.count :]:
+            self.ids.add(step.call_id)
+        if len(steps) > self.count:
+            self.count, self.last = len(steps), steps[-1]
+        return self.ids
+
+
+def step_ids(run: RunResult) -> set[str]:
+    """The call ids of the run's steps (a view: copy it to change it)."""
+    memo = run.memo()
+    kept = memo.get("step_ids")
+    if not isinstance(kept, StepIds):
+        kept = memo["step_ids"] = StepIds(run.steps)
+    return kept.current(run.steps)
+
+
 def check_call_ids(run: RunResult, calls: list[FunctionCall]) -> None:
     """Refuse a turn whose calls repeat a call id of the run: every call is one step.
 
     Raises:
         ModelBehaviorError: two calls share an id (outputs and approvals name calls by id).
     """
-    seen = {step.call_id for step in run.steps}
+    earlier, seen = step_ids(run), set()
     for call in calls:
-        if call.call_id in seen:
+        if call.call_id in earlier or call.call_id in seen:
             raise ModelBehaviorError(
                 f"the model repeated the call id {call.call_id!r} in run {run.run_id}; "
                 "each call needs its own id"
