@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS consumed (approval_id TEXT PRIMARY KEY, at REAL NOT N
 CREATE TABLE IF NOT EXISTS signatures (
     approval_id TEXT NOT NULL, approver TEXT NOT NULL, roles TEXT NOT NULL,
     approved INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (approval_id, approver));
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, agent);
+CREATE INDEX IF NOT EXISTS approvals_by_run ON approvals (run_id);
 """
 
 
@@ -197,6 +199,29 @@ class ApprovalStore:
         if row is None:
             raise RunStateError(f"no stored run {run_id!r} in {self.location}")
         return RunResult.from_json(row[0])
+
+    def waiting(self, agent: str, tool: str) -> list[tuple[RunResult, set[str]]]:
+        """The paused runs of `agent` with an approval for `tool`, each with the ids of its
+        approvals nobody has decided yet (read through the store's indexes, however many
+        runs it has kept)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT r.run_id, r.state, a.approval_id, a.verdict FROM runs r"
+                " JOIN approvals a USING (run_id)"
+                " WHERE r.status = 'awaiting_approval' AND r.agent = ? AND a.tool = ?"
+                " ORDER BY a.requested_at",
+                (agent, tool),
+            ).fetchall()
+        runs: dict[str, tuple[RunResult, set[str]]] = {}
+        for run_id, state, approval_id, verdict in rows:
+            if run_id not in runs:
+                try:
+                    runs[run_id] = (RunResult.from_json(state), set())
+                except RunStateError:
+                    continue  # not a run's state: resuming it is refused the same way
+            if verdict == "pending":
+                runs[run_id][1].add(approval_id)
+        return list(runs.values())
 
     def approvals(self, verdict: Verdict | None = "pending") -> list[StoredApproval]:
         query = (
@@ -374,6 +399,8 @@ _PG_SCHEMA = (
         approval_id TEXT NOT NULL, approver TEXT NOT NULL, roles TEXT NOT NULL,
         approved INTEGER NOT NULL, at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (approval_id, approver))""",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, agent)",
+    "CREATE INDEX IF NOT EXISTS approvals_by_run ON approvals (run_id)",
 )
 _PG_LOCK = 4_242_424_243  # one advisory lock: a transaction at a time, as SQLite's file lock
 
