@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentkit.canonical import canonical_json
-from agentkit.errors import AgentkitError, RunStateError
+from agentkit.errors import AgentkitError
 from agentkit.mcp_server.call_history import CallHistory
 from agentkit.state import RunResult
 from agentkit.tool import Tool
@@ -80,7 +80,7 @@ class GuardedTools:
         self.store = store
         self.history = history or CallHistory()
         """The recent calls of each principal that decisions on the next one see."""
-        self._tools = {tool.name: tool for tool in agent.tool_list}
+        self._tools = agent.runner.tools  # with the policy's overrides, as calls see them
         self._locks: weakref.WeakValueDictionary[tuple[str, ...], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -122,20 +122,20 @@ class GuardedTools:
             wait = self.history.full(principal)
             if wait is not None:
                 return _history_full(self.history, wait)
+            earlier = self.history.earlier(principal, self._tools)
             run = await self.agent.call_tool(name, given, principal=principal,
-                                             called_by=CALLED_BY,
-                                             earlier=self.history.of(principal))  # fmt: skip
+                                             called_by=CALLED_BY, earlier=earlier)  # fmt: skip
             if run.status == "awaiting_approval":
                 await asyncio.to_thread(self.store.save, run)
             else:
-                self.history.add(principal, run.steps[-1])
+                self.history.add(principal, run.steps[-1], self._tools)
             return answer(run)
         if any(p.approval_id in waiting[1] for p in waiting[0].pending):
             return answer(waiting[0])  # not decided yet: the same request, not another
         decisions = await asyncio.to_thread(self.store.decisions, waiting[0].run_id)
         run = await self.agent.resume(waiting[0], decisions, principal=principal)
         await asyncio.to_thread(self.store.save, run)  # decided: never matched again
-        self.history.add(principal, run.steps[-1])
+        self.history.add(principal, run.steps[-1], self._tools)
         return answer(run)
 
     def _waiting_run(
@@ -143,24 +143,13 @@ class GuardedTools:
     ) -> tuple[RunResult, set[str]] | None:
         """The paused run of this very call (`wanted`: its canonical arguments) by this
         principal, and its undecided approvals; None when there is none."""
-        rows = [
-            row
-            for row in self.store.approvals(None)
-            if row.agent == self.agent.runner.agent_name and row.pending.tool == name
-        ]
-        for run_id in dict.fromkeys(row.pending.run_id for row in rows):
-            try:
-                run = self.store.load(run_id)
-            except RunStateError:
-                continue
+        for run, open_ids in self.store.waiting(self.agent.runner.agent_name, name):
             if (
-                run.status == "awaiting_approval"
-                and run.called_by == CALLED_BY
+                run.called_by == CALLED_BY
                 and run.principal == principal
                 and run.steps
                 and _same_arguments(run.steps[-1].raw_arguments, wanted)
             ):
-                open_ids = {r.pending.approval_id for r in rows if r.verdict == "pending"}
                 return run, open_ids
         return None
 

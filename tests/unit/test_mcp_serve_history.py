@@ -88,8 +88,10 @@ def test_untrusted_output_of_one_call_escalates_the_next_calls_send() -> None:
         assert _status(served, ANA, "read_page") == "ok"
         assert _status(served, ANA, "send", **send) == "awaiting_approval"
         assert _status(served, BO, "send", **send) == "ok"  # bo read nothing untrusted
-        clock.now += 601  # the read left the window
-        assert _status(served, ANA, "send", to="b@example.com", body="hi") == "ok"
+        clock.now += 599  # a call stays in view for the whole window
+        assert _status(served, ANA, "send", to="b@example.com", body="hi") == "awaiting_approval"
+        clock.now += 600 * 0.25 + 2  # and at most a quarter longer
+        assert _status(served, ANA, "send", to="c@example.com", body="hi") == "ok"
         assert ran == ["send", "read_page", "send", "send"]
 
 
