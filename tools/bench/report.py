@@ -7,6 +7,7 @@ from typing import Any
 
 from tools.bench.agentdojo.table import section as agentdojo_section
 from tools.bench.durable import section as durable_section
+from tools.bench.mcp_serve import section as mcp_serve_section
 from tools.bench.peers import LABELS
 from tools.bench.redaction import section as redaction_section
 from tools.bench.retrieval import section as retrieval_section
@@ -347,6 +348,8 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
         lines += day_section(report["simulated_day"])
     if "tracing" in report:
         lines += tracing_section(report["tracing"])
+    if "mcp_serve" in report:
+        lines += mcp_serve_section(report["mcp_serve"])
     lines += imports_section(report["imports"])
     lines += sandbox_section(report["sandbox"])
     lines += audit_section(report["audit"])

@@ -25,6 +25,7 @@ from tools.bench import (
     durable,
     imports,
     latency,
+    mcp_serve,
     profile,
     redaction,
     retrieval,
@@ -134,6 +135,8 @@ def run(quick: bool) -> dict[str, Any]:
         results["simulated_day"] = simulated_day.measure(quick)
         report.stage("tracing")
         results["tracing"] = tracing_overhead.measure(quick)
+        report.stage("mcp")
+        results["mcp_serve"] = mcp_serve.measure(quick)
         report.stage("imports")
         results["imports"] = imports.measure_all(3 if quick else 9)
         report.stage("sandbox")
