@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -30,6 +28,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from agentkit.serve.tokens import TokenStore
+from tests.integration.loopback import free_port, wait_for_port
 
 HERE = Path(__file__).parent
 TARGET = "mcp_guarded_desk:Desk"
@@ -86,27 +85,15 @@ async def _stdio_client(paths: dict[str, Path], *who: str) -> AsyncIterator[Clie
         yield client
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _http_server(paths: dict[str, Path]) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     args = _serve_args(paths, "--transport", "http", "--port", str(port),
                        "--tokens", str(paths["tokens"]))  # fmt: skip
     process = subprocess.Popen([sys.executable, *args], env=_env(paths), cwd=HERE,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+        wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()

@@ -7,7 +7,6 @@ server ends the call with a typed error and the run goes on."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from agentkit import Agent, Principal
 from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn
 from agentkit.testing.scripted_client import scripted_client
 from agentkit.tools.mcp import MCPServerSpec, MCPToolset
+from tests.integration.loopback import free_port, wait_for_port
 
 HERE = Path(__file__).parent
 SERVER = HERE / "mcp_tickets_server.py"
@@ -57,24 +57,13 @@ class Desk(Agent):
     instructions = "Help with tickets."
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def _http_server(counts: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, str(SERVER), str(counts), "http", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
+        wait_for_port(port, process, timeout=20)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()
