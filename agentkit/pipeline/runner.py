@@ -299,7 +299,7 @@ class Runner:
         ledgers = ledgers_for(run, answered, self.ledger)
         check_not_used(run, ledgers)
         answered = [d for d in answered if not applied_here(run, d)]
-        try:
+        with self._ends_on_failure(recorder, run, keeping=ApprovalRefused):
             self._apply_decisions(recorder, run, answered, ledgers)
             if run.pending:
                 seal_state(run, self.sealer)
@@ -312,14 +312,6 @@ class Runner:
             if run.called_by is not None:
                 self._end_call(recorder, run)  # no model waits for the outputs
                 return run
-        except ApprovalRefused:
-            raise  # the caller's mistake: the stored run stays as it was
-        except AgentkitError as exc:
-            self._fail(recorder, run, exc)
-            raise
-        except asyncio.CancelledError:
-            self._cancelled(recorder, run)
-            raise
         return await self._drive(recorder, run)
 
     async def continue_from(
@@ -389,7 +381,7 @@ class Runner:
                                 earlier_calls=len(run.steps) or None)  # fmt: skip
         with self._traced(run, "call") as spans:
             recorder = RunRecorder(self.audit, run, None, None, spans)
-            try:
+            with self._ends_on_failure(recorder, run):
                 recorder.emit(started)
                 await self._handle_turn(recorder, run, [call])
                 if run.pending:
@@ -397,12 +389,6 @@ class Runner:
                     return run
                 self._close_turn(run)
                 self._end_call(recorder, run)
-            except AgentkitError as exc:
-                self._fail(recorder, run, exc)
-                raise
-            except asyncio.CancelledError:
-                self._cancelled(recorder, run)
-                raise
             return run
 
     def _end_call(self, recorder: RunRecorder, run: RunResult) -> None:
@@ -418,7 +404,7 @@ class Runner:
         self, recorder: RunRecorder, run: RunResult, *, checkpoint_first: bool = True
     ) -> RunResult:
         checkpoint = checkpoint_first
-        try:
+        with self._ends_on_failure(recorder, run):
             while True:
                 if checkpoint and recorder.checkpoints is not None:
                     await recorder.checkpoints.turn_starting(
@@ -440,12 +426,6 @@ class Runner:
                     self._pause(recorder, run)
                     return run
                 self._close_turn(run)
-        except AgentkitError as exc:
-            self._fail(recorder, run, exc)
-            raise
-        except asyncio.CancelledError:
-            self._cancelled(recorder, run)
-            raise
 
     async def _model_turn(self, recorder: RunRecorder, run: RunResult) -> ModelResponse:
         offered, server_decisions = self._offer_server_tools(run)
@@ -551,6 +531,22 @@ class Runner:
             self.ledger.remember_pause(run.run_id)
         seal_state(run, self.sealer)
         recorder.emit(ev.RunPaused([p.approval_id for p in run.pending]))
+
+    @contextlib.contextmanager
+    def _ends_on_failure(
+        self, recorder: RunRecorder, run: RunResult, *, keeping: type[AgentkitError] | None = None
+    ) -> Iterator[None]:
+        """An error or a cancellation inside ends `run` on the record, then goes on up; an
+        error of the `keeping` kind (the caller's mistake) leaves the run as it was."""
+        try:
+            yield
+        except AgentkitError as exc:
+            if keeping is None or not isinstance(exc, keeping):
+                self._fail(recorder, run, exc)
+            raise
+        except asyncio.CancelledError:
+            self._cancelled(recorder, run)
+            raise
 
     def _cancelled(self, recorder: RunRecorder, run: RunResult) -> None:
         """Record that the caller cancelled the run, so its audit trail has an end."""
