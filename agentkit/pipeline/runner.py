@@ -393,7 +393,7 @@ class Runner:
 
     def _end_call(self, recorder: RunRecorder, run: RunResult) -> None:
         """End a run of one client's call: its output is the call's."""
-        run.output = run.steps[-1].output if run.steps else None
+        run.output = run.steps[-1].output  # the client's call: the run's last step
         run.status = "completed"
         run.ended_at = self._clock()
         recorder.emit(ev.RunCompleted(cost_usd=run.totals.cost_usd))

@@ -109,7 +109,8 @@ def test_an_allowed_call_is_a_run_that_ends_with_its_output_on_the_record() -> N
         "policy": "<string>",  # a policy read from text, not a file
     }
     assert "earlier_calls" not in started
-    assert audit.fields_of("run.ended")[0]["status"] == "completed"
+    ended = audit.fields_of("run.ended")[0]
+    assert (ended["status"], ended["cost_usd"]) == ("completed", 0.0)
     assert audit.verify().ok
 
 
@@ -174,3 +175,34 @@ def test_a_cancelled_call_ends_its_run_on_the_record() -> None:
 
     asyncio.run(cancel_it())
     assert audit.fields_of("run.ended")[-1]["status"] == "cancelled"
+
+
+def test_a_clients_run_is_traced_as_a_call_entry_with_its_tool_span_beneath() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from agentkit.telemetry import TelemetrySettings
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    agent, _ = _agent([], telemetry=TelemetrySettings(tracer_provider=provider))
+    run = asyncio.run(agent.call_tool("srv.look", {"ticket": 5}, called_by="mcp"))
+    spans = {span.name.split(" ")[0]: span for span in exporter.get_finished_spans()}
+    assert set(spans) == {"invoke_agent", "execute_tool"}
+    root, executed = spans["invoke_agent"], spans["execute_tool"]
+    assert root.attributes is not None
+    assert root.attributes["agentkit.run.entry"] == "call"
+    assert root.attributes["agentkit.run.id"] == run.run_id
+    assert executed.parent is not None
+    assert executed.parent.span_id == root.context.span_id
+
+
+def test_the_raw_arguments_keep_the_clients_text_as_it_was() -> None:
+    ran: list[str] = []
+    agent, _ = _agent(ran)
+    run = asyncio.run(agent.call_tool("close", {"ticket": 1, "note": "café ✓"}, called_by="mcp"))
+    assert run.steps[0].raw_arguments == '{"ticket": 1, "note": "café ✓"}'
+    assert run.steps[0].status == "invalid"  # close takes no note
+    assert ran == []

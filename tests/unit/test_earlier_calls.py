@@ -4,6 +4,8 @@ known; and a client's run counts only its own calls against the run's loop guard
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from agentkit import Principal, RunResult, Tool
 from agentkit.decision import Decision, ProposedCall
 from agentkit.errors import ModelBehaviorError
 from agentkit.model.types import FunctionCall
+from agentkit.pipeline import authorise as authorise_module
 from agentkit.pipeline.authorise import EarlierCalls, RecentCalls, authorise, history_for
 from agentkit.pipeline.turn import check_call_ids, step_ids
 from agentkit.pipeline.validate import ValidCall
@@ -99,6 +102,51 @@ def test_a_seeded_run_has_the_history_of_the_same_steps_given_plainly(
     assert want.outputs is not None
     assert got.outputs.since(0) == want.outputs.since(0)
     assert step_ids(seeded) == step_ids(plain) == {s.call_id for s in seeded.steps}
+    if made:  # a call decided again (on resume) leaves itself out the same way
+        again = made[0].call_id
+        got = history_for(seeded, TOOLS, now=99.0, recent=recent, leaving_out=again)
+        want = history_for(plain, TOOLS, now=99.0, recent=recent, leaving_out=again)
+        assert got.calls == want.calls
+
+
+def test_a_seeded_run_builds_nothing_again_for_its_earlier_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    earlier = EarlierCalls(TOOLS)
+    for step in _steps([("ok", "allow", n % 2 == 0, n, True) for n in range(8)]):
+        earlier.add(step)
+    built: list[str] = []
+    real = authorise_module.past_call
+
+    def counted(step: Step, tools: Any, at: float) -> Any:
+        built.append(step.call_id)
+        return real(step, tools, at)
+
+    monkeypatch.setattr(authorise_module, "past_call", counted)
+    run = _run()
+    earlier.seed(run)
+    kept = run.memo()["step_ids"]
+    assert (kept.count, kept.last) == (8, run.steps[-1])
+    _pending(run)
+    history = history_for(run, TOOLS, now=99.0, recent=RecentCalls())
+    assert built == ["new"]  # only the step still to decide is read
+    assert len(history.calls) == 8
+    check_call_ids(run, [FunctionCall(call_id="next", name="look", arguments="{}")])
+    assert run.memo()["step_ids"] is kept
+    assert (kept.count, kept.last) == (9, run.steps[-1])
+
+
+def test_the_known_call_ids_follow_steps_changed_in_place() -> None:
+    run = _run()
+    run.steps.extend(_steps([("ok", "allow", False, n, True) for n in range(4)]))
+    assert step_ids(run) == {"c0", "c1", "c2", "c3"}
+    run.steps.pop()
+    assert step_ids(run) == {"c0", "c1", "c2"}
+    other = _steps([("ok", "allow", False, 0, True)])[0].model_copy(update={"call_id": "z"})
+    run.steps[2] = other  # same length, another last step
+    assert step_ids(run) == {"c0", "c1", "z"}
+    run.steps[:] = []
+    assert step_ids(run) == set()
 
 
 @settings(max_examples=80, deadline=None)
