@@ -149,6 +149,35 @@ def _version_key(path: str) -> int:
     return int(version) if version.isdigit() else 0
 
 
+class Loopback:
+    """Ports on loopback for servers a test starts as processes (the `loopback` fixture)."""
+
+    @staticmethod
+    def free_port() -> int:
+        """A port nothing listens on now."""
+        return _free_port()
+
+    @staticmethod
+    def wait(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+        """Return once `port` accepts connections; fail when `process` exits first, or at
+        the timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"the server exited with {process.returncode} first")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"nothing listened on port {port} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def loopback() -> Loopback:
+    """Free ports, and waiting for a started server to listen on one."""
+    return Loopback()
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -28,7 +28,6 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from agentkit.serve.tokens import TokenStore
-from tests.integration.loopback import free_port, wait_for_port
 
 HERE = Path(__file__).parent
 TARGET = "mcp_guarded_desk:Desk"
@@ -86,14 +85,14 @@ async def _stdio_client(paths: dict[str, Path], *who: str) -> AsyncIterator[Clie
 
 
 @contextmanager
-def _http_server(paths: dict[str, Path]) -> Iterator[str]:
-    port = free_port()
+def _http_server(paths: dict[str, Path], loopback: Any) -> Iterator[str]:
+    port = loopback.free_port()
     args = _serve_args(paths, "--transport", "http", "--port", str(port),
                        "--tokens", str(paths["tokens"]))  # fmt: skip
     process = subprocess.Popen([sys.executable, *args], env=_env(paths), cwd=HERE,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        wait_for_port(port, process)
+        loopback.wait(port, process)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()
@@ -200,11 +199,13 @@ async def test_stdio_client_gets_the_policy_and_the_audit_verifies(
     assert [(r["approver"], r["approved"]) for r in signed] == [("lee", True), ("lee", False)]
 
 
-async def test_http_client_is_the_principal_of_its_token(desk: dict[str, Path]) -> None:
+async def test_http_client_is_the_principal_of_its_token(
+    desk: dict[str, Path], loopback: Any
+) -> None:
     tokens = TokenStore(desk["tokens"])
     ana = tokens.create("ana", ("ops",), None)
     vic = tokens.create("vic", ("viewer",), None)
-    with _http_server(desk) as url:
+    with _http_server(desk, loopback) as url:
         async with _http_client(url, ana) as client:
             await _the_policy_holds(client, desk)
         async with _http_client(url, vic) as client:

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,6 @@ from agentkit import Agent, Principal
 from agentkit.testing import FakeXAI, RecordingApprover, Script, Turn
 from agentkit.testing.scripted_client import scripted_client
 from agentkit.tools.mcp import MCPServerSpec, MCPToolset
-from tests.integration.loopback import free_port, wait_for_port
 
 HERE = Path(__file__).parent
 SERVER = HERE / "mcp_tickets_server.py"
@@ -58,12 +58,12 @@ class Desk(Agent):
 
 
 @contextmanager
-def _http_server(counts: Path) -> Iterator[str]:
-    port = free_port()
+def _http_server(counts: Path, loopback: Any) -> Iterator[str]:
+    port = loopback.free_port()
     process = subprocess.Popen([sys.executable, str(SERVER), str(counts), "http", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        wait_for_port(port, process, timeout=20)
+        loopback.wait(port, process, timeout=20)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()
@@ -71,14 +71,16 @@ def _http_server(counts: Path) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def _toolset(transport: str, counts: Path, **options: float) -> AsyncIterator[MCPToolset]:
+async def _toolset(
+    transport: str, counts: Path, loopback: Any = None, **options: float
+) -> AsyncIterator[MCPToolset]:
     if transport == "stdio":
         spec = MCPServerSpec.stdio("tickets", sys.executable, [str(SERVER), str(counts), "stdio"],
                                    **options)  # fmt: skip
         async with MCPToolset(spec) as toolset:
             yield toolset
     else:
-        with _http_server(counts) as url:
+        with _http_server(counts, loopback) as url:
             async with MCPToolset(MCPServerSpec.http("tickets", url, **options)) as toolset:
                 yield toolset
 
@@ -96,10 +98,10 @@ def _calls(counts: Path) -> list[str]:
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_the_policy_decides_every_call_of_an_mcp_server(
-    tmp_path: Path, transport: str
+    tmp_path: Path, transport: str, loopback: Any
 ) -> None:
     counts = tmp_path / "counts"
-    async with _toolset(transport, counts) as toolset:
+    async with _toolset(transport, counts, loopback) as toolset:
         classes = {tool.name: tool.side_effect for tool in toolset.tools}
         assert classes["tickets.lookup"] == "read"
         assert classes["tickets.delete_ticket"] == "destructive"
