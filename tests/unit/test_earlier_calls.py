@@ -138,8 +138,15 @@ def test_a_seeded_run_builds_nothing_again_for_its_earlier_steps(
 
 def test_the_known_call_ids_follow_steps_changed_in_place() -> None:
     run = _run()
-    run.steps.extend(_steps([("ok", "allow", False, n, True) for n in range(4)]))
-    assert step_ids(run) == {"c0", "c1", "c2", "c3"}
+    made = _steps([("ok", "allow", False, n, True) for n in range(5)])
+    run.steps.extend(made[:4])
+    known = step_ids(run)
+    assert known == {"c0", "c1", "c2", "c3"}
+    assert step_ids(run) is known  # nothing changed: nothing read again
+    run.steps.append(made[4])
+    assert step_ids(run) is known  # one more step: taken in, not read again
+    assert known == {"c0", "c1", "c2", "c3", "c4"}
+    run.steps.pop()
     run.steps.pop()
     assert step_ids(run) == {"c0", "c1", "c2"}
     other = _steps([("ok", "allow", False, 0, True)])[0].model_copy(update={"call_id": "z"})
