@@ -65,8 +65,7 @@ class CallHistory:
         if kept is None or len(kept.times) < self.limit:
             return None
         now = self._clock()
-        leaving = [t for t in kept.times if t + self.window <= now]
-        if leaving:  # the oldest are out of the window: make room now
+        if kept.times[0] + self.window <= now:  # the oldest left the window: make room now
             kept = self._rebuilt(principal, kept, now)
             if len(kept.times) < self.limit:
                 return None

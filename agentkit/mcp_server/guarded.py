@@ -81,7 +81,7 @@ class GuardedTools:
         self.history = history or CallHistory()
         """The recent calls of each principal that decisions on the next one see."""
         self._tools = agent.runner.tools  # with the policy's overrides, as calls see them
-        self._locks: weakref.WeakValueDictionary[tuple[str, ...], asyncio.Lock] = (
+        self._locks: weakref.WeakValueDictionary[tuple[Principal, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
 
@@ -98,7 +98,7 @@ class GuardedTools:
             wanted: str | None = canonical_json(given)
         except ValueError:  # NaN, a lone surrogate: the pipeline records it as invalid
             wanted = None
-        key = (principal.user_id, *principal.roles, name, wanted or "")
+        key = (principal, name, wanted or "")
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
@@ -130,10 +130,11 @@ class GuardedTools:
             else:
                 self.history.add(principal, run.steps[-1], self._tools)
             return answer(run)
-        if any(p.approval_id in waiting[1] for p in waiting[0].pending):
-            return answer(waiting[0])  # not decided yet: the same request, not another
-        decisions = await asyncio.to_thread(self.store.decisions, waiting[0].run_id)
-        run = await self.agent.resume(waiting[0], decisions, principal=principal)
+        paused, undecided = waiting
+        if any(p.approval_id in undecided for p in paused.pending):
+            return answer(paused)  # not decided yet: the same request, not another
+        decisions = await asyncio.to_thread(self.store.decisions, paused.run_id)
+        run = await self.agent.resume(paused, decisions, principal=principal)
         await asyncio.to_thread(self.store.save, run)  # decided: never matched again
         self.history.add(principal, run.steps[-1], self._tools)
         return answer(run)
@@ -166,9 +167,7 @@ def answer(run: RunResult) -> CallAnswer:
             "make the same call again with the same arguments: it runs then if approved."
         )
         return CallAnswer(text, True, detail)
-    step = run.steps[-1] if run.steps else None
-    if step is None:
-        return CallAnswer(run.output or "", True, detail)
+    step = run.steps[-1]  # the client's call
     detail["status"] = step.status
     if step.untrusted:
         detail["untrusted"] = True

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkit.decision import Principal
 from agentkit.errors import ConfigError
-from agentkit.mcp_server.guarded import CallAnswer, GuardedTools
+from agentkit.mcp_server.guarded import CallAnswer, GuardedTools, ListedTool
 from agentkit.serve.tokens import Authenticator, Unauthenticated
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def _principal_of(ctx: ServerRequestContext[Any], stdio: Principal | None) -> Pr
     return found if isinstance(found, Principal) else None
 
 
-def _tool(listed: Any) -> mcp_types.Tool:
+def _tool(listed: ListedTool) -> mcp_types.Tool:
     import mcp_types as types
 
     return types.Tool(
